@@ -1,0 +1,206 @@
+/* Internal definitions shared by the library's layers (core, ops, autodiff). Not installed. */
+#ifndef GT_INTERNAL_H
+#define GT_INTERNAL_H
+
+#include <gradtape.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__)
+#define GT__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define GT__LIKELY(x) __builtin_expect(!!(x), 1)
+#define GT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define GT__PRINTF(a, b)
+#define GT__LIKELY(x) (x)
+#define GT__UNLIKELY(x) (x)
+#endif
+
+#define GT__ALIGN 64
+
+/* ---- allocation ---------------------------------------------------------------------------- */
+
+/* Counted system allocation for the library's own structures (not tensor buffers). On
+ * failure they set an out-of-memory error naming `what` and return NULL. */
+void *gt__malloc(size_t bytes, const char *what);
+void *gt__calloc(size_t n, size_t size, const char *what);
+void *gt__realloc(void *p, size_t bytes, const char *what);
+void gt__free(void *p);
+/* Grows *arr (of elem-size elements, capacity *cap) to hold at least need elements. */
+bool gt__grow(void **arr, int64_t *cap, int64_t need, size_t elem, const char *what);
+
+/* A refcounted, 64-byte aligned buffer from the size-class cache. */
+typedef struct gt__storage {
+    atomic_int refs;
+    int size_class; /* cache class, -1 for buffers too large to cache */
+    size_t bytes;   /* usable bytes */
+    void *data;
+} gt__storage;
+
+gt__storage *gt__storage_new(size_t bytes); /* NULL + error on OOM */
+void gt__storage_retain(gt__storage *s);
+void gt__storage_release(gt__storage *s);
+
+/* ---- tensors --------------------------------------------------------------------------------- */
+
+typedef struct gt__var gt__var;
+
+struct gt_tensor {
+    atomic_int refs;
+    gt_dtype dtype;
+    int rank;
+    int64_t size;
+    int64_t shape[GT_MAX_RANK];
+    void *data; /* == storage->data */
+    gt__storage *storage;
+    uint64_t id;       /* process-unique; tapes key on it */
+    gt__var *var;      /* non-NULL for variable handles */
+    gt_tensor *next;   /* free-list link while the struct is unused */
+};
+
+/* A fresh tensor of the given dtype/shape with an uninitialised buffer, owned by the current
+ * scope. rank/shape must already be valid (the caller checked). */
+gt_tensor *gt__tensor_alloc(gt_dtype dtype, int rank, const int64_t *shape);
+/* A tensor sharing src's storage with a new shape of the same element count. */
+gt_tensor *gt__tensor_alias(const gt_tensor *src, int rank, const int64_t *shape);
+/* A tensor struct with no storage and no scope (variables build on it). */
+gt_tensor *gt__tensor_struct(void);
+/* Drop a reference; frees the tensor (and its storage reference) at zero. */
+void gt__tensor_unref(gt_tensor *t);
+/* The scope registration of a new tensor (already done by the two constructors above). */
+void gt__scope_add(gt_tensor *t);
+uint64_t gt__next_id(void);
+
+/* Validates (rank, shape) from a user: rank in [0, GT_MAX_RANK], dims >= 0, no overflow.
+ * Writes the element count. `who` names the function for the message. */
+bool gt__check_shape(const char *who, int rank, const int64_t *shape, int64_t *size);
+/* Formats a shape as "[2,3]" into buf (returns buf). */
+char *gt__shape_str(char *buf, size_t n, int rank, const int64_t *shape);
+#define GT__SHAPE_STR(t) gt__shape_str((char[96]){0}, 96, (t)->rank, (t)->shape)
+/* Normalises an axis in [-rank, rank) to [0, rank); false (+error naming who) when out of range. */
+bool gt__axis(const char *who, int axis, int rank, int *out);
+static inline bool gt__same_shape(const gt_tensor *a, const gt_tensor *b) {
+    return a->rank == b->rank && !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->rank);
+}
+static inline bool gt__is_float(gt_dtype d) { return d == GT_F32 || d == GT_F64; }
+/* Element i of t as a double / writes v to element i (any dtype). */
+double gt__get(const gt_tensor *t, int64_t i);
+void gt__set(gt_tensor *t, int64_t i, double v);
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+/* Sets the thread's error (printf-style) unless one is pending; runs the handler. */
+void gt__error(const char *fmt, ...) GT__PRINTF(1, 2);
+/* For NULL inputs: sets "who: an input is NULL" only when no error is pending. */
+void gt__error_null(const char *who);
+void gt__error_oom(const char *what, size_t bytes);
+/* Warns once per flag. */
+void gt__warn_once(int *flag, const char *fmt, ...) GT__PRINTF(2, 3);
+
+/* ---- threads ------------------------------------------------------------------------------- */
+
+/* Elementwise loops split work only above this many elements (an OpenMP fork costs ~1 us). */
+#define GT__PAR_MIN 32768
+int gt__threads(void);
+
+/* ---- ops ------------------------------------------------------------------------------------- */
+
+/* Per-input metadata a tape keeps even when it does not keep the input itself. */
+typedef struct gt__meta {
+    gt_dtype dtype;
+    int rank;
+    int64_t shape[GT_MAX_RANK];
+} gt__meta;
+
+typedef struct gt__op gt__op;
+
+/* One op application. The shape rule fills dtype/rank/shape; forward writes out's buffer. */
+typedef struct gt__call {
+    const gt__op *op;
+    int nin;
+    gt_tensor *const *in;
+    const void *attr;
+    gt_dtype dtype; /* output, set by infer */
+    int rank;
+    int64_t shape[GT_MAX_RANK];
+    gt_tensor *out;
+    gt_tensor *aux; /* optional extra tensor made by forward (gt__tensor_alloc) and kept for
+                       the gradient */
+} gt__call;
+
+/* What a gradient rule sees: saved inputs (NULL when the op does not keep them), the output
+ * (NULL unless keep_out), the aux tensor, attributes, per-input metadata, and which input
+ * gradients are wanted. It writes gx[i] (NULL = none) using public ops only, so the rule is
+ * itself recorded by outer tapes and differentiable. Gradients may have a broadcast shape:
+ * the tape sums them down to the input's shape. */
+typedef struct gt__gctx {
+    const gt__op *op;
+    int nin;
+    gt_tensor *const *in;
+    gt_tensor *out;
+    gt_tensor *aux;
+    const void *attr;
+    const gt__meta *meta;
+    const bool *need;
+    gt_tensor *gy;
+    gt_tensor **gx;
+} gt__gctx;
+
+enum {
+    GT__OP_NONDIFF = 1u << 0,  /* never differentiable (comparisons, argmax, ...) */
+    GT__OP_ALIAS = 1u << 1,    /* output shares input 0's storage; no forward */
+    GT__OP_VARIADIC = 1u << 2, /* input count given per call (concat, stack) */
+    GT__OP_STOP = 1u << 3,     /* stop_gradient: blocks on purpose (for explanations) */
+};
+
+#define GT__KEEP_ALL 0xffffffffu
+
+struct gt__op {
+    const char *name;
+    int nin;          /* fixed input count (ignored when VARIADIC) */
+    unsigned flags;
+    unsigned keep_in; /* bitmask of inputs the gradient reads; GT__KEEP_ALL for all */
+    bool keep_out;    /* the gradient reads the output */
+    size_t attr_size; /* bytes of the attribute struct the tape copies */
+    bool (*infer)(gt__call *c);
+    void (*forward)(gt__call *c);
+    void (*grad)(gt__gctx *g);
+};
+
+/* Runs op on inputs: NULL propagation, variable reads, shape rule, allocation, forward, and
+ * recording on every tape that watches an input. Returns the new tensor (scope-owned). */
+gt_tensor *gt__apply(const gt__op *op, int nin, const gt_tensor *const *in, const void *attr);
+static inline gt_tensor *gt__apply1(const gt__op *op, const gt_tensor *a, const void *attr) {
+    return gt__apply(op, 1, &a, attr);
+}
+static inline gt_tensor *gt__apply2(const gt__op *op, const gt_tensor *a, const gt_tensor *b,
+                                    const void *attr) {
+    const gt_tensor *in[2] = {a, b};
+    return gt__apply(op, 2, in, attr);
+}
+
+/* The op registry (for the test that checks every op has a gradient rule and a check). */
+int gt__op_count(void);
+const gt__op *gt__op_at(int i);
+
+/* Reduces a gradient to a target shape by summing broadcast axes (the one place
+ * un-broadcasting happens). */
+gt_tensor *gt__sum_to_shape(gt_tensor *g, int rank, const int64_t *shape);
+/* The broadcast shape of a and b (TensorFlow rules); false + error naming who otherwise. */
+bool gt__broadcast_shape(const char *who, int ra, const int64_t *sa, int rb, const int64_t *sb,
+                         int *rank, int64_t *shape);
+
+/* ---- autodiff hooks ------------------------------------------------------------------------ */
+
+/* Number of tapes on this thread's stack (recording or paused): zero skips recording work. */
+extern _Thread_local int gt__tapes_active;
+/* Records an applied op on every tape of this thread that should see it. */
+void gt__tape_record(gt__call *c);
+/* A read of variable v: the snapshot tensor, recorded (and auto-watched) on active tapes. */
+gt_tensor *gt__var_read(const gt_tensor *v);
+
+#endif
