@@ -79,10 +79,3 @@ gt_tensor *gt__sum_to_shape(gt_tensor *g, int rank, const int64_t *shape) {
     gt_tensor *s = n ? gt_reduce_sum(g, n, axes, true) : g;
     return gt_reshape(s, rank, shape);
 }
-
-/* ---- registry -------------------------------------------------------------------------- */
-
-#include "ops/registry.h"
-
-int gt__op_count(void) { return gt__registry_n; }
-const gt__op *gt__op_at(int i) { return i >= 0 && i < gt__registry_n ? gt__registry[i] : NULL; }

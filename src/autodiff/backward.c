@@ -1,0 +1,319 @@
+/* The backward sweep (TensorFlow's ComputeGradient) and explanations for NULL gradients. */
+#include "autodiff/tape_internal.h"
+
+#include <stdio.h>
+
+/* Adds x into *acc: the first contribution is taken as it is, later ones are summed. The
+ * accumulator owns one reference. */
+static bool accumulate(gt_tensor **acc, gt_tensor *x) {
+    if (!*acc) {
+        *acc = gt_retain(x);
+        return true;
+    }
+    gt_tensor *s = gt_add(*acc, x);
+    if (!s) return false;
+    gt__tensor_unref(*acc);
+    *acc = gt_retain(s);
+    return true;
+}
+
+static const char *var_label(const gt_tensor *v, char *buf, size_t n) {
+    if (v->var) snprintf(buf, n, "variable '%s'", gt_variable_path(v));
+    else snprintf(buf, n, "the source tensor (shape %s)", GT__SHAPE_STR(v));
+    return buf;
+}
+
+/* Finds why source (slot s, or -1) gets no gradient from the targets, in words. */
+static void explain(gt_tape *t, const gt_tensor *src, int32_t s, int nt,
+                    const gt_tensor *const *targets, char *out, size_t n) {
+    char who[200];
+    var_label(src, who, sizeof who);
+    if (!gt__is_float(src->dtype)) {
+        snprintf(out, n, "%s has dtype %s: only float32 and float64 tensors have gradients "
+                 "(cast it with gt_cast(x, GT_F32) before computing with it)",
+                 who, gt_dtype_name(src->dtype));
+        return;
+    }
+    if (s < 0) {
+        if (src->var && !gt_variable_trainable(src))
+            snprintf(out, n, "%s is not trainable, so tapes do not watch it when it is read: "
+                     "call gt_tape_watch(tape, v)", who);
+        else if (src->var && !t->watch_vars)
+            snprintf(out, n, "%s was never watched: this tape does not watch accessed variables "
+                     "(dont_watch_accessed_variables), so call gt_tape_watch(tape, v)", who);
+        else if (src->var)
+            snprintf(out, n, "%s was never read while this tape was recording (read it between "
+                     "gt_tape_begin and gt_tape_end, and not while the tape is paused)", who);
+        else
+            snprintf(out, n, "%s was never watched by this tape: call gt_tape_watch(tape, x) "
+                     "before computing with x, or make x a variable", who);
+        return;
+    }
+    /* Forward reachability over every entry, markers included, remembering the first marker
+     * on some path to each slot. */
+    int64_t ns = t->ns;
+    int32_t *block = gt__tape_scratch(t, sizeof(int32_t) * (size_t)ns * 2);
+    if (!block) {
+        snprintf(out, n, "%s: no explanation (out of memory)", who);
+        return;
+    }
+    int32_t *reach = block + ns;
+    for (int64_t i = 0; i < ns; i++) reach[i] = 0, block[i] = -1;
+    reach[s] = 1;
+    for (int64_t i = 0; i < t->ne; i++) {
+        gt__entry *e = &t->e[i];
+        for (int k = 0; k < e->nin; k++) {
+            int32_t q = e->in_slot[k];
+            if (q < 0 || !reach[q]) continue;
+            reach[e->out_slot] = 1;
+            int32_t b = block[q] >= 0 ? block[q] : (e->marker ? (int32_t)i : -1);
+            if (block[e->out_slot] < 0) block[e->out_slot] = b;
+        }
+    }
+    for (int j = 0; j < nt; j++) {
+        int32_t q = gt__tape_lookup(t, targets[j]->id);
+        if (q < 0 || !reach[q]) continue;
+        if (block[q] < 0) {
+            snprintf(out, n, "%s reaches the target, but the gradient rules on the path give "
+                     "no gradient for it (an index or label input)", who);
+            return;
+        }
+        const gt__entry *e = &t->e[block[q]];
+        const char *op = e->op->name;
+        switch (e->marker) {
+        case GT__WHY_STOP:
+            snprintf(out, n, "%s reaches the target only through stop_gradient, which blocks "
+                     "gradients", who);
+            return;
+        case GT__WHY_PAUSED:
+            snprintf(out, n, "%s reaches the target only through '%s', computed while the tape "
+                     "was paused (gt_tape_pause), so it was not recorded", who, op);
+            return;
+        case GT__WHY_NONDIFF:
+            snprintf(out, n, "%s reaches the target only through '%s', which is not "
+                     "differentiable", who, op);
+            return;
+        default:
+            snprintf(out, n, "%s reaches the target only through '%s', whose output is an "
+                     "integer or bool: gradients stop at integer dtypes", who, op);
+            return;
+        }
+    }
+    snprintf(out, n, "the targets do not depend on %s in the ops this tape recorded (was the "
+             "target computed before the tape began, or from a copy?)", who);
+}
+
+static void add_why(gt_tape *t, uint64_t id, const char *msg) {
+    if (!gt__grow((void **)&t->why, &t->whycap, t->nwhy + 1, sizeof *t->why, "a tape")) return;
+    t->why[t->nwhy].id = id;
+    snprintf(t->why[t->nwhy].msg, sizeof t->why[t->nwhy].msg, "%s", msg);
+    t->nwhy++;
+}
+
+const char *gt_tape_explain(const gt_tape *t, const gt_tensor *source) {
+    if (!t || !source) return NULL;
+    for (int64_t i = 0; i < t->nwhy; i++)
+        if (t->why[i].id == source->id) return t->why[i].msg;
+    return NULL;
+}
+
+/* Runs the sweep; grads[j] receives an owned reference or NULL. */
+static bool sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
+                  const gt_tensor *const *ograds, int nsrc, const gt_tensor *const *sources,
+                  gt_tensor **res) {
+    int64_t ne0 = t->ne, ns0 = t->ns;
+    /* One scratch block: gradient per slot, relevance and source marks per slot. */
+    size_t bytes = (size_t)ns0 * (sizeof(gt_tensor *) + 2);
+    unsigned char *mem = gt__tape_scratch(t, bytes ? bytes : 1);
+    if (!mem) return false;
+    gt_tensor **g = (gt_tensor **)mem;
+    unsigned char *rel = mem + (size_t)ns0 * sizeof(gt_tensor *);
+    unsigned char *is_src = rel + ns0;
+    memset(mem, 0, bytes);
+    for (int j = 0; j < nsrc; j++) {
+        int32_t s = gt__tape_lookup(t, sources[j]->id);
+        if (s >= 0 && s < ns0 && !(t->s[s].flags & GT__SLOT_BLOCKED)) rel[s] = is_src[s] = 1;
+    }
+    /* Entries that do not depend on a source need no gradient. */
+    for (int64_t i = 0; i < ne0; i++) {
+        gt__entry *e = &t->e[i];
+        if (e->marker) continue;
+        for (int k = 0; k < e->nin; k++)
+            if (e->in_slot[k] >= 0 && rel[e->in_slot[k]]) rel[e->out_slot] = 1;
+    }
+    bool ok = true;
+    for (int j = 0; j < nt && ok; j++) {
+        int32_t s = gt__tape_lookup(t, targets[j]->id);
+        if (s < 0 || s >= ns0 || !rel[s]) continue;
+        const gt_tensor *og = ograds ? ograds[j] : NULL;
+        gt_tensor *seed;
+        if (og) {
+            if (og->dtype != targets[j]->dtype || !gt__same_shape(og, targets[j])) {
+                gt__error("gt_tape_gradient: output gradient %d has shape %s and dtype %s, but "
+                          "its target has shape %s and dtype %s", j, GT__SHAPE_STR(og),
+                          gt_dtype_name(og->dtype), GT__SHAPE_STR(targets[j]),
+                          gt_dtype_name(targets[j]->dtype));
+                ok = false;
+                break;
+            }
+            seed = (gt_tensor *)og;
+        } else {
+            seed = gt_ones_like(targets[j]);
+        }
+        ok = seed && accumulate(&g[s], seed);
+    }
+    bool need_inl[16];
+    gt_tensor *gx_inl[16];
+    for (int64_t i = ne0; i-- > 0 && ok;) {
+        gt__entry *e = &t->e[i];
+        int32_t os = e->out_slot;
+        if (e->marker || !g[os] || !rel[os]) continue;
+        int nin = e->nin;
+        bool *need = need_inl;
+        gt_tensor **gx = gx_inl;
+        if (nin > 16) {
+            gx = gt__malloc((sizeof *gx + sizeof *need) * (size_t)nin, "a gradient");
+            if (!gx) {
+                ok = false;
+                break;
+            }
+            need = (bool *)(gx + nin);
+        }
+        bool any = false;
+        for (int k = 0; k < nin; k++) {
+            need[k] = e->in_slot[k] >= 0 && e->in_slot[k] < ns0 && rel[e->in_slot[k]];
+            gx[k] = NULL;
+            any |= need[k];
+        }
+        if (any) {
+            gt_scope_begin();
+            gt__gctx c = {.op = e->op, .nin = nin, .in = e->saved, .out = e->out, .aux = e->aux,
+                          .attr = e->attr, .meta = e->meta, .need = need, .gy = g[os], .gx = gx};
+            e->op->grad(&c);
+            e = &t->e[i]; /* a persistent tape may have grown while recording the rule */
+            ok = gt_ok();
+            for (int k = 0; k < nin && ok; k++) {
+                if (!need[k] || !gx[k]) continue;
+                const gt__meta *m = &e->meta[k];
+                gt_tensor *r = gt__sum_to_shape(gx[k], m->rank, m->shape);
+                if (!r) {
+                    ok = false;
+                    break;
+                }
+                if (r->dtype != m->dtype || r->rank != m->rank ||
+                    memcmp(r->shape, m->shape, sizeof(int64_t) * (size_t)m->rank)) {
+                    gt__error("internal: the gradient rule of '%s' gave input %d a gradient of "
+                              "shape %s (%s) for an input of shape %s (%s)", e->op->name, k,
+                              GT__SHAPE_STR(r), gt_dtype_name(r->dtype),
+                              gt__shape_str((char[96]){0}, 96, m->rank, m->shape),
+                              gt_dtype_name(m->dtype));
+                    ok = false;
+                    break;
+                }
+                ok = accumulate(&g[e->in_slot[k]], r);
+            }
+            gt_scope_end();
+        }
+        if (gx != gx_inl) gt__free(gx);
+        if (!is_src[os]) {
+            gt__tensor_unref(g[os]);
+            g[os] = NULL;
+        }
+        if (!t->persistent) {
+            /* Saved tensors are not needed again: free them now to bound peak memory. */
+            for (int k = 0; e->saved && k < e->nin; k++) {
+                gt__tensor_unref(e->saved[k]);
+                e->saved[k] = NULL;
+            }
+            gt__tensor_unref(e->out);
+            gt__tensor_unref(e->aux);
+            e->out = e->aux = NULL;
+        }
+    }
+    for (int j = 0; j < nsrc; j++) {
+        int32_t s = gt__tape_lookup(t, sources[j]->id);
+        res[j] = ok && s >= 0 && s < ns0 && g[s] ? gt_retain(g[s]) : NULL;
+    }
+    for (int64_t s = 0; s < ns0; s++) gt__tensor_unref(g[s]);
+    return ok;
+}
+
+bool gt_tape_gradient(gt_tape *t, int nt, const gt_tensor *const *targets,
+                      const gt_tensor *const *ograds, int nsrc, const gt_tensor *const *sources,
+                      gt_unconnected unconnected, gt_tensor **grads) {
+    const char *who = "gt_tape_gradient";
+    if (grads)
+        for (int j = 0; j < nsrc; j++) grads[j] = NULL;
+    if (!t) {
+        gt__error("%s: tape is NULL", who);
+        return false;
+    }
+    if (nt < 1 || !targets || nsrc < 0 || (nsrc > 0 && (!sources || !grads))) {
+        gt__error("%s: Argument `target` should be a list of tensors to be differentiated and "
+                  "sources a list with room for one gradient each (got %d targets, %d sources)",
+                  who, nt, nsrc);
+        return false;
+    }
+    for (int j = 0; j < nt; j++)
+        if (!targets[j]) {
+            gt__error_null(who);
+            return false;
+        }
+    for (int j = 0; j < nsrc; j++)
+        if (!sources[j]) {
+            gt__error_null(who);
+            return false;
+        }
+    if (unconnected != GT_UNCONNECTED_NONE && unconnected != GT_UNCONNECTED_ZERO) {
+        gt__error("%s: Unknown value for unconnected_gradients: %d", who, (int)unconnected);
+        return false;
+    }
+    if (t->consumed) {
+        gt__error("%s: A non-persistent GradientTape can only be used to compute one set of "
+                  "gradients (or jacobians); create the tape with .persistent = true to call "
+                  "it more than once", who);
+        return false;
+    }
+    /* A non-persistent tape stops recording for good, as in TensorFlow. */
+    if (!t->persistent) gt__tape_pop_if_recording(t);
+    t->nwhy = 0;
+
+    gt_tensor *inl[8], **res = nsrc <= 8 ? inl : gt__calloc((size_t)nsrc, sizeof *res, "gradients");
+    if (!res) return false;
+    bool ok = sweep(t, nt, targets, ograds, nsrc, sources, res);
+    for (int j = 0; j < nsrc && ok; j++) {
+        if (res[j]) {
+            gt__scope_add(res[j]); /* the sweep's reference now belongs to the caller's scope */
+            grads[j] = res[j];
+            continue;
+        }
+        /* A target that is itself a source gets ones (or its output gradient). */
+        for (int i = 0; i < nt && !grads[j]; i++) {
+            if (targets[i]->id != sources[j]->id || !gt__is_float(sources[j]->dtype)) continue;
+            grads[j] = ograds && ograds[i] ? (gt_tensor *)ograds[i] : gt_ones_like(sources[j]);
+        }
+        if (grads[j]) continue;
+        char msg[320];
+        explain(t, sources[j], gt__tape_lookup(t, sources[j]->id), nt, targets, msg, sizeof msg);
+        add_why(t, sources[j]->id, msg);
+        if (unconnected == GT_UNCONNECTED_ZERO) {
+            grads[j] = gt_zeros(sources[j]->dtype, sources[j]->rank, sources[j]->shape);
+            ok = grads[j] != NULL;
+        }
+    }
+    if (!ok) {
+        for (int j = 0; j < nsrc; j++) {
+            if (res[j] && !grads[j]) gt__tensor_unref(res[j]);
+            grads[j] = NULL;
+        }
+    }
+    if (res != inl) gt__free(res);
+    if (!t->persistent) gt__tape_consume(t);
+    return ok;
+}
+
+gt_tensor *gt_gradient(gt_tape *t, const gt_tensor *target, const gt_tensor *source) {
+    gt_tensor *g = NULL;
+    gt_tape_gradient(t, 1, &target, NULL, 1, &source, GT_UNCONNECTED_NONE, &g);
+    return g;
+}

@@ -1,0 +1,400 @@
+/* Gradient tapes, after TensorFlow's tape.h: tensors are keyed by id; an op is recorded when
+ * one of its float inputs is on the tape; the backward sweep walks entries in reverse record
+ * order, calling each op's gradient rule (written in ops, so outer tapes record it). */
+#include "autodiff/tape_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+_Thread_local int gt__tapes_active;
+
+/* Tapes recording or paused on this thread, innermost last. */
+static _Thread_local gt_tape **stack;
+static _Thread_local int64_t stack_cap;
+
+/* Freed tapes are reused with their buffers, so a step that makes a tape does not malloc. */
+#define GT__TAPE_CACHE 8
+static _Thread_local gt_tape *tape_cache[GT__TAPE_CACHE];
+static _Thread_local int tape_cache_n;
+
+/* ---- arena --------------------------------------------------------------------------------- */
+
+typedef struct gt__chunk {
+    struct gt__chunk *next;
+    size_t cap, used;
+    _Alignas(16) unsigned char data[];
+} gt__chunk;
+
+static void *arena_alloc(gt_tape *t, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    gt__chunk *c = t->cur;
+    while (c && c->used + n > c->cap) c = c->next;
+    if (!c) {
+        size_t cap = n > 65536 ? n : 65536;
+        c = gt__malloc(sizeof *c + cap, "a tape");
+        if (!c) return NULL;
+        c->cap = cap;
+        c->used = 0;
+        c->next = NULL;
+        if (t->last) t->last->next = c;
+        else t->first = c;
+        t->last = c;
+    }
+    t->cur = c;
+    void *p = c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static void arena_reset(gt_tape *t) {
+    for (gt__chunk *c = t->first; c; c = c->next) c->used = 0;
+    t->cur = t->first;
+}
+
+static void arena_free(gt_tape *t) {
+    gt__chunk *c = t->first;
+    while (c) {
+        gt__chunk *n = c->next;
+        gt__free(c);
+        c = n;
+    }
+    t->first = t->last = t->cur = NULL;
+}
+
+/* ---- id -> slot map (open addressing; ids are never 0) ------------------------------------ */
+
+int32_t gt__tape_lookup(const gt_tape *t, uint64_t id) {
+    if (!t->hcap) return -1;
+    uint64_t mask = (uint64_t)t->hcap - 1, h = (id * 0x9E3779B97F4A7C15ull) >> 17;
+    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+        if (t->hkeys[i] == id) return t->hvals[i];
+        if (t->hkeys[i] == 0) return -1;
+    }
+}
+
+static bool map_put(gt_tape *t, uint64_t id, int32_t v) {
+    if ((t->hcount + 1) * 2 > t->hcap) {
+        int64_t ncap = t->hcap ? t->hcap * 2 : 256;
+        uint64_t *nk = gt__calloc((size_t)ncap, sizeof *nk, "a tape");
+        int32_t *nv = gt__malloc((size_t)ncap * sizeof *nv, "a tape");
+        if (!nk || !nv) {
+            gt__free(nk);
+            gt__free(nv);
+            return false;
+        }
+        uint64_t mask = (uint64_t)ncap - 1;
+        for (int64_t i = 0; i < t->hcap; i++) {
+            if (!t->hkeys[i]) continue;
+            uint64_t j = ((t->hkeys[i] * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+            while (nk[j]) j = (j + 1) & mask;
+            nk[j] = t->hkeys[i];
+            nv[j] = t->hvals[i];
+        }
+        gt__free(t->hkeys);
+        gt__free(t->hvals);
+        t->hkeys = nk;
+        t->hvals = nv;
+        t->hcap = ncap;
+    }
+    uint64_t mask = (uint64_t)t->hcap - 1;
+    uint64_t j = ((id * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+    while (t->hkeys[j] && t->hkeys[j] != id) j = (j + 1) & mask;
+    if (!t->hkeys[j]) t->hcount++;
+    t->hkeys[j] = id;
+    t->hvals[j] = v;
+    return true;
+}
+
+static int32_t new_slot(gt_tape *t, uint64_t id, int32_t producer, uint8_t flags) {
+    if (t->ns >= INT32_MAX - 1 ||
+        !gt__grow((void **)&t->s, &t->scap, t->ns + 1, sizeof *t->s, "a tape"))
+        return -1;
+    int32_t k = (int32_t)t->ns++;
+    t->s[k] = (gt__slot){.id = id, .producer = producer, .flags = flags};
+    if (!map_put(t, id, k)) return -1;
+    return k;
+}
+
+/* ---- lifetime ----------------------------------------------------------------------------- */
+
+static void release_entry(gt__entry *e) {
+    if (e->saved)
+        for (int i = 0; i < e->nin; i++) gt__tensor_unref(e->saved[i]);
+    gt__tensor_unref(e->out);
+    gt__tensor_unref(e->aux);
+    e->saved = NULL;
+    e->out = e->aux = NULL;
+}
+
+static void clear_records(gt_tape *t) {
+    for (int64_t i = 0; i < t->ne; i++) release_entry(&t->e[i]);
+    t->ne = 0;
+    t->ns = 0;
+    if (t->hcount) memset(t->hkeys, 0, (size_t)t->hcap * sizeof *t->hkeys);
+    t->hcount = 0;
+    arena_reset(t);
+}
+
+static bool push(gt_tape *t) {
+    if (!gt__grow((void **)&stack, &stack_cap, gt__tapes_active + 1, sizeof *stack, "the tape stack"))
+        return false;
+    stack[gt__tapes_active++] = t;
+    t->on_stack = true;
+    return true;
+}
+
+static void pop(gt_tape *t) {
+    for (int i = gt__tapes_active; i-- > 0;) {
+        if (stack[i] != t) continue;
+        memmove(stack + i, stack + i + 1, sizeof *stack * (size_t)(gt__tapes_active - i - 1));
+        gt__tapes_active--;
+        break;
+    }
+    t->on_stack = false;
+}
+
+gt_tape *gt_tape_begin(const gt_tape_desc *desc) {
+    gt_tape *t;
+    if (tape_cache_n) {
+        t = tape_cache[--tape_cache_n];
+    } else {
+        t = gt__calloc(1, sizeof *t, "a tape");
+        if (!t) return NULL;
+    }
+    t->persistent = desc && desc->persistent;
+    t->watch_vars = !(desc && desc->dont_watch_accessed_variables);
+    t->paused = t->consumed = false;
+    t->nwhy = 0;
+    if (!push(t)) {
+        gt_tape_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+#define GT__TAPE_ARG(t, who, ret)                                                                \
+    do {                                                                                         \
+        if (!(t)) {                                                                              \
+            gt__error("%s: tape is NULL", who);                                                  \
+            return ret;                                                                          \
+        }                                                                                        \
+    } while (0)
+
+bool gt_tape_end(gt_tape *t) {
+    GT__TAPE_ARG(t, "gt_tape_end", false);
+    if (!t->on_stack) {
+        gt__error("gt_tape_end: Tape is not recording.");
+        return false;
+    }
+    pop(t);
+    return true;
+}
+
+bool gt_tape_reenter(gt_tape *t) {
+    GT__TAPE_ARG(t, "gt_tape_reenter", false);
+    if (t->on_stack) {
+        gt__error("gt_tape_reenter: Tape is still recording, This can happen if you try to "
+                  "re-enter an already-active tape.");
+        return false;
+    }
+    t->paused = false;
+    return push(t);
+}
+
+void gt_tape_free(gt_tape *t) {
+    if (!t) return;
+    if (t->on_stack) pop(t);
+    clear_records(t);
+    if (tape_cache_n < GT__TAPE_CACHE) {
+        tape_cache[tape_cache_n++] = t;
+        return;
+    }
+    arena_free(t);
+    gt__free(t->e);
+    gt__free(t->s);
+    gt__free(t->hkeys);
+    gt__free(t->hvals);
+    gt__free(t->why);
+    gt__free(t->scratch);
+    gt__free(t);
+}
+
+bool gt_tape_pause(gt_tape *t) {
+    GT__TAPE_ARG(t, "gt_tape_pause", false);
+    if (!t->on_stack || t->paused) {
+        gt__error("gt_tape_pause: Trying to stop recording a tape which is not recording.");
+        return false;
+    }
+    t->paused = true;
+    return true;
+}
+
+bool gt_tape_resume(gt_tape *t) {
+    GT__TAPE_ARG(t, "gt_tape_resume", false);
+    if (!t->on_stack || !t->paused) {
+        gt__error("gt_tape_resume: the tape is not paused (call gt_tape_pause first)");
+        return false;
+    }
+    t->paused = false;
+    return true;
+}
+
+bool gt_tape_reset(gt_tape *t) {
+    GT__TAPE_ARG(t, "gt_tape_reset", false);
+    if (!t->on_stack) {
+        gt__error("gt_tape_reset: Tape is not recording.");
+        return false;
+    }
+    clear_records(t);
+    t->consumed = false;
+    return true;
+}
+
+bool gt_tape_is_recording(const gt_tape *t) { return t && t->on_stack && !t->paused; }
+int64_t gt_tape_size(const gt_tape *t) { return t ? t->ne : 0; }
+
+static int warned_int_watch;
+
+bool gt_tape_watch(gt_tape *t, const gt_tensor *x) {
+    GT__TAPE_ARG(t, "gt_tape_watch", false);
+    if (!x) {
+        gt__error_null("gt_tape_watch");
+        return false;
+    }
+    if (!gt__is_float(x->dtype)) {
+        /* TensorFlow watches it in name only; ops on it are never recorded. */
+        if (warned_int_watch < 5) {
+            warned_int_watch++;
+            gt_warn("The dtype of the watched tensor must be floating (e.g. float32), got %s",
+                    gt_dtype_name(x->dtype));
+        }
+        return true;
+    }
+    if (gt__tape_lookup(t, x->id) >= 0) return true;
+    return new_slot(t, x->id, -1, x->var ? GT__SLOT_VAR : 0) >= 0;
+}
+
+/* ---- recording ---------------------------------------------------------------------------- */
+
+/* Appends an entry for call c to tape t. in_slot holds each input's slot (-1: not on tape). */
+static void record_on(gt_tape *t, const gt__call *c, const int32_t *in_slot, uint8_t marker) {
+    if (!gt__grow((void **)&t->e, &t->ecap, t->ne + 1, sizeof *t->e, "a tape")) return;
+    gt__entry *e = &t->e[t->ne];
+    memset(e, 0, sizeof *e);
+    e->op = c->op;
+    e->nin = c->nin;
+    e->marker = marker;
+    e->in_slot = arena_alloc(t, sizeof(int32_t) * (size_t)c->nin);
+    if (!e->in_slot) return;
+    memcpy(e->in_slot, in_slot, sizeof(int32_t) * (size_t)c->nin);
+    if (!marker) {
+        e->meta = arena_alloc(t, sizeof(gt__meta) * (size_t)c->nin);
+        e->saved = arena_alloc(t, sizeof(gt_tensor *) * (size_t)c->nin);
+        if (!e->meta || !e->saved) return;
+        for (int i = 0; i < c->nin; i++) {
+            const gt_tensor *x = c->in[i];
+            gt__meta *m = &e->meta[i];
+            m->dtype = x->dtype;
+            m->rank = x->rank;
+            memcpy(m->shape, x->shape, sizeof m->shape);
+            bool keep = i < 32 ? (c->op->keep_in >> i) & 1u : c->op->keep_in == GT__KEEP_ALL;
+            e->saved[i] = keep ? gt_retain((gt_tensor *)x) : NULL;
+        }
+        if (c->op->keep_out) e->out = gt_retain(c->out);
+        if (c->aux) e->aux = gt_retain(c->aux);
+        if (c->op->attr_size && c->attr) {
+            e->attr = arena_alloc(t, c->op->attr_size);
+            if (!e->attr) return;
+            memcpy(e->attr, c->attr, c->op->attr_size);
+        }
+    }
+    int32_t k = new_slot(t, c->out->id, (int32_t)t->ne, marker ? GT__SLOT_BLOCKED : 0);
+    if (k < 0) {
+        release_entry(e);
+        return;
+    }
+    e->out_slot = k;
+    t->ne++;
+}
+
+/* Slot scratch for one call; ops have few inputs, concat of many falls back to the heap. */
+#define GT__INLINE_IN 16
+
+void gt__tape_record(gt__call *c) {
+    int32_t inl[GT__INLINE_IN], *slot = inl;
+    if (c->nin > GT__INLINE_IN) {
+        slot = gt__malloc(sizeof(int32_t) * (size_t)c->nin, "op inputs");
+        if (!slot) return;
+    }
+    for (int k = gt__tapes_active; k-- > 0;) {
+        gt_tape *t = stack[k];
+        bool any = false, any_diff = false;
+        for (int i = 0; i < c->nin; i++) {
+            slot[i] = gt__tape_lookup(t, c->in[i]->id);
+            if (slot[i] < 0) continue;
+            any = true;
+            if (!(t->s[slot[i]].flags & GT__SLOT_BLOCKED) && gt__is_float(c->in[i]->dtype))
+                any_diff = true;
+            else
+                slot[i] = slot[i]; /* blocked inputs stay linked for explanations */
+        }
+        if (!any) continue;
+        uint8_t marker = 0;
+        if (t->paused) marker = GT__WHY_PAUSED;
+        else if (c->op->flags & GT__OP_STOP) marker = GT__WHY_STOP;
+        else if (c->op->flags & GT__OP_NONDIFF) marker = GT__WHY_NONDIFF;
+        else if (!any_diff) marker = GT__WHY_UPSTREAM;
+        else if (!gt__is_float(c->dtype)) marker = GT__WHY_INTEGER;
+        record_on(t, c, slot, marker);
+    }
+    if (slot != inl) gt__free(slot);
+}
+
+/* Reading a variable: identity whose gradient passes straight to the variable. */
+static void read_grad(gt__gctx *g) { g->gx[0] = g->gy; }
+static bool read_infer(gt__call *c) {
+    c->dtype = c->in[0]->dtype;
+    c->rank = c->in[0]->rank;
+    memcpy(c->shape, c->in[0]->shape, sizeof c->shape);
+    return true;
+}
+const gt__op gt__op_read_variable = {
+    .name = "read_variable", .nin = 1, .flags = GT__OP_ALIAS, .infer = read_infer, .grad = read_grad};
+
+gt_tensor *gt__var_read(const gt_tensor *v) {
+    gt_tensor *snap = gt__tensor_alias(v, v->rank, v->shape);
+    if (!snap || !gt__tapes_active) return snap;
+    gt__call c = {.op = &gt__op_read_variable, .nin = 1, .in = (gt_tensor *const *)&v,
+                  .dtype = v->dtype, .rank = v->rank, .out = snap};
+    memcpy(c.shape, v->shape, sizeof c.shape);
+    for (int k = gt__tapes_active; k-- > 0;) {
+        gt_tape *t = stack[k];
+        int32_t s = gt__tape_lookup(t, v->id);
+        if (s < 0 && !t->paused && t->watch_vars && gt__is_float(v->dtype) &&
+            gt_variable_trainable(v))
+            s = new_slot(t, v->id, -1, GT__SLOT_VAR);
+        if (s < 0) continue;
+        record_on(t, &c, &s, t->paused ? GT__WHY_PAUSED : 0);
+    }
+    return snap;
+}
+
+/* Scratch arrays a gradient call needs, kept on the tape for reuse. */
+void *gt__tape_scratch(gt_tape *t, size_t bytes) {
+    if ((int64_t)bytes > t->scratch_cap) {
+        void *p = gt__realloc(t->scratch, bytes, "a gradient computation");
+        if (!p) return NULL;
+        t->scratch = p;
+        t->scratch_cap = (int64_t)bytes;
+    }
+    return t->scratch;
+}
+
+void gt__tape_pop_if_recording(gt_tape *t) {
+    if (t->on_stack) pop(t);
+}
+
+void gt__tape_consume(gt_tape *t) {
+    clear_records(t);
+    t->consumed = true;
+}

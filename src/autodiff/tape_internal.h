@@ -1,0 +1,66 @@
+/* The tape's records, shared by recording (tape.c) and the backward sweep (backward.c). */
+#ifndef GT_TAPE_INTERNAL_H
+#define GT_TAPE_INTERNAL_H
+
+#include "core/internal.h"
+
+/* Why an entry does not pass gradients (0: it does). Kept so a NULL gradient can be explained. */
+enum {
+    GT__WHY_STOP = 1,     /* gt_stop_gradient */
+    GT__WHY_PAUSED,       /* recorded while the tape was paused */
+    GT__WHY_NONDIFF,      /* op without gradient (comparisons, argmax, ...) */
+    GT__WHY_INTEGER,      /* op with an integer or bool output */
+    GT__WHY_UPSTREAM,     /* every watched input was already blocked */
+};
+
+enum { GT__SLOT_BLOCKED = 1, GT__SLOT_VAR = 2 };
+
+typedef struct gt__slot {
+    uint64_t id;
+    int32_t producer; /* entry index, or -1 for a watched tensor/variable */
+    uint8_t flags;
+} gt__slot;
+
+typedef struct gt__entry {
+    const gt__op *op;
+    int nin;
+    int32_t *in_slot; /* per input: slot on this tape or -1 */
+    gt__meta *meta;   /* per input (NULL for markers) */
+    gt_tensor **saved; /* per input: kept tensor or NULL */
+    gt_tensor *out;   /* kept output (keep_out) */
+    gt_tensor *aux;
+    void *attr;
+    int32_t out_slot;
+    uint8_t marker; /* GT__WHY_* or 0 */
+} gt__entry;
+
+typedef struct gt__chunk gt__chunk;
+
+typedef struct gt__why {
+    uint64_t id;
+    char msg[320];
+} gt__why;
+
+struct gt_tape {
+    bool persistent, watch_vars, on_stack, paused, consumed;
+    gt__entry *e;
+    int64_t ne, ecap;
+    gt__slot *s;
+    int64_t ns, scap;
+    uint64_t *hkeys;
+    int32_t *hvals;
+    int64_t hcap, hcount;
+    gt__chunk *first, *last, *cur;
+    gt__why *why;
+    int64_t nwhy, whycap;
+    void *scratch;
+    int64_t scratch_cap;
+};
+
+int32_t gt__tape_lookup(const gt_tape *t, uint64_t id);
+void *gt__tape_scratch(gt_tape *t, size_t bytes);
+void gt__tape_pop_if_recording(gt_tape *t);
+void gt__tape_consume(gt_tape *t);
+extern const gt__op gt__op_read_variable;
+
+#endif

@@ -1,0 +1,526 @@
+/* GEMM dispatch, portable packed-panel driver, BLAS path and f64 GEMM.
+ *
+ * Design (f32, large products): the classic Goto/BLIS loop nest
+ *   jc (NC cols of C) -> pc (KC of k) -> pack B -> ic (MC rows) -> pack A
+ *     -> jr (NR) -> ir (MR) -> microkernel
+ * with op(A) packed into MR-row panels (for each p: MR consecutive values)
+ * and op(B) into NR-column panels (for each p: NR consecutive values), both
+ * zero-padded, so one register-blocked microkernel serves all four transpose
+ * combinations; transposition is absorbed entirely by the packers.
+ *
+ * Determinism: threads own disjoint rectangles of C (never a slice of K) and
+ * the K blocking depends only on k, so each C element is accumulated in the
+ * same order with the same instructions whatever the thread count.  Edge
+ * tiles run the same full-size microkernel on a scratch tile, so an element's
+ * arithmetic does not depend on where a thread boundary falls either. */
+#include "kernels/gemm.h"
+
+#include "kernels/cpu.h"
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef GT_HAVE_OPENMP
+#include <omp.h>
+#endif
+#ifdef GT_HAVE_CBLAS
+#include <cblas.h>
+#endif
+
+/* Below this many multiply-adds the packing and blocking machinery costs more
+ * than it saves: use a plain loop (no malloc, no threads). */
+#define GT_GEMM_SMALL_MACS 32768
+/* Below this many multiply-adds a second thread does not pay for the fork and
+ * the duplicated packing (measured with bench/sgemm.c). */
+#define GT_GEMM_PAR_MACS (1 << 20)
+/* Work handed to each thread must be at least this many multiply-adds. */
+#define GT_GEMM_MACS_PER_THREAD (1 << 19)
+
+/* ------------------------------------------------------------------------ */
+/* Thread-local packing buffer                                               */
+/* ------------------------------------------------------------------------ */
+
+/* One buffer per thread, grown geometrically and never shrunk: after the
+ * first few calls the steady state performs no allocation at all. */
+static _Thread_local float *tl_pack;
+static _Thread_local size_t tl_pack_cap; /* in floats */
+
+/* Return a 64-byte aligned scratch area of at least n floats, or NULL. */
+static float *pack_buffer(size_t n) {
+    if (n <= tl_pack_cap) return tl_pack;
+    size_t cap = tl_pack_cap ? tl_pack_cap : 4096;
+    while (cap < n) cap *= 2;
+    float *p = aligned_alloc(64, (cap * sizeof(float) + 63) & ~(size_t)63);
+    if (!p) return NULL;
+    free(tl_pack);
+    tl_pack = p;
+    tl_pack_cap = cap;
+    return p;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Portable microkernel and packer                                           */
+/* ------------------------------------------------------------------------ */
+
+#define PMR 4
+#define PNR 8
+
+/* Generic packer (layout in gemm.h) for any panel width; the portable kernel
+ * uses it directly, SIMD kernels may supply faster ones. */
+static void pack_panel(int w, int64_t kc, int64_t rows, const float *src, int64_t ld,
+                       bool rcontig, float *dst) {
+    if (rcontig) {
+        for (int64_t p = 0; p < kc; p++) {
+            const float *s = src + p * ld;
+            float *d = dst + p * w;
+            int64_t r = 0;
+            for (; r < rows; r++) d[r] = s[r];
+            for (; r < w; r++) d[r] = 0.0f;
+        }
+    } else {
+        for (int64_t r = 0; r < rows; r++) {
+            const float *s = src + r * ld;
+            for (int64_t p = 0; p < kc; p++) dst[p * w + r] = s[p];
+        }
+        for (int64_t r = rows; r < w; r++)
+            for (int64_t p = 0; p < kc; p++) dst[p * w + r] = 0.0f;
+    }
+}
+
+/* Portable 4x8 tile: plain C the compiler can keep in SSE registers on the
+ * baseline ISA; always available, and the yardstick for the SIMD paths. */
+static void pk_4x8(int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc,
+                   float alpha, float beta, int first) {
+    float acc[PMR][PNR];
+    for (int i = 0; i < PMR; i++)
+        for (int j = 0; j < PNR; j++) acc[i][j] = 0.0f;
+    for (int64_t p = 0; p < kc; p++) {
+        const float *a = pa + p * PMR, *b = pb + p * PNR;
+        for (int i = 0; i < PMR; i++)
+            for (int j = 0; j < PNR; j++) acc[i][j] += a[i] * b[j];
+    }
+    for (int i = 0; i < PMR; i++) {
+        float *ci = c + i * ldc;
+        if (first && beta == 0.0f) {
+            for (int j = 0; j < PNR; j++) ci[j] = alpha * acc[i][j];
+        } else if (first) {
+            for (int j = 0; j < PNR; j++) {
+                float t = alpha * acc[i][j];
+                float u = beta * ci[j];
+                ci[j] = t + u;
+            }
+        } else {
+            for (int j = 0; j < PNR; j++) {
+                float t = alpha * acc[i][j];
+                ci[j] = t + ci[j];
+            }
+        }
+    }
+}
+
+static const gt__sgemm_kernel portable_kernel = {
+    PMR, PNR, 256, 128, 2048, pk_4x8, NULL, NULL,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Blocked driver for one rectangle of C, single thread                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    bool ta, tb;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    int64_t lda, ldb, ldc;
+    int64_t m, n, k;
+} sgemm_args;
+
+/* Split len into the fewest chunks of at most blk, each a multiple of unit
+ * (except the last), so the tail block is not tiny.  Depends only on its
+ * arguments, which keeps the K split identical for every thread count. */
+static int64_t balanced_block(int64_t len, int64_t blk, int64_t unit) {
+    if (len <= blk) return len;
+    int64_t nb = (len + blk - 1) / blk;
+    int64_t b = (len + nb - 1) / nb;
+    b = (b + unit - 1) / unit * unit;
+    return b < blk ? b : blk;
+}
+
+/* Naive fallback used when a packing buffer cannot be obtained: slow but it
+ * keeps the library correct under memory pressure. */
+static void sgemm_naive(const sgemm_args *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    for (int64_t i = i0; i < i1; i++)
+        for (int64_t j = j0; j < j1; j++) {
+            float s = 0.0f;
+            for (int64_t p = 0; p < g->k; p++) {
+                float av = g->ta ? g->a[p * g->lda + i] : g->a[i * g->lda + p];
+                float bv = g->tb ? g->b[j * g->ldb + p] : g->b[p * g->ldb + j];
+                s += av * bv;
+            }
+            float *cp = &g->c[i * g->ldc + j];
+            *cp = g->beta == 0.0f ? g->alpha * s : g->alpha * s + g->beta * *cp;
+        }
+}
+
+/* Compute rows [i0,i1) x cols [j0,j1) of C with kernel kr.  This is the whole
+ * single-thread algorithm; threads just call it on disjoint rectangles. */
+static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g,
+                       int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    const int mr = kr->mr, nr = kr->nr;
+    const int64_t m = i1 - i0, n = j1 - j0, k = g->k;
+    if (m <= 0 || n <= 0) return;
+    const int64_t kcb = balanced_block(k, kr->kc, 1);
+    const int64_t mcb = balanced_block(m, kr->mc, mr);
+    const int64_t ncb = balanced_block(n, kr->nc, nr);
+    const int64_t mcp = (mcb + mr - 1) / mr * mr, ncp = (ncb + nr - 1) / nr * nr;
+    const int64_t a_len = (mcp * kcb + 15) & ~(int64_t)15; /* keeps pb 64B aligned */
+    float *buf = pack_buffer((size_t)(a_len + ncp * kcb));
+    if (!buf) {
+        sgemm_naive(g, i0, i1, j0, j1);
+        return;
+    }
+    float *pa_buf = buf, *pb_buf = buf + a_len;
+    float tile[16 * 32] __attribute__((aligned(64))); /* >= any MR x NR */
+    const gt__spack_fn pack_a = kr->pack_a, pack_b = kr->pack_b;
+
+    for (int64_t jc = 0; jc < n; jc += ncb) {
+        const int64_t nc = n - jc < ncb ? n - jc : ncb;
+        for (int64_t pc = 0; pc < k; pc += kcb) {
+            const int64_t kc = k - pc < kcb ? k - pc : kcb;
+            const int first = pc == 0;
+            /* op(B)[pc:pc+kc, j0+jc : +nc] -> NR-wide panels */
+            for (int64_t jr = 0; jr < nc; jr += nr) {
+                const int64_t cols = nc - jr < nr ? nc - jr : nr;
+                const int64_t j = j0 + jc + jr;
+                const float *src = g->tb ? g->b + j * g->ldb + pc : g->b + pc * g->ldb + j;
+                float *dst = pb_buf + jr * kc;
+                if (pack_b) pack_b(kc, cols, src, g->ldb, !g->tb, dst);
+                else pack_panel(nr, kc, cols, src, g->ldb, !g->tb, dst);
+            }
+            for (int64_t ic = 0; ic < m; ic += mcb) {
+                const int64_t mc = m - ic < mcb ? m - ic : mcb;
+                /* op(A)[i0+ic : +mc, pc:pc+kc] -> MR-tall panels */
+                for (int64_t ir = 0; ir < mc; ir += mr) {
+                    const int64_t rows = mc - ir < mr ? mc - ir : mr;
+                    const int64_t i = i0 + ic + ir;
+                    const float *src = g->ta ? g->a + pc * g->lda + i : g->a + i * g->lda + pc;
+                    float *dst = pa_buf + ir * kc;
+                    if (pack_a) pack_a(kc, rows, src, g->lda, g->ta, dst);
+                    else pack_panel(mr, kc, rows, src, g->lda, g->ta, dst);
+                }
+                for (int64_t jr = 0; jr < nc; jr += nr) {
+                    const int64_t cols = nc - jr < nr ? nc - jr : nr;
+                    const float *pb = pb_buf + jr * kc;
+                    for (int64_t ir = 0; ir < mc; ir += mr) {
+                        const int64_t rows = mc - ir < mr ? mc - ir : mr;
+                        const float *pa = pa_buf + ir * kc;
+                        float *cp = g->c + (i0 + ic + ir) * g->ldc + (j0 + jc + jr);
+                        if (rows == mr && cols == nr) {
+                            kr->ukernel(kc, pa, pb, cp, g->ldc, g->alpha, g->beta, first);
+                            continue;
+                        }
+                        /* Edge: same kernel on a scratch tile, then copy back. */
+                        if (!(first && g->beta == 0.0f)) {
+                            for (int64_t r = 0; r < mr; r++)
+                                for (int64_t q = 0; q < nr; q++)
+                                    tile[r * nr + q] = (r < rows && q < cols) ? cp[r * g->ldc + q] : 0.0f;
+                        }
+                        kr->ukernel(kc, pa, pb, tile, nr, g->alpha, g->beta, first);
+                        for (int64_t r = 0; r < rows; r++)
+                            memcpy(cp + r * g->ldc, tile + r * nr, (size_t)cols * sizeof(float));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Thread partition                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Pick a tm x tn grid of C rectangles (tm*tn == nt) minimising the largest
+ * rectangle's compute plus its packing traffic.  Boundaries are multiples of
+ * the register tile, so the partition never changes per-element arithmetic. */
+static void choose_grid(int nt, int64_t m, int64_t n, int64_t k, int mr, int nr,
+                        int *tm_out, int *tn_out) {
+    const int64_t mt = (m + mr - 1) / mr, ntl = (n + nr - 1) / nr;
+    double best = -1.0;
+    int btm = 1, btn = 1;
+    for (int tm = 1; tm <= nt; tm++) {
+        if (nt % tm) continue;
+        const int tn = nt / tm;
+        if (tm > mt || tn > ntl) continue;
+        const double rm = (double)((mt + tm - 1) / tm * mr), rn = (double)((ntl + tn - 1) / tn * nr);
+        /* a packed element costs roughly as much as 8 multiply-adds */
+        const double cost = rm * rn * (double)k + 8.0 * (rm + rn) * (double)k;
+        if (best < 0 || cost < best) { best = cost; btm = tm; btn = tn; }
+    }
+    *tm_out = btm;
+    *tn_out = btn;
+}
+
+/* Thread count worth using for an m*n*k product (1 when not compiled with
+ * OpenMP, or when already inside a parallel region). */
+static int useful_threads(int64_t m, int64_t n, int64_t k) {
+#ifdef GT_HAVE_OPENMP
+    const double macs = (double)m * (double)n * (double)k;
+    if (macs < GT_GEMM_PAR_MACS || omp_in_parallel()) return 1;
+    int nt = omp_get_max_threads();
+    const double cap = macs / GT_GEMM_MACS_PER_THREAD;
+    if ((double)nt > cap) nt = (int)cap;
+    return nt < 1 ? 1 : nt;
+#else
+    (void)m; (void)n; (void)k;
+    return 1;
+#endif
+}
+
+/* Run the packed algorithm over a fixed static grid of rectangles. */
+static void sgemm_packed(const gt__sgemm_kernel *kr, const sgemm_args *g) {
+    const int nt = useful_threads(g->m, g->n, g->k);
+    if (nt <= 1) {
+        sgemm_rect(kr, g, 0, g->m, 0, g->n);
+        return;
+    }
+#ifdef GT_HAVE_OPENMP
+    int tm, tn;
+    choose_grid(nt, g->m, g->n, g->k, kr->mr, kr->nr, &tm, &tn);
+    const int64_t mt = (g->m + kr->mr - 1) / kr->mr, ntl = (g->n + kr->nr - 1) / kr->nr;
+    const int tiles = tm * tn;
+#pragma omp parallel num_threads(tiles)
+    {
+        /* The team may be smaller than asked; stride so every tile is done. */
+        const int nthr = omp_get_num_threads();
+        for (int t = omp_get_thread_num(); t < tiles; t += nthr) {
+            const int ti = t / tn, tj = t % tn;
+            int64_t r0 = mt * ti / tm * kr->mr, r1 = mt * (ti + 1) / tm * kr->mr;
+            int64_t c0 = ntl * tj / tn * kr->nr, c1 = ntl * (tj + 1) / tn * kr->nr;
+            if (r1 > g->m) r1 = g->m;
+            if (c1 > g->n) c1 = g->n;
+            sgemm_rect(kr, g, r0, r1, c0, c1);
+        }
+    }
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
+/* Small products, k == 0, alpha == 0                                         */
+/* ------------------------------------------------------------------------ */
+
+/* C = beta*C, honouring "beta == 0 means write-only". */
+static void sscale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
+    for (int64_t i = 0; i < m; i++) {
+        float *ci = c + i * ldc;
+        if (beta == 0.0f) memset(ci, 0, (size_t)n * sizeof(float));
+        else if (beta != 1.0f)
+            for (int64_t j = 0; j < n; j++) ci[j] *= beta;
+    }
+}
+
+/* Small products: accumulate a row chunk on the stack with the innermost
+ * loop unit-stride when B's layout allows it; no allocation, no threads. */
+static void sgemm_small(const sgemm_args *g) {
+    enum { CH = 64 };
+    float acc[CH];
+    for (int64_t i = 0; i < g->m; i++) {
+        float *ci = g->c + i * g->ldc;
+        for (int64_t j0 = 0; j0 < g->n; j0 += CH) {
+            const int64_t w = g->n - j0 < CH ? g->n - j0 : CH;
+            for (int64_t q = 0; q < w; q++) acc[q] = 0.0f;
+            for (int64_t p = 0; p < g->k; p++) {
+                const float av = g->ta ? g->a[p * g->lda + i] : g->a[i * g->lda + p];
+                if (g->tb) {
+                    const float *bp = g->b + j0 * g->ldb + p;
+                    for (int64_t q = 0; q < w; q++) acc[q] += av * bp[q * g->ldb];
+                } else {
+                    const float *bp = g->b + p * g->ldb + j0;
+                    for (int64_t q = 0; q < w; q++) acc[q] += av * bp[q];
+                }
+            }
+            float *cq = ci + j0;
+            if (g->beta == 0.0f)
+                for (int64_t q = 0; q < w; q++) cq[q] = g->alpha * acc[q];
+            else
+                for (int64_t q = 0; q < w; q++) cq[q] = g->alpha * acc[q] + g->beta * cq[q];
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* BLAS path                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#ifdef GT_HAVE_CBLAS
+/* OpenBLAS keeps its own thread pool; align it with the OpenMP setting so the
+ * caller's thread count governs both backends.  OpenBLAS 0.3.21 partitions
+ * only M/N across threads (checked bitwise by tests/test_gemm.c). */
+static void sgemm_blas(const sgemm_args *g) {
+#ifdef GT_HAVE_OPENMP
+    const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (openblas_get_num_threads() != nt) openblas_set_num_threads(nt);
+#endif
+    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
+                (int)g->m, (int)g->n, (int)g->k, g->alpha, g->a, (int)g->lda, g->b, (int)g->ldb,
+                g->beta, g->c, (int)g->ldc);
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Dispatch                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static atomic_int forced_backend;
+
+/* Tests and benchmarks compare backends on identical inputs. */
+void gt__gemm_force(int backend) {
+    atomic_store_explicit(&forced_backend, backend, memory_order_relaxed);
+}
+
+/* AVX2 kernels exist only on x86 and run only where the CPU has them. */
+static bool avx2_available(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    return gt__cpu_has_avx2_fma();
+#else
+    return false;
+#endif
+}
+
+/* Resolve the backend for large f32 products; a forced backend that is not
+ * available degrades to the automatic choice. */
+static int resolve_backend(void) {
+    const int f = atomic_load_explicit(&forced_backend, memory_order_relaxed);
+    if (f == GT_GEMM_PORTABLE) return GT_GEMM_PORTABLE;
+    if (f == GT_GEMM_AVX2 && avx2_available()) return GT_GEMM_AVX2;
+#ifdef GT_HAVE_CBLAS
+    if (f == GT_GEMM_BLAS) return GT_GEMM_BLAS;
+#endif
+    if (avx2_available()) return GT_GEMM_AVX2;
+#ifdef GT_HAVE_CBLAS
+    return GT_GEMM_BLAS;
+#else
+    return GT_GEMM_PORTABLE;
+#endif
+}
+
+/* Reported in docs and benchmark output so numbers can be attributed. */
+const char *gt__gemm_backend(void) {
+    switch (resolve_backend()) {
+    case GT_GEMM_AVX2: return "avx2";
+    case GT_GEMM_BLAS: return "blas";
+    default: return "portable";
+    }
+}
+
+/* Public entry: handles degenerate cases once, then routes by size/backend. */
+void gt__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float *a, int64_t lda, const float *b, int64_t ldb,
+                  float beta, float *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0.0f) {
+        sscale_c(m, n, beta, c, ldc);
+        return;
+    }
+    const sgemm_args g = {ta, tb, alpha, beta, a, b, c, lda, ldb, ldc, m, n, k};
+    if ((double)m * (double)n * (double)k < GT_GEMM_SMALL_MACS) {
+        sgemm_small(&g);
+        return;
+    }
+    switch (resolve_backend()) {
+#ifdef GT_HAVE_CBLAS
+    case GT_GEMM_BLAS:
+        if (m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX &&
+            ldc <= INT_MAX) {
+            sgemm_blas(&g);
+            return;
+        }
+        break;
+#endif
+    case GT_GEMM_AVX2:
+        sgemm_packed(gt__sgemm_avx2_kernel(), &g);
+        return;
+    default:
+        break;
+    }
+    sgemm_packed(&portable_kernel, &g);
+}
+
+/* ------------------------------------------------------------------------ */
+/* f64                                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* f64 serves gradient checks, where exactness matters more than speed: each
+ * DNB-wide column panel of op(B) is packed contiguous, then every row of C
+ * is an in-order dot product against it; threads split column panels. */
+#define DNB 64
+
+static _Thread_local double *tl_dpack;
+static _Thread_local size_t tl_dpack_cap;
+
+/* Same growth policy as the f32 packing buffer. */
+static double *dpack_buffer(size_t n) {
+    if (n <= tl_dpack_cap) return tl_dpack;
+    size_t cap = tl_dpack_cap ? tl_dpack_cap : 4096;
+    while (cap < n) cap *= 2;
+    double *p = aligned_alloc(64, (cap * sizeof(double) + 63) & ~(size_t)63);
+    if (!p) return NULL;
+    free(tl_dpack);
+    tl_dpack = p;
+    tl_dpack_cap = cap;
+    return p;
+}
+
+/* One column panel [j0, j0+w) of C.  Falls back to unpacked reads of B when
+ * no buffer can be had (same arithmetic, only slower). */
+static void dgemm_panel(bool ta, bool tb, int64_t m, int64_t j0, int64_t w, int64_t k,
+                        double alpha, const double *a, int64_t lda, const double *b,
+                        int64_t ldb, double beta, double *c, int64_t ldc) {
+    double *bp = dpack_buffer((size_t)(k * DNB));
+    double acc[DNB];
+    if (bp)
+        for (int64_t p = 0; p < k; p++)
+            for (int64_t q = 0; q < w; q++) bp[p * DNB + q] = tb ? b[(j0 + q) * ldb + p] : b[p * ldb + j0 + q];
+    for (int64_t i = 0; i < m; i++) {
+        for (int64_t q = 0; q < w; q++) acc[q] = 0.0;
+        for (int64_t p = 0; p < k; p++) {
+            const double av = ta ? a[p * lda + i] : a[i * lda + p];
+            if (bp) {
+                const double *row = bp + p * DNB;
+                for (int64_t q = 0; q < w; q++) acc[q] += av * row[q];
+            } else {
+                for (int64_t q = 0; q < w; q++)
+                    acc[q] += av * (tb ? b[(j0 + q) * ldb + p] : b[p * ldb + j0 + q]);
+            }
+        }
+        double *ci = c + i * ldc + j0;
+        if (beta == 0.0)
+            for (int64_t q = 0; q < w; q++) ci[q] = alpha * acc[q];
+        else
+            for (int64_t q = 0; q < w; q++) ci[q] = alpha * acc[q] + beta * ci[q];
+    }
+}
+
+/* Public f64 entry; column panels are independent so threading is exact. */
+void gt__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
+                  const double *a, int64_t lda, const double *b, int64_t ldb,
+                  double beta, double *c, int64_t ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0.0) {
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                c[i * ldc + j] = beta == 0.0 ? 0.0 : beta * c[i * ldc + j];
+        return;
+    }
+    const int64_t np = (n + DNB - 1) / DNB;
+#ifdef GT_HAVE_OPENMP
+    const int par = np > 1 && (double)m * (double)n * (double)k >= GT_GEMM_PAR_MACS && !omp_in_parallel();
+#pragma omp parallel for schedule(static) if (par)
+#endif
+    for (int64_t t = 0; t < np; t++) {
+        const int64_t j0 = t * DNB, w = n - j0 < DNB ? n - j0 : DNB;
+        dgemm_panel(ta, tb, m, j0, w, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+}
