@@ -1,0 +1,326 @@
+/* Elementwise binary kernels. The broadcast walk merges dimensions so that the common cases
+ * (same shape, scalar, bias row) become one or a few long runs with unit or zero strides,
+ * which the compiler vectorises. */
+#include "kernels/binary.h"
+
+#include <math.h>
+
+#ifdef GT_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+/* ---- the walk ---------------------------------------------------------------------------- */
+
+typedef struct {
+    int rank;
+    int64_t dim[GT_MAX_RANK];
+    int64_t stride[3][GT_MAX_RANK]; /* element strides per input, 0 where broadcast */
+    int nin;
+} walk_plan;
+
+static void plan(walk_plan *p, const gt_tensor *out, int nin, const gt_tensor *const *in) {
+    int r = out->rank;
+    int64_t st[3][GT_MAX_RANK];
+    for (int k = 0; k < nin; k++) {
+        int64_t s = 1;
+        for (int i = r - 1; i >= 0; i--) {
+            int j = i - (r - in[k]->rank);
+            int64_t d = j >= 0 ? in[k]->shape[j] : 1;
+            st[k][i] = d == 1 ? 0 : s;
+            s *= d;
+        }
+    }
+    /* Merge axis i into i+1 when every input is contiguous (or broadcast) across both. */
+    p->nin = nin;
+    p->rank = 0;
+    for (int i = 0; i < r; i++) {
+        if (out->shape[i] == 1) continue;
+        if (p->rank > 0) {
+            int q = p->rank - 1;
+            bool ok = true;
+            for (int k = 0; k < nin; k++) {
+                int64_t inner = st[k][i], outer = p->stride[k][q];
+                if (!((inner == 0 && outer == 0) || (inner != 0 && outer == inner * out->shape[i])))
+                    ok = false;
+            }
+            if (ok) {
+                p->dim[q] *= out->shape[i];
+                for (int k = 0; k < nin; k++) p->stride[k][q] = st[k][i];
+                continue;
+            }
+        }
+        p->dim[p->rank] = out->shape[i];
+        for (int k = 0; k < nin; k++) p->stride[k][p->rank] = st[k][i];
+        p->rank++;
+    }
+}
+
+/* Visits out elements [lo, hi) as runs along the innermost merged axis. */
+static void walk_range(const walk_plan *p, int64_t lo, int64_t hi, gt__run_fn fn, void *ctx) {
+    if (p->rank == 0) {
+        int64_t off[3] = {0, 0, 0};
+        int step[3] = {0, 0, 0};
+        if (hi > lo) fn(ctx, 0, 1, off, step);
+        return;
+    }
+    int r = p->rank;
+    int64_t inner = p->dim[r - 1];
+    int step[3];
+    for (int k = 0; k < p->nin; k++) step[k] = p->stride[k][r - 1] != 0;
+    int64_t i = lo;
+    while (i < hi) {
+        /* Coordinates of i, and the input offsets they give. */
+        int64_t rem = i / inner, col = i % inner, off[3] = {0, 0, 0};
+        for (int k = 0; k < p->nin; k++) off[k] = col * p->stride[k][r - 1];
+        for (int a = r - 2; a >= 0; a--) {
+            int64_t c = rem % p->dim[a];
+            rem /= p->dim[a];
+            for (int k = 0; k < p->nin; k++) off[k] += c * p->stride[k][a];
+        }
+        int64_t n = inner - col;
+        if (n > hi - i) n = hi - i;
+        fn(ctx, i, n, off, step);
+        i += n;
+    }
+}
+
+void gt__broadcast_walk(const gt_tensor *out, int nin, const gt_tensor *const *in, gt__run_fn fn,
+                        void *ctx) {
+    walk_plan p;
+    plan(&p, out, nin, in);
+    int64_t n = out->size;
+    if (n <= GT__PAR_MIN) {
+        walk_range(&p, 0, n, fn, ctx);
+        return;
+    }
+    /* Fixed blocks: the split does not depend on the thread count (elementwise results would
+     * not change anyway, but fixed blocks keep every kernel's behaviour the same). */
+    int64_t block = 16384, nb = (n + block - 1) / block;
+#ifdef GT_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t lo = b * block, hi = lo + block < n ? lo + block : n;
+        walk_range(&p, lo, hi, fn, ctx);
+    }
+}
+
+/* ---- binary runs ------------------------------------------------------------------------- */
+
+typedef struct {
+    gt__binop op;
+    const gt_tensor *a, *b;
+    gt_tensor *out;
+} bin_ctx;
+
+static inline double powi_d(double a, double b) { return pow(a, b); }
+
+/* The element formula for arithmetic ops. */
+#define ARITH(op, x, y, T)                                                                       \
+    ((op) == GT__B_ADD   ? (T)((x) + (y))                                                        \
+     : (op) == GT__B_SUB ? (T)((x) - (y))                                                        \
+     : (op) == GT__B_MUL ? (T)((x) * (y))                                                        \
+     : (op) == GT__B_MAX ? ((x) >= (y) || (x) != (x) ? (x) : (y))                                \
+     : (op) == GT__B_MIN ? ((x) <= (y) || (x) != (x) ? (x) : (y))                                \
+                         : (T)(((x) - (y)) * ((x) - (y))))
+
+/* One run with the stride pattern hoisted out of the loop so each variant vectorises. */
+#define RUN_LOOP(EXPR, T, OT)                                                                    \
+    do {                                                                                         \
+        const T *A = (const T *)c->a->data + off[0], *B = (const T *)c->b->data + off[1];        \
+        OT *O = (OT *)c->out->data + o;                                                          \
+        if (step[0] && step[1])                                                                  \
+            for (int64_t i = 0; i < n; i++) { T x = A[i], y = B[i]; O[i] = (OT)(EXPR); }         \
+        else if (step[0]) {                                                                      \
+            T y = B[0];                                                                          \
+            for (int64_t i = 0; i < n; i++) { T x = A[i]; O[i] = (OT)(EXPR); }                   \
+        } else if (step[1]) {                                                                    \
+            T x = A[0];                                                                          \
+            for (int64_t i = 0; i < n; i++) { T y = B[i]; O[i] = (OT)(EXPR); }                   \
+        } else {                                                                                 \
+            T x = A[0], y = B[0];                                                                \
+            for (int64_t i = 0; i < n; i++) O[i] = (OT)(EXPR);                                   \
+        }                                                                                        \
+    } while (0)
+
+#define CMP_CASES(T)                                                                             \
+    case GT__B_EQ: RUN_LOOP(x == y, T, bool); break;                                             \
+    case GT__B_NE: RUN_LOOP(x != y, T, bool); break;                                             \
+    case GT__B_LT: RUN_LOOP(x < y, T, bool); break;                                              \
+    case GT__B_LE: RUN_LOOP(x <= y, T, bool); break;                                             \
+    case GT__B_GT: RUN_LOOP(x > y, T, bool); break;                                              \
+    case GT__B_GE: RUN_LOOP(x >= y, T, bool); break
+
+#define ARITH_CASES(T)                                                                           \
+    case GT__B_ADD: RUN_LOOP(x + y, T, T); break;                                                \
+    case GT__B_SUB: RUN_LOOP(x - y, T, T); break;                                                \
+    case GT__B_MUL: RUN_LOOP(x * y, T, T); break;                                                \
+    case GT__B_MAX: RUN_LOOP(ARITH(GT__B_MAX, x, y, T), T, T); break;                            \
+    case GT__B_MIN: RUN_LOOP(ARITH(GT__B_MIN, x, y, T), T, T); break;                            \
+    case GT__B_SQDIFF: RUN_LOOP((x - y) * (x - y), T, T); break
+
+static void run_f32(void *ctx, int64_t o, int64_t n, const int64_t *off, const int *step) {
+    const bin_ctx *c = ctx;
+    switch (c->op) {
+    ARITH_CASES(float);
+    CMP_CASES(float);
+    case GT__B_DIV: RUN_LOOP(x / y, float, float); break;
+    case GT__B_POW: RUN_LOOP(y == 2.0f ? x * x : powf(x, y), float, float); break;
+    default: break;
+    }
+}
+
+static void run_f64(void *ctx, int64_t o, int64_t n, const int64_t *off, const int *step) {
+    const bin_ctx *c = ctx;
+    switch (c->op) {
+    ARITH_CASES(double);
+    CMP_CASES(double);
+    case GT__B_DIV: RUN_LOOP(x / y, double, double); break;
+    case GT__B_POW: RUN_LOOP(powi_d(x, y), double, double); break;
+    default: break;
+    }
+}
+
+/* Integer division truncates toward zero; division by zero gives 0 instead of trapping. */
+#define IDIV(x, y, T) ((y) == 0 ? (T)0 : ((y) == -1 ? (T)(0 - (x)) : (T)((x) / (y))))
+
+static void run_i32(void *ctx, int64_t o, int64_t n, const int64_t *off, const int *step) {
+    const bin_ctx *c = ctx;
+    /* Wrap-around arithmetic as TensorFlow's int ops, computed unsigned to avoid UB. */
+    switch (c->op) {
+    case GT__B_ADD: RUN_LOOP((int32_t)((uint32_t)x + (uint32_t)y), int32_t, int32_t); break;
+    case GT__B_SUB: RUN_LOOP((int32_t)((uint32_t)x - (uint32_t)y), int32_t, int32_t); break;
+    case GT__B_MUL: RUN_LOOP((int32_t)((uint32_t)x * (uint32_t)y), int32_t, int32_t); break;
+    case GT__B_MAX: RUN_LOOP(x >= y ? x : y, int32_t, int32_t); break;
+    case GT__B_MIN: RUN_LOOP(x <= y ? x : y, int32_t, int32_t); break;
+    case GT__B_SQDIFF: RUN_LOOP((int32_t)((uint32_t)(x - y) * (uint32_t)(x - y)), int32_t, int32_t); break;
+    case GT__B_DIV: RUN_LOOP(IDIV(x, y, int32_t), int32_t, int32_t); break;
+    CMP_CASES(int32_t);
+    default: break;
+    }
+}
+
+static void run_i64(void *ctx, int64_t o, int64_t n, const int64_t *off, const int *step) {
+    const bin_ctx *c = ctx;
+    switch (c->op) {
+    case GT__B_ADD: RUN_LOOP((int64_t)((uint64_t)x + (uint64_t)y), int64_t, int64_t); break;
+    case GT__B_SUB: RUN_LOOP((int64_t)((uint64_t)x - (uint64_t)y), int64_t, int64_t); break;
+    case GT__B_MUL: RUN_LOOP((int64_t)((uint64_t)x * (uint64_t)y), int64_t, int64_t); break;
+    case GT__B_MAX: RUN_LOOP(x >= y ? x : y, int64_t, int64_t); break;
+    case GT__B_MIN: RUN_LOOP(x <= y ? x : y, int64_t, int64_t); break;
+    case GT__B_SQDIFF: RUN_LOOP((int64_t)((uint64_t)(x - y) * (uint64_t)(x - y)), int64_t, int64_t); break;
+    case GT__B_DIV: RUN_LOOP(IDIV(x, y, int64_t), int64_t, int64_t); break;
+    CMP_CASES(int64_t);
+    default: break;
+    }
+}
+
+static void run_bool(void *ctx, int64_t o, int64_t n, const int64_t *off, const int *step) {
+    const bin_ctx *c = ctx;
+    switch (c->op) {
+    case GT__B_AND: RUN_LOOP(x && y, bool, bool); break;
+    case GT__B_OR: RUN_LOOP(x || y, bool, bool); break;
+    case GT__B_EQ: RUN_LOOP(x == y, bool, bool); break;
+    case GT__B_NE: RUN_LOOP(x != y, bool, bool); break;
+    case GT__B_LT: RUN_LOOP(x < y, bool, bool); break;
+    case GT__B_LE: RUN_LOOP(x <= y, bool, bool); break;
+    case GT__B_GT: RUN_LOOP(x > y, bool, bool); break;
+    case GT__B_GE: RUN_LOOP(x >= y, bool, bool); break;
+    default: break;
+    }
+}
+
+void gt__binary(gt__binop op, const gt_tensor *a, const gt_tensor *b, gt_tensor *out) {
+    bin_ctx c = {op, a, b, out};
+    const gt_tensor *in[2] = {a, b};
+    gt__run_fn fn = a->dtype == GT_F32   ? run_f32
+                    : a->dtype == GT_F64 ? run_f64
+                    : a->dtype == GT_I32 ? run_i32
+                    : a->dtype == GT_I64 ? run_i64
+                                         : run_bool;
+    gt__broadcast_walk(out, 2, in, fn, &c);
+}
+
+/* ---- select ------------------------------------------------------------------------------ */
+
+typedef struct {
+    const gt_tensor *c, *a, *b;
+    gt_tensor *out;
+    size_t es;
+} sel_ctx;
+
+static void run_select(void *ctx, int64_t o, int64_t n, const int64_t *off, const int *step) {
+    const sel_ctx *s = ctx;
+    const bool *C = (const bool *)s->c->data + off[0];
+    const char *A = (const char *)s->a->data + (size_t)off[1] * s->es;
+    const char *B = (const char *)s->b->data + (size_t)off[2] * s->es;
+    char *O = (char *)s->out->data + (size_t)o * s->es;
+    if (s->es == 4 && step[0] && step[1] && step[2]) {
+        const float *fa = (const float *)(const void *)A, *fb = (const float *)(const void *)B;
+        float *fo = (float *)(void *)O;
+        for (int64_t i = 0; i < n; i++) fo[i] = C[i] ? fa[i] : fb[i];
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        bool k = C[step[0] ? i : 0];
+        const char *src = k ? A + (size_t)(step[1] ? i : 0) * s->es : B + (size_t)(step[2] ? i : 0) * s->es;
+        memcpy(O + (size_t)i * s->es, src, s->es);
+    }
+}
+
+void gt__select(const gt_tensor *cond, const gt_tensor *a, const gt_tensor *b, gt_tensor *out) {
+    sel_ctx s = {cond, a, b, out, gt_dtype_size(out->dtype)};
+    const gt_tensor *in[3] = {cond, a, b};
+    gt__broadcast_walk(out, 3, in, run_select, &s);
+}
+
+/* ---- conversion -------------------------------------------------------------------------- */
+
+#define CONVERT_FROM(ST)                                                                         \
+    do {                                                                                         \
+        const ST *S = src;                                                                       \
+        switch (to) {                                                                            \
+        case GT_F32: for (int64_t i = 0; i < n; i++) ((float *)dst)[i] = (float)S[i]; break;      \
+        case GT_F64: for (int64_t i = 0; i < n; i++) ((double *)dst)[i] = (double)S[i]; break;    \
+        case GT_I32: for (int64_t i = 0; i < n; i++) ((int32_t *)dst)[i] = to_i32((double)S[i]); break; \
+        case GT_I64: for (int64_t i = 0; i < n; i++) ((int64_t *)dst)[i] = to_i64((double)S[i]); break; \
+        case GT_BOOL: for (int64_t i = 0; i < n; i++) ((bool *)dst)[i] = S[i] != 0; break;       \
+        }                                                                                        \
+    } while (0)
+
+/* Float to int conversion truncates; out-of-range and NaN values saturate instead of being
+ * undefined behaviour in C. */
+static int32_t to_i32(double v) {
+    if (v != v) return 0;
+    if (v >= 2147483647.0) return INT32_MAX;
+    if (v <= -2147483648.0) return INT32_MIN;
+    return (int32_t)v;
+}
+static int64_t to_i64(double v) {
+    if (v != v) return 0;
+    if (v >= 9223372036854775807.0) return INT64_MAX;
+    if (v <= -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)v;
+}
+
+void gt__convert(gt_dtype from, const void *src, gt_dtype to, void *dst, int64_t n) {
+    if (from == to) {
+        if (n) memcpy(dst, src, (size_t)n * gt_dtype_size(from));
+        return;
+    }
+    if (from == GT_I64 && to == GT_I32) {
+        for (int64_t i = 0; i < n; i++) ((int32_t *)dst)[i] = (int32_t)(uint32_t)((const int64_t *)src)[i];
+        return;
+    }
+    if (from == GT_I64 && to == GT_F64) {
+        for (int64_t i = 0; i < n; i++) ((double *)dst)[i] = (double)((const int64_t *)src)[i];
+        return;
+    }
+    switch (from) {
+    case GT_F32: CONVERT_FROM(float); break;
+    case GT_F64: CONVERT_FROM(double); break;
+    case GT_I32: CONVERT_FROM(int32_t); break;
+    case GT_I64: CONVERT_FROM(int64_t); break;
+    case GT_BOOL: CONVERT_FROM(bool); break;
+    }
+}
