@@ -193,6 +193,13 @@ double gt_tensor_get(const gt_tensor *t, int64_t i);
 /** True when a and b have the same dtype, shape and bitwise the same elements. */
 bool gt_tensor_equal(const gt_tensor *a, const gt_tensor *b);
 
+/** Attaches logits to out, the output of a softmax or sigmoid activation (Keras'
+ *  `_keras_logits`): a cross-entropy loss given exactly this tensor then computes from the
+ *  logits, as Keras does. out keeps a reference to logits. Returns false on error. */
+bool gt_tensor_attach_logits(gt_tensor *out, const gt_tensor *logits);
+/** The logits attached to t, or NULL. */
+gt_tensor *gt_tensor_logits(const gt_tensor *t);
+
 /** Writes t as NumPy prints it (`6.0`, `[1. 2.5]`, `[[1 2]\n [3 4]]`) into buf (always
  *  NUL-terminated when n > 0); returns the length the full text needs, like snprintf. */
 int gt_tensor_format(const gt_tensor *t, char *buf, size_t n);

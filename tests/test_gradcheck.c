@@ -13,7 +13,7 @@ static const gtt_case *const families[] = {gtt_cases_binary, gtt_cases_misc,   g
 int main(int argc, char **argv) {
     const char *only = argc > 1 ? argv[1] : NULL; /* optional: run one op's cases */
     for (size_t f = 0; f < sizeof families / sizeof *families; f++)
-        for (const gtt_case *c = families[f]; c && c->op; c++)
+        for (const gtt_case *c = families[f]; c->op; c++)
             if (!only || !strcmp(only, c->op)) c->run();
 
     for (int i = 0; i < gt__op_count(); i++) {
@@ -24,7 +24,7 @@ int main(int argc, char **argv) {
         if (nondiff) continue;
         bool found = false;
         for (size_t f = 0; f < sizeof families / sizeof *families && !found; f++)
-            for (const gtt_case *c = families[f]; c && c->op && !found; c++) found = !strcmp(c->op, op->name);
+            for (const gtt_case *c = families[f]; c->op && !found; c++) found = !strcmp(c->op, op->name);
         GTT_CHECK(found, "op '%s' has no gradient-check case", op->name);
     }
     return gtt_finish();

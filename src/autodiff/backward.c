@@ -26,7 +26,7 @@ static const char *var_label(const gt_tensor *v, char *buf, size_t n) {
 /* Finds why source (slot s, or -1) gets no gradient from the targets, in words. */
 static void explain(gt_tape *t, const gt_tensor *src, int32_t s, int nt,
                     const gt_tensor *const *targets, char *out, size_t n) {
-    char who[200];
+    char who[160];
     var_label(src, who, sizeof who);
     if (!gt__is_float(src->dtype)) {
         snprintf(out, n, "%s has dtype %s: only float32 and float64 tensors have gradients "
@@ -293,7 +293,7 @@ bool gt_tape_gradient(gt_tape *t, int nt, const gt_tensor *const *targets,
             grads[j] = ograds && ograds[i] ? (gt_tensor *)ograds[i] : gt_ones_like(sources[j]);
         }
         if (grads[j]) continue;
-        char msg[320];
+        char msg[512];
         explain(t, sources[j], gt__tape_lookup(t, sources[j]->id), nt, targets, msg, sizeof msg);
         add_why(t, sources[j]->id, msg);
         if (unconnected == GT_UNCONNECTED_ZERO) {

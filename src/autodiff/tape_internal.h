@@ -38,7 +38,7 @@ typedef struct gt__chunk gt__chunk;
 
 typedef struct gt__why {
     uint64_t id;
-    char msg[320];
+    char msg[512];
 } gt__why;
 
 struct gt_tape {

@@ -59,6 +59,7 @@ struct gt_tensor {
     gt__storage *storage;
     uint64_t id;       /* process-unique; tapes key on it */
     gt__var *var;      /* non-NULL for variable handles */
+    gt_tensor *logits; /* Keras' _keras_logits: the pre-activation of a softmax/sigmoid output */
     gt_tensor *next;   /* free-list link while the struct is unused */
 };
 

@@ -156,6 +156,7 @@ gt_tensor *gt__tensor_alias(const gt_tensor *src, int rank, const int64_t *shape
 
 void gt__tensor_unref(gt_tensor *t) {
     if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1) return;
+    gt__tensor_unref(t->logits);
     gt__storage_release(t->storage);
     tensor_struct_free(t);
 }
@@ -424,3 +425,20 @@ bool gt_tensor_equal(const gt_tensor *a, const gt_tensor *b) {
     if (a->dtype != b->dtype || !gt__same_shape(a, b)) return false;
     return !a->size || !memcmp(a->data, b->data, (size_t)a->size * gt_dtype_size(a->dtype));
 }
+
+bool gt_tensor_attach_logits(gt_tensor *out, const gt_tensor *logits) {
+    if (!out || !logits) {
+        gt__error_null("gt_tensor_attach_logits");
+        return false;
+    }
+    if (out->var || logits->var) {
+        gt__error("gt_tensor_attach_logits: variables cannot carry or be logits");
+        return false;
+    }
+    gt_tensor *old = out->logits;
+    out->logits = gt_retain((gt_tensor *)logits);
+    gt__tensor_unref(old);
+    return true;
+}
+
+gt_tensor *gt_tensor_logits(const gt_tensor *t) { return t ? t->logits : NULL; }

@@ -17,14 +17,14 @@ static const struct {
 
 int gt__op_count(void) {
     int n = 0;
-    for (size_t f = 0; f < sizeof families / sizeof *families; f++) n += families[f].n ? *families[f].n : 0;
+    for (size_t f = 0; f < sizeof families / sizeof *families; f++) n += *families[f].n;
     return n;
 }
 
 const gt__op *gt__op_at(int i) {
     if (i < 0) return NULL;
     for (size_t f = 0; f < sizeof families / sizeof *families; f++) {
-        int n = families[f].n ? *families[f].n : 0;
+        int n = *families[f].n;
         if (i < n) return families[f].ops[i];
         i -= n;
     }

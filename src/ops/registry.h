@@ -5,8 +5,8 @@
 #include "core/internal.h"
 
 #define GT__FAMILY(name)                                                                         \
-    extern const gt__op *const gt__ops_##name[] __attribute__((weak));                           \
-    extern const int gt__ops_##name##_n __attribute__((weak))
+    extern const gt__op *const gt__ops_##name[];                                                 \
+    extern const int gt__ops_##name##_n
 
 GT__FAMILY(binary);
 GT__FAMILY(misc);
