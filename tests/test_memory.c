@@ -31,12 +31,17 @@ int main(void) {
     if (env) iters = atol(env);
     gt_tensor *w = gt_variable(gt_fill(GT_F32, GT_SHAPE(16), 0.5), "w");
     gt_tensor *x = gt_retain(gt_fill(GT_F32, GT_SHAPE(16), 0.25));
-    for (int i = 0; i < 100; i++) gt_release(step(w, x));
+    for (int i = 0; i < 100; i++) {
+        gt_scope_begin();
+        step(w, x);
+        gt_scope_end();
+    }
     gt_mem_stats warm = gt_mem_stats_get();
     int64_t max_live = warm.bytes_live, min_live = warm.bytes_live;
     for (long i = 0; i < iters; i++) {
-        gt_tensor *g = step(w, x);
-        gt_release(g);
+        gt_scope_begin();
+        step(w, x);
+        gt_scope_end();
         if (i % 1000 == 0) {
             gt_mem_stats s = gt_mem_stats_get();
             if (s.bytes_live > max_live) max_live = s.bytes_live;

@@ -374,7 +374,8 @@ static void test_frees_saved(void) {
     gt_tensor *g = gt_gradient(t, s, x);
     gt_mem_stats after = gt_mem_stats_get();
     GTT_OK(g != NULL);
-    GTT_CHECK(mid.bytes_live - before.bytes_live >= 8 * (1 << 18), "tape holds activations");
+    /* Seven products are saved (the eighth feeds reduce_sum, which keeps no input). */
+    GTT_CHECK(mid.bytes_live - before.bytes_live >= 7 * (1 << 18), "tape holds activations");
     GTT_CHECK(after.bytes_live - before.bytes_live <= 2 * (1 << 18) + 4096,
               "after the sweep %lld bytes remain", (long long)(after.bytes_live - before.bytes_live));
     gt_tape_free(t);

@@ -26,6 +26,12 @@
 #ifdef GT_HAVE_OPENMP
 #include <omp.h>
 #endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define GT_GEMM_PTHREAD_KEY 1
+#else
+#define GT_GEMM_PTHREAD_KEY 0
+#endif
 #ifdef GT_HAVE_CBLAS
 #include <cblas.h>
 #endif
@@ -35,31 +41,73 @@
 #define GT_GEMM_SMALL_MACS 32768
 /* Below this many multiply-adds a second thread does not pay for the fork and
  * the duplicated packing (measured with bench/sgemm.c). */
-#define GT_GEMM_PAR_MACS (1 << 20)
+#ifndef GT_GEMM_PAR_MACS
+#define GT_GEMM_PAR_MACS (1 << 18)
+#endif
 /* Work handed to each thread must be at least this many multiply-adds. */
-#define GT_GEMM_MACS_PER_THREAD (1 << 19)
+#ifndef GT_GEMM_MACS_PER_THREAD
+#define GT_GEMM_MACS_PER_THREAD (1 << 17)
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Thread-local packing buffer                                               */
 /* ------------------------------------------------------------------------ */
 
-/* One buffer per thread, grown geometrically and never shrunk: after the
- * first few calls the steady state performs no allocation at all. */
-static _Thread_local float *tl_pack;
-static _Thread_local size_t tl_pack_cap; /* in floats */
+/* One scratch area per thread and slot (0: f32 packing, 1: f64 packing),
+ * grown geometrically and never shrunk: after the first few calls the steady
+ * state performs no allocation at all. */
+typedef struct {
+    void *p[2];
+    size_t cap[2]; /* bytes */
+} scratch_tls;
 
-/* Return a 64-byte aligned scratch area of at least n floats, or NULL. */
-static float *pack_buffer(size_t n) {
-    if (n <= tl_pack_cap) return tl_pack;
-    size_t cap = tl_pack_cap ? tl_pack_cap : 4096;
-    while (cap < n) cap *= 2;
-    float *p = aligned_alloc(64, (cap * sizeof(float) + 63) & ~(size_t)63);
+static _Thread_local scratch_tls tl_scratch;
+
+#if GT_GEMM_PTHREAD_KEY
+/* OpenMP runtimes retire worker threads when the team shrinks; a pthread key
+ * destructor frees their buffers so changing the thread count cannot leak. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_key_ok; /* written once under pthread_once */
+
+/* Key destructor: runs in the exiting thread while its TLS is still live. */
+static void scratch_free(void *v) {
+    scratch_tls *t = v;
+    for (int i = 0; i < 2; i++) {
+        free(t->p[i]);
+        t->p[i] = NULL;
+        t->cap[i] = 0;
+    }
+}
+
+/* pthread_once callback creating the key. */
+static void scratch_key_init(void) {
+    scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+#endif
+
+/* Return a 64-byte aligned scratch area of at least bytes, or NULL. */
+static void *scratch(int slot, size_t bytes) {
+    scratch_tls *t = &tl_scratch;
+    if (bytes <= t->cap[slot]) return t->p[slot];
+    size_t cap = t->cap[slot] ? t->cap[slot] : 16384;
+    while (cap < bytes) cap *= 2;
+    void *p = aligned_alloc(64, cap); /* cap is a power-of-two multiple of 64 */
     if (!p) return NULL;
-    free(tl_pack);
-    tl_pack = p;
-    tl_pack_cap = cap;
+#if GT_GEMM_PTHREAD_KEY
+    if (!t->p[0] && !t->p[1]) {
+        pthread_once(&scratch_once, scratch_key_init);
+        if (scratch_key_ok) pthread_setspecific(scratch_key, t);
+    }
+#endif
+    free(t->p[slot]);
+    t->p[slot] = p;
+    t->cap[slot] = cap;
     return p;
 }
+
+/* f32 packing buffer of at least n floats. */
+static float *pack_buffer(size_t n) { return scratch(0, n * sizeof(float)); }
 
 /* ------------------------------------------------------------------------ */
 /* Portable microkernel and packer                                           */
@@ -122,7 +170,7 @@ static void pk_4x8(int64_t kc, const float *pa, const float *pb, float *c, int64
 }
 
 static const gt__sgemm_kernel portable_kernel = {
-    PMR, PNR, 256, 128, 2048, pk_4x8, NULL, NULL,
+    PMR, PNR, 256, 128, 2048, pk_4x8, NULL, NULL, NULL,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -165,9 +213,43 @@ static void sgemm_naive(const sgemm_args *g, int64_t i0, int64_t i1, int64_t j0,
         }
 }
 
+/* Pack a whole cols-wide block of op(A) or op(B) as consecutive w-wide
+ * panels (panel q at dst + q*w*kc).  When each step's values are contiguous
+ * in memory (A^T, or plain B), every panel reads one short piece of kc
+ * different rows; walking all panels a few steps at a time instead consumes
+ * each cache line and page fully before moving on (measured ~5x faster
+ * packing for A^T with lda = 1024).  skip_full: only edge panels are needed. */
+static void pack_block(gt__spack_fn fn, int w, int64_t kc, int64_t cols, const float *src, int64_t ld,
+                       bool rcontig, bool skip_full, float *dst) {
+    enum { PSTEP = 16 };
+    const int64_t pstep = rcontig ? PSTEP : kc;
+    for (int64_t p0 = 0; p0 < kc; p0 += pstep) {
+        const int64_t ks = kc - p0 < pstep ? kc - p0 : pstep;
+        for (int64_t q = 0; q < cols; q += w) {
+            const int64_t rows = cols - q < w ? cols - q : w;
+            if (skip_full && rows == w) continue;
+            const float *s = rcontig ? src + p0 * ld + q : src + q * ld + p0;
+            float *d = dst + q * kc + p0 * w;
+            if (fn) fn(ks, rows, s, ld, rcontig, d);
+            else pack_panel(w, ks, rows, s, ld, rcontig, d);
+        }
+    }
+}
+
+/* Edge tiles run the full-size kernel on a scratch tile (then only the
+ * valid part is copied back), so their arithmetic matches interior tiles. */
+static void load_edge(float *tile, const float *cp, const sgemm_args *g, int first, int mr, int nr,
+                      int64_t rows, int64_t cols) {
+    if (first && g->beta == 0.0f) return; /* C is write-only */
+    for (int64_t r = 0; r < mr; r++)
+        for (int64_t q = 0; q < nr; q++)
+            tile[r * nr + q] = (r < rows && q < cols) ? cp[r * g->ldc + q] : 0.0f;
+}
+
 /* Compute rows [i0,i1) x cols [j0,j1) of C with kernel kr.  This is the whole
- * single-thread algorithm; threads just call it on disjoint rectangles. */
-static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g,
+ * single-thread algorithm; threads just call it on disjoint rectangles.
+ * direct_a: read full MR-row panels of op(A) in place (see use_direct_a). */
+static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g, bool direct_a,
                        int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     const int mr = kr->mr, nr = kr->nr;
     const int64_t m = i1 - i0, n = j1 - j0, k = g->k;
@@ -183,7 +265,7 @@ static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g,
         return;
     }
     float *pa_buf = buf, *pb_buf = buf + a_len;
-    float tile[16 * 32] __attribute__((aligned(64))); /* >= any MR x NR */
+    _Alignas(64) float tile[16 * 32]; /* >= any MR x NR */
     const gt__spack_fn pack_a = kr->pack_a, pack_b = kr->pack_b;
 
     for (int64_t jc = 0; jc < n; jc += ncb) {
@@ -192,25 +274,13 @@ static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g,
             const int64_t kc = k - pc < kcb ? k - pc : kcb;
             const int first = pc == 0;
             /* op(B)[pc:pc+kc, j0+jc : +nc] -> NR-wide panels */
-            for (int64_t jr = 0; jr < nc; jr += nr) {
-                const int64_t cols = nc - jr < nr ? nc - jr : nr;
-                const int64_t j = j0 + jc + jr;
-                const float *src = g->tb ? g->b + j * g->ldb + pc : g->b + pc * g->ldb + j;
-                float *dst = pb_buf + jr * kc;
-                if (pack_b) pack_b(kc, cols, src, g->ldb, !g->tb, dst);
-                else pack_panel(nr, kc, cols, src, g->ldb, !g->tb, dst);
-            }
+            pack_block(pack_b, nr, kc, nc, g->tb ? g->b + (j0 + jc) * g->ldb + pc : g->b + pc * g->ldb + j0 + jc,
+                       g->ldb, !g->tb, false, pb_buf);
             for (int64_t ic = 0; ic < m; ic += mcb) {
                 const int64_t mc = m - ic < mcb ? m - ic : mcb;
                 /* op(A)[i0+ic : +mc, pc:pc+kc] -> MR-tall panels */
-                for (int64_t ir = 0; ir < mc; ir += mr) {
-                    const int64_t rows = mc - ir < mr ? mc - ir : mr;
-                    const int64_t i = i0 + ic + ir;
-                    const float *src = g->ta ? g->a + pc * g->lda + i : g->a + i * g->lda + pc;
-                    float *dst = pa_buf + ir * kc;
-                    if (pack_a) pack_a(kc, rows, src, g->lda, g->ta, dst);
-                    else pack_panel(mr, kc, rows, src, g->lda, g->ta, dst);
-                }
+                pack_block(pack_a, mr, kc, mc, g->ta ? g->a + pc * g->lda + i0 + ic : g->a + (i0 + ic) * g->lda + pc,
+                           g->lda, g->ta, direct_a, pa_buf);
                 for (int64_t jr = 0; jr < nc; jr += nr) {
                     const int64_t cols = nc - jr < nr ? nc - jr : nr;
                     const float *pb = pb_buf + jr * kc;
@@ -218,17 +288,23 @@ static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g,
                         const int64_t rows = mc - ir < mr ? mc - ir : mr;
                         const float *pa = pa_buf + ir * kc;
                         float *cp = g->c + (i0 + ic + ir) * g->ldc + (j0 + jc + jr);
-                        if (rows == mr && cols == nr) {
+                        if (direct_a && rows == mr) {
+                            const int64_t i = i0 + ic + ir;
+                            const float *ap = g->ta ? g->a + pc * g->lda + i : g->a + i * g->lda + pc;
+                            const int64_t rsa = g->ta ? 1 : g->lda, csa = g->ta ? g->lda : 1;
+                            if (cols == nr) {
+                                kr->ukernel_ua(kc, ap, rsa, csa, pb, cp, g->ldc, g->alpha, g->beta, first);
+                                continue;
+                            }
+                            load_edge(tile, cp, g, first, mr, nr, rows, cols);
+                            kr->ukernel_ua(kc, ap, rsa, csa, pb, tile, nr, g->alpha, g->beta, first);
+                        } else if (rows == mr && cols == nr) {
                             kr->ukernel(kc, pa, pb, cp, g->ldc, g->alpha, g->beta, first);
                             continue;
+                        } else {
+                            load_edge(tile, cp, g, first, mr, nr, rows, cols);
+                            kr->ukernel(kc, pa, pb, tile, nr, g->alpha, g->beta, first);
                         }
-                        /* Edge: same kernel on a scratch tile, then copy back. */
-                        if (!(first && g->beta == 0.0f)) {
-                            for (int64_t r = 0; r < mr; r++)
-                                for (int64_t q = 0; q < nr; q++)
-                                    tile[r * nr + q] = (r < rows && q < cols) ? cp[r * g->ldc + q] : 0.0f;
-                        }
-                        kr->ukernel(kc, pa, pb, tile, nr, g->alpha, g->beta, first);
                         for (int64_t r = 0; r < rows; r++)
                             memcpy(cp + r * g->ldc, tile + r * nr, (size_t)cols * sizeof(float));
                     }
@@ -242,26 +318,27 @@ static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g,
 /* Thread partition                                                           */
 /* ------------------------------------------------------------------------ */
 
-/* Pick a tm x tn grid of C rectangles (tm*tn == nt) minimising the largest
- * rectangle's compute plus its packing traffic.  Boundaries are multiples of
+#ifdef GT_HAVE_OPENMP
+/* Pick a tm x tn grid of C rectangles (tm*tn <= nt) minimising the largest
+ * rectangle's compute plus its packing traffic; fewer tiles than threads is
+ * allowed when C is too narrow to split further.  Boundaries are multiples of
  * the register tile, so the partition never changes per-element arithmetic. */
 static void choose_grid(int nt, int64_t m, int64_t n, int64_t k, int mr, int nr,
                         int *tm_out, int *tn_out) {
     const int64_t mt = (m + mr - 1) / mr, ntl = (n + nr - 1) / nr;
     double best = -1.0;
     int btm = 1, btn = 1;
-    for (int tm = 1; tm <= nt; tm++) {
-        if (nt % tm) continue;
-        const int tn = nt / tm;
-        if (tm > mt || tn > ntl) continue;
-        const double rm = (double)((mt + tm - 1) / tm * mr), rn = (double)((ntl + tn - 1) / tn * nr);
-        /* a packed element costs roughly as much as 8 multiply-adds */
-        const double cost = rm * rn * (double)k + 8.0 * (rm + rn) * (double)k;
-        if (best < 0 || cost < best) { best = cost; btm = tm; btn = tn; }
-    }
+    for (int tm = 1; tm <= nt && tm <= mt; tm++)
+        for (int tn = 1; tm * tn <= nt && tn <= ntl; tn++) {
+            const double rm = (double)((mt + tm - 1) / tm * mr), rn = (double)((ntl + tn - 1) / tn * nr);
+            /* a packed element costs roughly as much as 8 multiply-adds */
+            const double cost = rm * rn * (double)k + 8.0 * (rm + rn) * (double)k;
+            if (best < 0 || cost < best) { best = cost; btm = tm; btn = tn; }
+        }
     *tm_out = btm;
     *tn_out = btn;
 }
+#endif
 
 /* Thread count worth using for an m*n*k product (1 when not compiled with
  * OpenMP, or when already inside a parallel region). */
@@ -279,17 +356,32 @@ static int useful_threads(int64_t m, int64_t n, int64_t k) {
 #endif
 }
 
-/* Run the packed algorithm over a fixed static grid of rectangles. */
+/* Packing A pays off only when each packed panel is reused across many
+ * column panels of B; for narrow C (the logits layer, n = 10) packing A costs
+ * about as much as the multiply.  Decided from the global shape only. */
+static bool use_direct_a(const gt__sgemm_kernel *kr, const sgemm_args *g) {
+    /* Measured (AVX2, 1 thread): reading row-major A in place is never slower
+     * up to n = 512 and 20-40% faster for n <= 64; A^T read in place strides
+     * by lda per step and loses beyond n = 64. */
+    return kr->ukernel_ua != NULL && (g->n <= 64 || (!g->ta && g->n <= 256));
+}
+
+/* Split C into a fixed static grid of rectangles whose edges are multiples
+ * of the register tile and run sgemm_rect on each, one per OpenMP thread.  The
+ * grid depends on the thread count, but per-element arithmetic does not
+ * depend on the rectangle, so the result is the same for any thread count. */
 static void sgemm_packed(const gt__sgemm_kernel *kr, const sgemm_args *g) {
     const int nt = useful_threads(g->m, g->n, g->k);
+    const bool direct_a = use_direct_a(kr, g);
     if (nt <= 1) {
-        sgemm_rect(kr, g, 0, g->m, 0, g->n);
+        sgemm_rect(kr, g, direct_a, 0, g->m, 0, g->n);
         return;
     }
 #ifdef GT_HAVE_OPENMP
+    const int ra = kr->mr, ca = kr->nr;
     int tm, tn;
-    choose_grid(nt, g->m, g->n, g->k, kr->mr, kr->nr, &tm, &tn);
-    const int64_t mt = (g->m + kr->mr - 1) / kr->mr, ntl = (g->n + kr->nr - 1) / kr->nr;
+    choose_grid(nt, g->m, g->n, g->k, ra, ca, &tm, &tn);
+    const int64_t mt = (g->m + ra - 1) / ra, ntl = (g->n + ca - 1) / ca;
     const int tiles = tm * tn;
 #pragma omp parallel num_threads(tiles)
     {
@@ -297,11 +389,11 @@ static void sgemm_packed(const gt__sgemm_kernel *kr, const sgemm_args *g) {
         const int nthr = omp_get_num_threads();
         for (int t = omp_get_thread_num(); t < tiles; t += nthr) {
             const int ti = t / tn, tj = t % tn;
-            int64_t r0 = mt * ti / tm * kr->mr, r1 = mt * (ti + 1) / tm * kr->mr;
-            int64_t c0 = ntl * tj / tn * kr->nr, c1 = ntl * (tj + 1) / tn * kr->nr;
+            int64_t r0 = mt * ti / tm * ra, r1 = mt * (ti + 1) / tm * ra;
+            int64_t c0 = ntl * tj / tn * ca, c1 = ntl * (tj + 1) / tn * ca;
             if (r1 > g->m) r1 = g->m;
             if (c1 > g->n) c1 = g->n;
-            sgemm_rect(kr, g, r0, r1, c0, c1);
+            sgemm_rect(kr, g, direct_a, r0, r1, c0, c1);
         }
     }
 #endif
@@ -355,14 +447,14 @@ static void sgemm_small(const sgemm_args *g) {
 /* ------------------------------------------------------------------------ */
 
 #ifdef GT_HAVE_CBLAS
-/* OpenBLAS keeps its own thread pool; align it with the OpenMP setting so the
- * caller's thread count governs both backends.  OpenBLAS 0.3.21 partitions
- * only M/N across threads (checked bitwise by tests/test_gemm.c). */
+/* OpenBLAS is not reproducible across thread counts: its threaded driver
+ * blocks K differently from the serial one, and even serial calls on
+ * sub-rectangles of C (split at multiples of 96) round differently from one
+ * call on the whole of C -- tests/test_gemm.c caught both.  So this path runs
+ * OpenBLAS single-threaded on the whole product: exact, but one core only.
+ * Note it sets OpenBLAS's process-wide thread count. */
 static void sgemm_blas(const sgemm_args *g) {
-#ifdef GT_HAVE_OPENMP
-    const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (openblas_get_num_threads() != nt) openblas_set_num_threads(nt);
-#endif
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
     cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
                 (int)g->m, (int)g->n, (int)g->k, g->alpha, g->a, (int)g->lda, g->b, (int)g->ldb,
                 g->beta, g->c, (int)g->ldc);
@@ -457,21 +549,8 @@ void gt__gemm_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha
  * is an in-order dot product against it; threads split column panels. */
 #define DNB 64
 
-static _Thread_local double *tl_dpack;
-static _Thread_local size_t tl_dpack_cap;
-
-/* Same growth policy as the f32 packing buffer. */
-static double *dpack_buffer(size_t n) {
-    if (n <= tl_dpack_cap) return tl_dpack;
-    size_t cap = tl_dpack_cap ? tl_dpack_cap : 4096;
-    while (cap < n) cap *= 2;
-    double *p = aligned_alloc(64, (cap * sizeof(double) + 63) & ~(size_t)63);
-    if (!p) return NULL;
-    free(tl_dpack);
-    tl_dpack = p;
-    tl_dpack_cap = cap;
-    return p;
-}
+/* f64 packing buffer of at least n doubles. */
+static double *dpack_buffer(size_t n) { return scratch(1, n * sizeof(double)); }
 
 /* One column panel [j0, j0+w) of C.  Falls back to unpacked reads of B when
  * no buffer can be had (same arithmetic, only slower). */

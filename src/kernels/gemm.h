@@ -47,6 +47,12 @@ typedef void (*gt__sgemm_ukernel)(int64_t kc, const float *pa, const float *pb,
                                   float *c, int64_t ldc, float alpha, float beta,
                                   int first);
 
+/* Variant reading op(A) in place (row r, step p at a[r*rsa + p*csa]) instead
+ * of from a packed panel, with exactly the same arithmetic per element. */
+typedef void (*gt__sgemm_ukernel_ua)(int64_t kc, const float *a, int64_t rsa, int64_t csa,
+                                     const float *pb, float *c, int64_t ldc, float alpha,
+                                     float beta, int first);
+
 /* Packs one w-wide panel (w = MR for op(A), NR for op(B)) of kc steps into
  * dst[p*w + r], zero-padding r >= rows.  rcontig: the w values of a step are
  * contiguous in memory (element (p, r) at src[p*ld + r]), otherwise strided
@@ -58,6 +64,7 @@ typedef struct gt__sgemm_kernel {
     int mr, nr;               /* register tile */
     int64_t kc, mc, nc;       /* cache blocks (mc % mr == 0, nc % nr == 0) */
     gt__sgemm_ukernel ukernel;
+    gt__sgemm_ukernel_ua ukernel_ua; /* NULL: always pack A */
     gt__spack_fn pack_a;      /* NULL: use the generic packer */
     gt__spack_fn pack_b;
 } gt__sgemm_kernel;

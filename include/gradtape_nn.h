@@ -1,0 +1,478 @@
+/*
+ * gradtape_nn.h — Keras 3 on the tape: initializers, layers, models, losses, optimizers,
+ * learning-rate schedules and metrics, written only on the public API of gradtape.h (as
+ * Keras is written on TF ops).
+ *
+ * The seed's second and third programs, in C (examples/simple_model.c has them whole):
+ *
+ *     SimpleModel *model = SimpleModel_new();                  // model = SimpleModel()
+ *     gt_loss *loss_fn = gt_categorical_crossentropy(
+ *         &(gt_loss_desc){ .from_logits = true });             // CategoricalCrossentropy(...)
+ *     gt_tape *tape = gt_tape_begin(NULL);                      // with tf.GradientTape() as tape:
+ *     gt_tensor *pred = gt_model_call(&model->base, inputs, false);
+ *     gt_tensor *loss = gt_loss_call(loss_fn, labels, pred, NULL);
+ *     gt_tape_end(tape);
+ *     int n = gt_layer_trainable_variables(&model->base.layer, vars, 16);
+ *     gt_tape_gradient(tape, 1, &loss, NULL, n, vars, GT_UNCONNECTED_NONE, grads);
+ *     gt_optimizer *opt = gt_sgd(&(gt_optimizer_desc){ .learning_rate = 0.01 });
+ *     gt_optimizer_apply_gradients(opt, n, grads, vars);
+ *
+ * Conventions:
+ *  - Options are descriptor structs where {0} (or NULL) means "Keras 3's default"; a program
+ *    names only what differs: `gt_dense(&(gt_dense_desc){ .units = 5,
+ *    .activation = GT_ACT_RELU })`. For a field whose Keras default is not zero but where
+ *    zero is a meaningful value (Adam's beta_1, epsilon, ...), write GT_ZERO to ask for an
+ *    actual zero.
+ *  - Errors are values, as in the core: a failing function returns NULL/false/NaN and sets
+ *    gt_error() with Keras' message where Keras has one. Keras' warnings go through gt_warn.
+ *  - Layers, models, losses, optimizers and metrics are objects with a _free. Tensors they
+ *    return belong to the caller's current scope.
+ *  - Everything follows Keras 3 where tf.keras 2 differs (docs/keras.md lists the places).
+ */
+#ifndef GRADTAPE_NN_H
+#define GRADTAPE_NN_H
+
+#include "gradtape.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An explicit zero for descriptor fields whose Keras default is not zero (negative zero:
+ *  it compares equal to 0 but the library can tell it from "unset"). */
+#define GT_ZERO (-0.0)
+
+/* ============================================================================================
+ * Activations (keras.activations)
+ * ========================================================================================== */
+
+/** Every activation of the core; GT_ACT_LINEAR (0) is the identity (Keras' None/"linear"). */
+typedef enum gt_activation {
+    GT_ACT_LINEAR = 0,
+    GT_ACT_RELU,
+    GT_ACT_RELU6,
+    GT_ACT_LEAKY_RELU, /**< negative_slope 0.2 (keras.activations.leaky_relu) */
+    GT_ACT_ELU,        /**< alpha 1.0 */
+    GT_ACT_SELU,
+    GT_ACT_GELU,        /**< exact (erf) form, Keras' activation default */
+    GT_ACT_GELU_APPROX, /**< tanh approximation */
+    GT_ACT_SIGMOID,     /**< output carries its logits (Keras' _keras_logits) */
+    GT_ACT_TANH,
+    GT_ACT_SOFTMAX, /**< over the last axis; output carries its logits */
+    GT_ACT_LOG_SOFTMAX,
+    GT_ACT_SOFTPLUS,
+    GT_ACT_SILU,
+    GT_ACT_SOFTSIGN,
+    GT_ACT_COUNT
+} gt_activation;
+
+/** Applies an activation. Softmax and sigmoid attach x to their output as its logits
+ *  (gt_tensor_attach_logits), so a cross-entropy loss given that very output computes from
+ *  the logits, as Keras does. */
+gt_tensor *gt_activation_apply(gt_activation act, const gt_tensor *x);
+/** Keras' name of an activation ("relu", "softmax", "linear", ...); NULL if out of range. */
+const char *gt_activation_name(gt_activation act);
+
+/* ============================================================================================
+ * Initializers (keras.initializers)
+ * ========================================================================================== */
+
+/** Initializer kinds. GT_INIT_DEFAULT (0) means "the default of the place it is used"
+ *  (glorot_uniform for a Dense kernel, zeros for its bias). */
+typedef enum gt_init_kind {
+    GT_INIT_DEFAULT = 0,
+    GT_INIT_ZEROS,
+    GT_INIT_ONES,
+    GT_INIT_CONSTANT,         /**< value */
+    GT_INIT_RANDOM_NORMAL,    /**< mean 0, stddev 0.05 */
+    GT_INIT_RANDOM_UNIFORM,   /**< minval -0.05, maxval 0.05 */
+    GT_INIT_TRUNCATED_NORMAL, /**< mean 0, stddev 0.05, redrawn beyond 2 stddev */
+    GT_INIT_GLOROT_UNIFORM,   /**< U(+-sqrt(6/(fan_in+fan_out))) */
+    GT_INIT_GLOROT_NORMAL,    /**< truncated normal, stddev sqrt(2/(fan_in+fan_out))/.8796 */
+    GT_INIT_HE_UNIFORM,       /**< U(+-sqrt(6/fan_in)) */
+    GT_INIT_HE_NORMAL,        /**< truncated normal, stddev sqrt(2/fan_in)/.8796 */
+    GT_INIT_LECUN_UNIFORM,    /**< U(+-sqrt(3/fan_in)) */
+    GT_INIT_LECUN_NORMAL,     /**< truncated normal, stddev sqrt(1/fan_in)/.8796 */
+    GT_INIT_ORTHOGONAL,       /**< gain 1 */
+    GT_INIT_VARIANCE_SCALING  /**< scale, mode, distribution */
+} gt_init_kind;
+
+/** VarianceScaling's fan mode (Keras default fan_in). */
+typedef enum gt_fan_mode { GT_FAN_IN = 0, GT_FAN_OUT, GT_FAN_AVG } gt_fan_mode;
+/** VarianceScaling's distribution (Keras default truncated_normal). */
+typedef enum gt_distribution {
+    GT_DIST_TRUNCATED_NORMAL = 0,
+    GT_DIST_UNTRUNCATED_NORMAL,
+    GT_DIST_UNIFORM
+} gt_distribution;
+
+/** An initializer; {0} is "the default for this place". Unused fields are ignored. */
+typedef struct gt_initializer {
+    gt_init_kind kind;
+    double value;          /**< CONSTANT */
+    double mean, stddev;   /**< RANDOM_NORMAL / TRUNCATED_NORMAL (stddev 0 -> 0.05) */
+    double minval, maxval; /**< RANDOM_UNIFORM (both 0 -> -0.05, 0.05) */
+    double gain;           /**< ORTHOGONAL (0 -> 1) */
+    double scale;          /**< VARIANCE_SCALING (0 -> 1) */
+    gt_fan_mode mode;
+    gt_distribution distribution;
+    uint64_t seed; /**< 0: draw from the calling thread's global generator (gt_set_seed) */
+} gt_initializer;
+
+/** Keras' compute_fans: rank 0 -> (1,1); rank 1 -> (s0,s0); rank 2 -> (s0,s1); rank >= 3
+ *  (a kernel (..., in, out)) -> (in*rf, out*rf) with rf the product of the leading axes. */
+void gt_compute_fans(int rank, const int64_t *shape, double *fan_in, double *fan_out);
+/** A new tensor of the given dtype (f32 or f64) and shape, filled by the initializer. NULL
+ *  init is an error (say which default you want). Invalid parameters (negative stddev,
+ *  minval > maxval, ...) are errors. */
+gt_tensor *gt_initializer_make(const gt_initializer *init, gt_dtype dtype, int rank,
+                               const int64_t *shape);
+
+/* ============================================================================================
+ * Layers: a struct behind a vtable, built lazily from the first input's shape
+ * ========================================================================================== */
+
+typedef struct gt_layer gt_layer;
+
+/** What a layer type provides. A user layer defines one static vtable:
+ *
+ *      static bool scale_build(gt_layer *l, int rank, const int64_t *shape) {
+ *          my_scale *s = (my_scale *)l;
+ *          s->w = gt_layer_add_weight(l, "w", GT_SHAPE(shape[rank - 1]),
+ *                                     &(gt_initializer){ .kind = GT_INIT_ONES }, true);
+ *          return s->w != NULL;
+ *      }
+ *      static gt_tensor *scale_call(gt_layer *l, const gt_tensor *x, bool training) {
+ *          return gt_mul(x, ((my_scale *)l)->w);
+ *      }
+ *      static const gt_layer_vtable scale_vt = { "Scale", scale_build, scale_call, NULL };
+ *      ... my_scale *s = (my_scale *)gt_layer_new(&scale_vt, sizeof(my_scale), NULL);
+ */
+typedef struct gt_layer_vtable {
+    /** Keras class name ("Dense"); its snake_case ("dense") is the auto-name prefix. */
+    const char *class_name;
+    /** Creates the weights from the first input's shape (gt_layer_add_weight). May be NULL
+     *  for a layer without weights. Returns false on error. */
+    bool (*build)(gt_layer *self, int rank, const int64_t *input_shape);
+    /** The forward pass. training is Keras' `training` argument. */
+    gt_tensor *(*call)(gt_layer *self, const gt_tensor *x, bool training);
+    /** Frees what the layer type owns besides its weights (may be NULL). The base frees the
+     *  weights and the object itself afterwards. */
+    void (*destroy)(gt_layer *self);
+} gt_layer_vtable;
+
+/** The layer base. Embed it as the first member of a layer type; do not touch the fields
+ *  directly except through the functions below (they are public so a user type can embed
+ *  the struct). */
+struct gt_layer {
+    const gt_layer_vtable *vt;
+    char name[96];          /**< "dense", "dense_1", ... */
+    bool built;             /**< build() ran */
+    bool trainable;         /**< layer.trainable (default true) */
+    gt_dtype dtype;         /**< weight dtype, fixed at build from the first input (f32/f64) */
+    int nweights, capweights;
+    gt_tensor **weights;    /**< own weights in creation order */
+    bool *weight_trainable; /**< whether each was created trainable */
+    int nchildren, capchildren;
+    gt_layer **children;    /**< tracked sublayers (owned) in tracking order */
+    int out_rank;           /**< output shape of the last call (summary); -1 before */
+    int64_t out_shape[GT_MAX_RANK];
+};
+
+/** Allocates a zeroed layer object of `size` bytes (>= sizeof(gt_layer)) of type vt, named
+ *  `name` or, when name is NULL, auto-named from vt->class_name ("Dense" -> dense, dense_1,
+ *  ...; one process-wide counter per snake_case prefix, like Keras). Error on a name that
+ *  is not a valid identifier-like string or longer than 95 characters. */
+gt_layer *gt_layer_new(const gt_layer_vtable *vt, size_t size, const char *name);
+/** Frees a layer: its type's destroy, its tracked sublayers, its weights, the object. NULL
+ *  is ignored. */
+void gt_layer_free(gt_layer *layer);
+/** Calls the layer (layer(x, training=...)): builds it from x's shape on the first call,
+ *  inside the layer's name scope, so its weights get paths like "simple_model/dense/kernel"
+ *  when called from a model. Records the output shape for summaries. */
+gt_tensor *gt_layer_call(gt_layer *layer, const gt_tensor *x, bool training);
+/** Builds the layer for an input shape without calling it (layer.build(shape)). No-op when
+ *  already built. */
+bool gt_layer_build(gt_layer *layer, int rank, const int64_t *input_shape);
+/** For use in a build function: creates a weight variable of the layer's dtype, named name,
+ *  with path "<scopes>/<layer>/<name>", initialized by init, appended to the layer's
+ *  weights. Returns the variable (owned by the layer) or NULL on error. */
+gt_tensor *gt_layer_add_weight(gt_layer *layer, const char *name, int rank,
+                               const int64_t *shape, const gt_initializer *init,
+                               bool trainable);
+/** Registers a sublayer (Keras tracks sublayers assigned to attributes); the parent owns it
+ *  from then on. Returns child (NULL if child is NULL or on error, in which case the child
+ *  is freed). */
+gt_layer *gt_layer_track(gt_layer *parent, gt_layer *child);
+/** The layer's name. */
+const char *gt_layer_name(const gt_layer *layer);
+/** Keras class name of the layer ("Dense", "SimpleModel"). */
+const char *gt_layer_class_name(const gt_layer *layer);
+/** layer.trainable = flag. A non-trainable layer lists every weight (its sublayers' too) as
+ *  non-trainable. */
+void gt_layer_set_trainable(gt_layer *layer, bool trainable);
+/** True once built. */
+bool gt_layer_built(const gt_layer *layer);
+/** Variables in Keras order (own weights in creation order, then each tracked sublayer's):
+ *  writes up to cap handles to out (out may be NULL when cap is 0) and returns the total
+ *  count, so `n = f(l, NULL, 0)` sizes the array. All / trainable / non-trainable. */
+int gt_layer_variables(const gt_layer *layer, gt_tensor **out, int cap);
+int gt_layer_trainable_variables(const gt_layer *layer, gt_tensor **out, int cap);
+int gt_layer_non_trainable_variables(const gt_layer *layer, gt_tensor **out, int cap);
+/** Total element count of the layer's variables (layer.count_params()). */
+int64_t gt_layer_count_params(const gt_layer *layer);
+/** Resets the auto-name counters (keras.backend.clear_session / reset_uids), for tests. */
+void gt_reset_uids(void);
+/** Keras' to_snake_case ("SimpleModel" -> "simple_model") into buf; returns buf. */
+char *gt_snake_case(const char *name, char *buf, size_t n);
+
+/** Dense options; {0} = Keras defaults except units, which must be > 0. */
+typedef struct gt_dense_desc {
+    int64_t units;
+    gt_activation activation;       /**< default linear */
+    bool no_bias;                   /**< use_bias=False */
+    gt_initializer kernel_initializer; /**< default glorot_uniform */
+    gt_initializer bias_initializer;   /**< default zeros */
+    const char *name;               /**< NULL: auto-named dense, dense_1, ... */
+} gt_dense_desc;
+/** keras.layers.Dense: activation(matmul(x, kernel) + bias); inputs of rank > 2 act on the
+ *  last axis. kernel (in, units) then bias (units,). */
+gt_layer *gt_dense(const gt_dense_desc *desc);
+/** The Dense kernel / bias variables (NULL before build, or no bias). */
+gt_tensor *gt_dense_kernel(const gt_layer *dense);
+gt_tensor *gt_dense_bias(const gt_layer *dense);
+
+/** keras.layers.Activation(act). name NULL: auto-named activation, activation_1, ... */
+gt_layer *gt_activation_layer(gt_activation act, const char *name);
+
+/* ============================================================================================
+ * Models: Sequential, and user-defined models (a user struct with its own call function)
+ * ========================================================================================== */
+
+typedef struct gt_model gt_model;
+/** A user model's forward pass (Model.call). */
+typedef gt_tensor *(*gt_model_call_fn)(gt_model *self, const gt_tensor *x, bool training);
+
+/** The model base: a layer with tracked sublayers. Embed it first in a user model struct. */
+struct gt_model {
+    gt_layer layer;
+    gt_model_call_fn call;
+    void (*destroy)(gt_model *self);
+    gt_layer_vtable vtable;  /**< the model's own vtable (class name per model type) */
+    char class_name[96];
+};
+
+/** User-model options. */
+typedef struct gt_model_desc {
+    const char *class_name; /**< "SimpleModel" -> name simple_model, simple_model_1, ... */
+    const char *name;       /**< explicit name instead */
+    gt_model_call_fn call;  /**< required */
+    size_t size;            /**< bytes of the user struct (>= sizeof(gt_model)); 0: gt_model */
+    void (*destroy)(gt_model *self); /**< frees what the user struct owns (may be NULL) */
+} gt_model_desc;
+
+/** Creates a user model (class SimpleModel(Model)): a zeroed object of desc->size bytes whose
+ *  first member is a gt_model. Register layers with gt_model_track. Example:
+ *
+ *      typedef struct { gt_model base; gt_layer *dense1, *dense2; } SimpleModel;
+ *      SimpleModel *m = (SimpleModel *)gt_model_new(&(gt_model_desc){
+ *          .class_name = "SimpleModel", .call = SimpleModel_call, .size = sizeof *m });
+ *      m->dense1 = gt_model_track(&m->base, gt_dense(&(gt_dense_desc){ .units = 5,
+ *                                                   .activation = GT_ACT_RELU }));
+ */
+gt_model *gt_model_new(const gt_model_desc *desc);
+/** Registers a layer with a model (the model owns it). Returns the layer. */
+gt_layer *gt_model_track(gt_model *model, gt_layer *layer);
+/** Calls the model: model(x, training=...). */
+gt_tensor *gt_model_call(gt_model *model, const gt_tensor *x, bool training);
+/** Frees the model and every layer it owns. NULL is ignored. */
+void gt_model_free(gt_model *model);
+/** The model as a layer (for the gt_layer_* functions). */
+gt_layer *gt_model_layer(gt_model *model);
+
+/** keras.Sequential: name NULL gives sequential, sequential_1, ... */
+gt_model *gt_sequential(const char *name);
+/** Sequential.add(layer): appends (the model owns the layer). false on error. */
+bool gt_sequential_add(gt_model *model, gt_layer *layer);
+
+/** Prints model.summary() as Keras 3 does (title, table with layer (type), output shape and
+ *  param #, totals with memory sizes) to f. line_length 0 takes Keras' default:
+ *  min(88, terminal columns - 4), the columns read from $COLUMNS (80 when unset, as Python's
+ *  shutil does when not on a terminal). */
+void gt_model_summary(const gt_model *model, FILE *f, int line_length);
+
+/* ============================================================================================
+ * Losses (keras.losses)
+ * ========================================================================================== */
+
+/** How per-sample losses are reduced (Keras default sum_over_batch_size). */
+typedef enum gt_reduction {
+    GT_REDUCTION_SUM_OVER_BATCH_SIZE = 0, /**< sum / number of elements ("mean" too) */
+    GT_REDUCTION_SUM,
+    GT_REDUCTION_NONE,
+    GT_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT /**< sum / sum(sample_weight) */
+} gt_reduction;
+
+typedef enum gt_loss_kind {
+    GT_LOSS_CATEGORICAL_CROSSENTROPY = 1,
+    GT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+    GT_LOSS_BINARY_CROSSENTROPY,
+    GT_LOSS_MEAN_SQUARED_ERROR,
+    GT_LOSS_MEAN_ABSOLUTE_ERROR,
+    GT_LOSS_HUBER
+} gt_loss_kind;
+
+/** Loss options; {0} = Keras defaults. Options a loss does not have must stay 0. */
+typedef struct gt_loss_desc {
+    bool from_logits;       /**< cross-entropies */
+    double label_smoothing; /**< CCE / BCE, in [0, 1] */
+    int axis;               /**< CCE class axis; 0 means -1 (write negative axes) */
+    gt_reduction reduction;
+    double delta;           /**< Huber (0 -> 1.0) */
+} gt_loss_desc;
+
+typedef struct gt_loss gt_loss;
+/** Creates a loss of the given kind; NULL and an error on invalid options. */
+gt_loss *gt_loss_new(gt_loss_kind kind, const gt_loss_desc *desc);
+/** keras.losses.CategoricalCrossentropy (one-hot labels). */
+gt_loss *gt_categorical_crossentropy(const gt_loss_desc *desc);
+/** keras.losses.SparseCategoricalCrossentropy (integer labels, trailing 1 squeezed). */
+gt_loss *gt_sparse_categorical_crossentropy(const gt_loss_desc *desc);
+/** keras.losses.BinaryCrossentropy (mean over the last axis). */
+gt_loss *gt_binary_crossentropy(const gt_loss_desc *desc);
+/** keras.losses.MeanSquaredError / MeanAbsoluteError / Huber (mean over the last axis). */
+gt_loss *gt_mean_squared_error(const gt_loss_desc *desc);
+gt_loss *gt_mean_absolute_error(const gt_loss_desc *desc);
+gt_loss *gt_huber(const gt_loss_desc *desc);
+/** Keras' loss name ("categorical_crossentropy", "huber_loss", ...). */
+const char *gt_loss_name(const gt_loss *loss);
+/** loss(y_true, y_pred, sample_weight): computes in y_pred's dtype; y_true is cast to it
+ *  (integer labels too; SCCE labels go to int64). sample_weight may be NULL, a scalar, or
+ *  per-sample. A softmax (sigmoid) output carrying attached logits is computed from the
+ *  logits; with from_logits=true that also warns, as Keras does. Shape mismatches are
+ *  errors with Keras' messages. */
+gt_tensor *gt_loss_call(const gt_loss *loss, const gt_tensor *y_true, const gt_tensor *y_pred,
+                        const gt_tensor *sample_weight);
+/** Frees a loss. NULL is ignored. */
+void gt_loss_free(gt_loss *loss);
+
+/* ============================================================================================
+ * Learning-rate schedules (keras.optimizers.schedules), evaluated at optimizer.iterations
+ * ========================================================================================== */
+
+typedef enum gt_schedule_kind {
+    GT_SCHEDULE_NONE = 0,
+    GT_SCHEDULE_EXPONENTIAL_DECAY,  /**< lr0 * rate^(step/decay_steps) */
+    GT_SCHEDULE_PIECEWISE_CONSTANT, /**< values[i] for boundaries[i-1] < step <= boundaries[i] */
+    GT_SCHEDULE_COSINE_DECAY,       /**< optional linear warmup, then cosine to alpha*lr */
+    GT_SCHEDULE_POLYNOMIAL_DECAY,   /**< (lr0 - end)(1 - step/decay_steps)^power + end */
+    GT_SCHEDULE_INVERSE_TIME_DECAY  /**< lr0 / (1 + rate * step/decay_steps) */
+} gt_schedule_kind;
+
+/** A schedule (a value: copy it freely; the optimizer copies boundaries/values). */
+typedef struct gt_schedule {
+    gt_schedule_kind kind;
+    double initial_learning_rate;
+    double decay_steps;      /**< > 0 */
+    double decay_rate;
+    bool staircase;          /**< Exponential / InverseTime */
+    int nboundaries;         /**< PiecewiseConstant: boundaries[n], values[n+1] */
+    const double *boundaries;
+    const double *values;
+    double alpha;            /**< CosineDecay floor fraction */
+    double warmup_target;    /**< CosineDecay: 0 means None (GT_ZERO for a target of 0) */
+    double warmup_steps;
+    double end_learning_rate; /**< PolynomialDecay (0 -> 1e-4; GT_ZERO for 0) */
+    double power;             /**< PolynomialDecay (0 -> 1.0) */
+    bool cycle;               /**< PolynomialDecay */
+} gt_schedule;
+
+/** The schedule's learning rate at step (0-based), computed in float32 as Keras does; NaN
+ *  and an error for invalid parameters (decay_steps <= 0, len(values) != len(boundaries)+1,
+ *  ...). */
+double gt_schedule_value(const gt_schedule *s, int64_t step);
+
+/* ============================================================================================
+ * Optimizers (keras.optimizers)
+ * ========================================================================================== */
+
+/** Optimizer options; {0} = Keras 3 defaults. Set only what the optimizer has (Keras raises
+ *  "Argument(s) not recognized" otherwise, and so does this). Zero-valued fields take the
+ *  default; GT_ZERO asks for an actual 0 where the default is not 0. */
+typedef struct gt_optimizer_desc {
+    double learning_rate;  /**< default 0.01 (SGD) / 0.001 (others) */
+    gt_schedule schedule;  /**< instead of learning_rate when kind != NONE */
+    double momentum;       /**< SGD, RMSprop; in [0, 1] */
+    bool nesterov;         /**< SGD */
+    double beta_1, beta_2; /**< Adam/AdamW: 0.9, 0.999 */
+    double epsilon;        /**< 1e-7 */
+    bool amsgrad;          /**< Adam/AdamW */
+    double rho;            /**< RMSprop: 0.9 */
+    bool centered;         /**< RMSprop */
+    double initial_accumulator_value; /**< Adagrad: 0.1 */
+    double weight_decay;   /**< decoupled, every optimizer (AdamW default 0.004) */
+    double clipnorm, clipvalue, global_clipnorm; /**< at most one; 0 disables */
+} gt_optimizer_desc;
+
+typedef struct gt_optimizer gt_optimizer;
+/** keras.optimizers.SGD / Adam / AdamW / RMSprop / Adagrad. NULL and an error on invalid
+ *  options. */
+gt_optimizer *gt_sgd(const gt_optimizer_desc *desc);
+gt_optimizer *gt_adam(const gt_optimizer_desc *desc);
+gt_optimizer *gt_adamw(const gt_optimizer_desc *desc);
+gt_optimizer *gt_rmsprop(const gt_optimizer_desc *desc);
+gt_optimizer *gt_adagrad(const gt_optimizer_desc *desc);
+/** Frees an optimizer (not the variables). NULL is ignored. */
+void gt_optimizer_free(gt_optimizer *opt);
+/** optimizer.apply_gradients(zip(grads, vars)) with Keras 3 semantics: n == 0 is a no-op;
+ *  the first call builds the slots for vars, later calls accept only those variables
+ *  ("Unknown variable: ..." otherwise); NULL gradients are skipped with Keras' warning
+ *  naming the variables' paths, all NULL is the error "No gradients provided for any
+ *  variable."; then clipping, decoupled weight decay, the update (in place, on f32 or f64
+ *  variables) and iterations += 1. Returns false on error (nothing is changed then). */
+bool gt_optimizer_apply_gradients(gt_optimizer *opt, int n, gt_tensor *const *grads,
+                                  gt_tensor *const *vars);
+/** optimizer.iterations: number of successful apply_gradients calls. */
+int64_t gt_optimizer_iterations(const gt_optimizer *opt);
+/** The learning rate the next step uses (the schedule evaluated at iterations). */
+double gt_optimizer_learning_rate(const gt_optimizer *opt);
+/** optimizer.learning_rate = lr; an error when the optimizer has a schedule (Keras raises
+ *  TypeError there). */
+bool gt_optimizer_set_learning_rate(gt_optimizer *opt, double lr);
+/** Keras' optimizer name ("SGD", "adam", "adamw", "rmsprop", "adagrad"). */
+const char *gt_optimizer_name(const gt_optimizer *opt);
+
+/* ============================================================================================
+ * Metrics (keras.metrics): running state with update / result / reset
+ * ========================================================================================== */
+
+typedef struct gt_metric gt_metric;
+/** keras.metrics.Mean: weighted mean of the values given to gt_metric_update_values. */
+gt_metric *gt_metric_mean(const char *name);
+/** keras.metrics.Accuracy: fraction of y_pred equal to y_true. */
+gt_metric *gt_metric_accuracy(const char *name);
+/** keras.metrics.CategoricalAccuracy: argmax(y_true) == argmax(y_pred) over the last axis. */
+gt_metric *gt_metric_categorical_accuracy(const char *name);
+/** keras.metrics.SparseCategoricalAccuracy: y_true (integer class ids, trailing 1 allowed)
+ *  == argmax(y_pred). */
+gt_metric *gt_metric_sparse_categorical_accuracy(const char *name);
+/** update_state(y_true, y_pred, sample_weight) for the accuracy metrics. */
+bool gt_metric_update(gt_metric *m, const gt_tensor *y_true, const gt_tensor *y_pred,
+                      const gt_tensor *sample_weight);
+/** update_state(values, sample_weight) for Mean. */
+bool gt_metric_update_values(gt_metric *m, const gt_tensor *values,
+                             const gt_tensor *sample_weight);
+/** result(): total / count in float32 (0 when count is 0, divide_no_nan). */
+double gt_metric_result(const gt_metric *m);
+/** reset_state(). */
+void gt_metric_reset(gt_metric *m);
+/** The metric's name ("mean", "accuracy", "categorical_accuracy", ...). */
+const char *gt_metric_name(const gt_metric *m);
+/** Frees a metric. NULL is ignored. */
+void gt_metric_free(gt_metric *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRADTAPE_NN_H */

@@ -1,0 +1,189 @@
+/* Elementwise activation and math kernels. One loop per kind, so the switch runs once per
+ * chunk and the loops stay tight (the simple ones vectorise). Both float widths share one
+ * body through <tgmath.h>: exp() on a float is expf, so float32 never goes through double
+ * math. Large tensors are split into fixed chunks across threads; elementwise results do
+ * not depend on the split. */
+#include "kernels/unary.h"
+
+#include <tgmath.h>
+
+#ifdef GT_HAVE_OPENMP
+#define GT__SIMD _Pragma("omp simd")
+#else
+#define GT__SIMD
+#endif
+
+/* Elements per parallel work item. */
+#define CHUNK 16384
+
+#define LOOP(expr)                                                                                 \
+    for (int64_t i = 0; i < n; i++) y[i] = (expr);                                                 \
+    break
+#define VLOOP(expr)                                                                                \
+    GT__SIMD for (int64_t i = 0; i < n; i++) y[i] = (expr);                                        \
+    break
+
+/* The softplus cut-offs TensorFlow uses: below log(eps) + 2, exp(x) is softplus(x) to
+ * within epsilon; above its negation, x is. */
+#define DEFINE_UNARY(SUF, T, EPS)                                                                  \
+    static void unary_##SUF(int k, const T *x, T *y, int64_t n, T al) {                            \
+        const T one = 1, zero = 0, half = (T)0.5, th = log((T)EPS) + 2;                            \
+        switch (k) {                                                                               \
+        case GT__EW_NEG: VLOOP(-x[i]);                                                             \
+        case GT__EW_ABS: VLOOP(fabs(x[i]));                                                        \
+        case GT__EW_SIGN: VLOOP(x[i] > 0 ? one : x[i] < 0 ? -one : x[i] == 0 ? zero : x[i]);       \
+        case GT__EW_SQUARE: VLOOP(x[i] * x[i]);                                                    \
+        case GT__EW_SQRT: VLOOP(sqrt(x[i]));                                                       \
+        case GT__EW_RSQRT: VLOOP(one / sqrt(x[i]));                                                \
+        case GT__EW_EXP: LOOP(exp(x[i]));                                                          \
+        case GT__EW_LOG: LOOP(log(x[i]));                                                          \
+        case GT__EW_LOG1P: LOOP(log1p(x[i]));                                                      \
+        case GT__EW_EXPM1: LOOP(expm1(x[i]));                                                      \
+        case GT__EW_SIN: LOOP(sin(x[i]));                                                          \
+        case GT__EW_COS: LOOP(cos(x[i]));                                                          \
+        case GT__EW_TANH: LOOP(tanh(x[i]));                                                        \
+        case GT__EW_SIGMOID:                                                                       \
+            /* One exp of -|x| for both signs keeps tiny outputs accurate (no 1 - ...). */         \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T e = exp(-fabs(x[i])), r = one / (one + e);                                       \
+                y[i] = x[i] >= 0 ? r : e * r;                                                      \
+            }                                                                                      \
+            break;                                                                                 \
+        case GT__EW_RELU: VLOOP(x[i] > 0 || x[i] != x[i] ? x[i] : zero);                           \
+        case GT__EW_RELU6:                                                                         \
+            VLOOP(x[i] != x[i] ? x[i] : x[i] > 0 ? (x[i] < 6 ? x[i] : (T)6) : zero);               \
+        case GT__EW_LEAKY_RELU: VLOOP(x[i] > 0 ? x[i] : x[i] * al);                                \
+        case GT__EW_ELU: LOOP(x[i] > 0 ? x[i] : al * expm1(x[i]));                                 \
+        case GT__EW_SELU:                                                                          \
+            LOOP(x[i] < 0 ? (T)GT__SELU_SCALE_ALPHA * expm1(x[i]) : (T)GT__SELU_SCALE * x[i]);     \
+        case GT__EW_GELU: LOOP(half * x[i] * (one + erf(x[i] / (T)1.4142135623730951)));           \
+        case GT__EW_GELU_TANH:                                                                     \
+            LOOP(half * x[i] *                                                                     \
+                 (one + tanh((T)GT__GELU_C * (x[i] + (T)GT__GELU_K * (x[i] * x[i] * x[i])))));     \
+        case GT__EW_SOFTPLUS:                                                                      \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T v = x[i];                                                                        \
+                y[i] = v > -th ? v : v < th ? exp(v) : log1p(exp(v));                              \
+            }                                                                                      \
+            break;                                                                                 \
+        case GT__EW_SILU:                                                                          \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T e = exp(-fabs(x[i])), r = one / (one + e);                                       \
+                y[i] = x[i] * (x[i] >= 0 ? r : e * r);                                             \
+            }                                                                                      \
+            break;                                                                                 \
+        case GT__EW_SOFTSIGN: VLOOP(x[i] / (fabs(x[i]) + one));                                    \
+        default: break;                                                                            \
+        }                                                                                          \
+    }                                                                                              \
+                                                                                                   \
+    static void binary_##SUF(int k, const T *a, const T *b, T *y, int64_t n, T al) {               \
+        const T one = 1, zero = 0, half = (T)0.5;                                                  \
+        switch (k) {                                                                               \
+        /* TensorFlow multiplies by the mask, so a NaN upstream gradient stays NaN. */             \
+        case GT__EW_RELU_GRAD: VLOOP(a[i] * (b[i] > 0 ? one : zero));                              \
+        case GT__EW_RELU6_GRAD: VLOOP(a[i] * (b[i] > 0 && b[i] < 6 ? one : zero));                 \
+        case GT__EW_LEAKY_GRAD: VLOOP(b[i] > 0 ? a[i] : a[i] * al);                                \
+        case GT__EW_ELU_GRAD: VLOOP(b[i] > 0 ? a[i] : (b[i] + al) * a[i]);                         \
+        case GT__EW_SELU_GRAD:                                                                     \
+            VLOOP(b[i] < 0 ? a[i] * (b[i] + (T)GT__SELU_SCALE_ALPHA) : a[i] * (T)GT__SELU_SCALE);  \
+        case GT__EW_SIGMOID_GRAD: VLOOP(a[i] * b[i] * (one - b[i]));                               \
+        case GT__EW_TANH_GRAD: VLOOP(a[i] * (one - b[i] * b[i]));                                  \
+        case GT__EW_SOFTPLUS_GRAD: LOOP(a[i] / (exp(-b[i]) + one));                                \
+        case GT__EW_GELU_GRAD:                                                                     \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T v = b[i];                                                                        \
+                T cdf = half * (one + erf(v / (T)1.4142135623730951));                             \
+                T pdf = exp(-half * v * v) * (T)0.3989422804014327;                                \
+                y[i] = a[i] * (cdf + v * pdf);                                                     \
+            }                                                                                      \
+            break;                                                                                 \
+        case GT__EW_GELU_TANH_GRAD:                                                                \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T v = b[i], v2 = v * v;                                                            \
+                T t = tanh((T)GT__GELU_C * (v + (T)GT__GELU_K * (v2 * v)));                        \
+                T du = (T)GT__GELU_C * (one + (T)(3 * GT__GELU_K) * v2);                           \
+                y[i] = a[i] * (half * (one + t) + half * v * (one - t * t) * du);                  \
+            }                                                                                      \
+            break;                                                                                 \
+        case GT__EW_SIGMOID_XENT:                                                                  \
+            /* TensorFlow's composition: relu(x) - x*z + log1p(exp(-|x|)). */                      \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                T v = b[i];                                                                        \
+                y[i] = ((v >= 0 ? v : zero) - v * a[i]) + log1p(exp(v >= 0 ? -v : v));            \
+            }                                                                                      \
+            break;                                                                                 \
+        default: break;                                                                            \
+        }                                                                                          \
+    }
+
+DEFINE_UNARY(f32, float, 1.1920928955078125e-07)
+DEFINE_UNARY(f64, double, 2.220446049250313080847e-16)
+
+/* Integer kinds wrap on overflow as TensorFlow's do (abs/neg of INT_MIN is INT_MIN);
+ * unsigned arithmetic keeps that free of undefined behaviour. */
+#define DEFINE_INT(SUF, T, U)                                                                      \
+    static void int_##SUF(int k, const T *x, T *y, int64_t n) {                                    \
+        switch (k) {                                                                               \
+        case GT__EW_NEG: VLOOP((T)((U)0 - (U)x[i]));                                               \
+        case GT__EW_ABS: VLOOP(x[i] < 0 ? (T)((U)0 - (U)x[i]) : x[i]);                             \
+        case GT__EW_SIGN: VLOOP((T)((x[i] > 0) - (x[i] < 0)));                                     \
+        case GT__EW_SQUARE: VLOOP((T)((U)x[i] * (U)x[i]));                                         \
+        default: break;                                                                            \
+        }                                                                                          \
+    }
+
+DEFINE_INT(i32, int32_t, uint32_t)
+DEFINE_INT(i64, int64_t, uint64_t)
+
+static void unary_run(gt__ew_kind k, gt_dtype dt, const void *x, void *y, int64_t off, int64_t n,
+                      double alpha) {
+    switch (dt) {
+    case GT_F32: unary_f32(k, (const float *)x + off, (float *)y + off, n, (float)alpha); break;
+    case GT_F64: unary_f64(k, (const double *)x + off, (double *)y + off, n, alpha); break;
+    case GT_I32: int_i32(k, (const int32_t *)x + off, (int32_t *)y + off, n); break;
+    case GT_I64: int_i64(k, (const int64_t *)x + off, (int64_t *)y + off, n); break;
+    default: break;
+    }
+}
+
+void gt__ew_unary(gt__ew_kind k, gt_dtype dt, const void *x, void *y, int64_t n, double alpha) {
+    if (n <= GT__PAR_MIN) {
+        unary_run(k, dt, x, y, 0, n, alpha);
+        return;
+    }
+    int64_t nc = (n + CHUNK - 1) / CHUNK;
+#ifdef GT_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int64_t c = 0; c < nc; c++) {
+        int64_t off = c * CHUNK, len = n - off < CHUNK ? n - off : CHUNK;
+        unary_run(k, dt, x, y, off, len, alpha);
+    }
+}
+
+static void binary_run(gt__ew_kind k, gt_dtype dt, const void *a, const void *b, void *y,
+                       int64_t off, int64_t n, double alpha) {
+    if (dt == GT_F32)
+        binary_f32(k, (const float *)a + off, (const float *)b + off, (float *)y + off, n,
+                   (float)alpha);
+    else if (dt == GT_F64)
+        binary_f64(k, (const double *)a + off, (const double *)b + off, (double *)y + off, n,
+                   alpha);
+}
+
+void gt__ew_binary(gt__ew_kind k, gt_dtype dt, const void *a, const void *b, void *out, int64_t n,
+                   double alpha) {
+    if (n <= GT__PAR_MIN) {
+        binary_run(k, dt, a, b, out, 0, n, alpha);
+        return;
+    }
+    int64_t nc = (n + CHUNK - 1) / CHUNK;
+#ifdef GT_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int64_t c = 0; c < nc; c++) {
+        int64_t off = c * CHUNK, len = n - off < CHUNK ? n - off : CHUNK;
+        binary_run(k, dt, a, b, out, off, len, alpha);
+    }
+}

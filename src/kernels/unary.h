@@ -1,0 +1,52 @@
+/* Elementwise kernels of one input (activations, math functions) and the same-shape
+ * two-input kernels their gradients use (TensorFlow's ReluGrad, SigmoidGrad, ...). */
+#ifndef GT_KERNELS_UNARY_H
+#define GT_KERNELS_UNARY_H
+
+#include "core/internal.h"
+
+typedef enum gt__ew_kind {
+    /* y = f(x) */
+    GT__EW_NEG, GT__EW_ABS, GT__EW_SIGN, GT__EW_SQUARE, GT__EW_SQRT, GT__EW_RSQRT, GT__EW_EXP,
+    GT__EW_LOG, GT__EW_LOG1P, GT__EW_EXPM1, GT__EW_SIN, GT__EW_COS, GT__EW_TANH,
+    GT__EW_SIGMOID, GT__EW_RELU, GT__EW_RELU6, GT__EW_LEAKY_RELU, GT__EW_ELU, GT__EW_SELU,
+    GT__EW_GELU, GT__EW_GELU_TANH, GT__EW_SOFTPLUS, GT__EW_SILU, GT__EW_SOFTSIGN,
+    GT__EW_UNARY_END,
+    /* out = f(a, b) on same-shape inputs; a is the upstream gradient dy for the *_GRAD kinds,
+     * b the saved forward value named in the comment. */
+    GT__EW_RELU_GRAD,      /* b = relu's output (or input): dy where b > 0 */
+    GT__EW_RELU6_GRAD,     /* b = relu6's output: dy where 0 < b < 6 */
+    GT__EW_LEAKY_GRAD,     /* b = x: dy where x > 0, alpha*dy elsewhere */
+    GT__EW_ELU_GRAD,       /* b = y: dy where y > 0, dy*(y + alpha) elsewhere */
+    GT__EW_SELU_GRAD,      /* b = y: dy*(y + scale*alpha) where y < 0, scale*dy elsewhere */
+    GT__EW_SIGMOID_GRAD,   /* b = y: dy*y*(1 - y) */
+    GT__EW_TANH_GRAD,      /* b = y: dy*(1 - y^2) */
+    GT__EW_SOFTPLUS_GRAD,  /* b = x: dy / (1 + exp(-x)) */
+    GT__EW_GELU_GRAD,      /* b = x: dy * gelu'(x) */
+    GT__EW_GELU_TANH_GRAD, /* b = x: dy * gelu_tanh'(x) */
+    GT__EW_SIGMOID_XENT,   /* a = labels z, b = logits x: max(x,0) - x*z + log1p(exp(-|x|)) */
+    GT__EW_KIND_END
+} gt__ew_kind;
+
+/* The attribute block every elementwise op of the unary family carries. */
+typedef struct gt__ew_attr {
+    int kind;     /* gt__ew_kind */
+    double alpha; /* leaky_relu / elu slope */
+} gt__ew_attr;
+
+/* SELU's constants as TensorFlow spells them (selu_op / SeluGrad). */
+#define GT__SELU_SCALE 1.0507009873554804934193349852946
+#define GT__SELU_ALPHA 1.6732632423543772848170429916717
+#define GT__SELU_SCALE_ALPHA 1.7580993408473768599402175208123
+/* gelu's tanh approximation: 0.5x(1 + tanh(C (x + K x^3))). */
+#define GT__GELU_C 0.7978845608028654
+#define GT__GELU_K 0.044715
+
+/* y[i] = f(x[i]) for n elements of dtype dt (f32/f64 for every kind; NEG, ABS, SIGN and
+ * SQUARE also i32/i64). x and y may be the same buffer. */
+void gt__ew_unary(gt__ew_kind k, gt_dtype dt, const void *x, void *y, int64_t n, double alpha);
+/* out[i] = f(a[i], b[i]) for the two-input kinds, f32/f64. */
+void gt__ew_binary(gt__ew_kind k, gt_dtype dt, const void *a, const void *b, void *out, int64_t n,
+                   double alpha);
+
+#endif

@@ -1,0 +1,42 @@
+/* Internal helpers shared by src/nn. src/nn uses only the public API (gradtape.h and
+ * gradtape_nn.h); the one exception is the error setter below, which the public header does
+ * not offer yet (a public gt_set_error would replace it; user layers need it too). */
+#ifndef GT_NN_INTERNAL_H
+#define GT_NN_INTERNAL_H
+
+#include "gradtape.h"
+#include "gradtape_nn.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The core's error setter: sets the thread's error (printf-style) unless one is pending. */
+void gt__error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+#define nn_error gt__error
+
+/* True for the GT_ZERO sentinel (negative zero): "an explicit 0, not the default". */
+static inline bool nn_is_explicit_zero(double x) { return x == 0.0 && signbit(x); }
+/* A descriptor field: dflt when unset (+0), 0 for GT_ZERO, else the value. */
+static inline double nn_opt(double x, double dflt) {
+    if (x == 0.0) return signbit(x) ? 0.0 : dflt;
+    return x;
+}
+
+/* ---- name scopes (Keras' name_scope): "simple_model/dense" while a layer builds ------------ */
+void nn_scope_push(const char *name);
+void nn_scope_pop(void);
+/* Writes "<scope>/<name>" (or name when no scope is open) into buf. */
+void nn_scope_path(const char *name, char *buf, size_t n);
+
+/* Formats a shape as Python prints a tuple: "(32, 5)", "(5,)", "()". */
+void nn_shape_str(int rank, const int64_t *shape, char *buf, size_t n);
+
+/* Emits Keras' from_logits warning for fn ("categorical_crossentropy"), op ("Softmax"). */
+void nn_warn_from_logits(const char *fn, const char *op);
+
+#endif

@@ -1,0 +1,528 @@
+/* keras.optimizers: SGD, Adam, AdamW, RMSprop, Adagrad with Keras 3's update rules, applied in
+ * place on the variables' buffers (gt_variable_data) in tight loops. Float32 variables are
+ * updated with float32 arithmetic in the order Keras' ops run, so trajectories match Keras to
+ * a few ulps; float64 variables run the same formulas in double. Slots are plain arrays
+ * allocated once at build: a step allocates nothing. */
+#include "nn_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP, OPT_ADAGRAD } opt_kind;
+
+static const char *const opt_names[] = {"SGD", "adam", "adamw", "rmsprop", "adagrad"};
+
+typedef struct slot {
+    gt_tensor *var;
+    gt_dtype dt;
+    int64_t n;
+    void *m, *v, *vhat; /* momentum / velocity / velocity_hat, in the variable's dtype */
+    void *g;            /* the step's processed gradient (cast, clipped) */
+    bool has_grad;
+} slot;
+
+struct gt_optimizer {
+    opt_kind kind;
+    gt_optimizer_desc d; /* resolved hyper-parameters */
+    bool has_schedule;
+    gt_schedule sched;
+    double *sched_arrays;
+    float lr; /* Keras keeps learning_rate in a float32 variable */
+    int64_t iterations;
+    bool built;
+    int nslots;
+    slot *slots;
+    bool warned_missing; /* Python shows a warning once per call site; we, once per optimizer */
+};
+
+const char *gt_optimizer_name(const gt_optimizer *o) { return o ? opt_names[o->kind] : NULL; }
+int64_t gt_optimizer_iterations(const gt_optimizer *o) { return o ? o->iterations : 0; }
+
+double gt_optimizer_learning_rate(const gt_optimizer *o) {
+    if (!o) return NAN;
+    return o->has_schedule ? gt_schedule_value(&o->sched, o->iterations) : (double)o->lr;
+}
+
+bool gt_optimizer_set_learning_rate(gt_optimizer *o, double lr) {
+    if (!o) return false;
+    if (o->has_schedule) {
+        nn_error("%s: This optimizer was created with a `LearningRateSchedule` object as its "
+                 "`learning_rate` constructor argument, hence its learning rate is not "
+                 "settable. If you need the learning rate to be settable, you should "
+                 "instantiate the optimizer with a float `learning_rate` argument.",
+                 opt_names[o->kind]);
+        return false;
+    }
+    o->lr = (float)lr;
+    return true;
+}
+
+static void free_slots(gt_optimizer *o) {
+    for (int i = 0; i < o->nslots; i++) {
+        free(o->slots[i].m);
+        free(o->slots[i].v);
+        free(o->slots[i].vhat);
+        free(o->slots[i].g);
+    }
+    free(o->slots);
+    o->slots = NULL;
+    o->nslots = 0;
+}
+
+void gt_optimizer_free(gt_optimizer *o) {
+    if (!o) return;
+    free_slots(o);
+    free(o->sched_arrays);
+    free(o);
+}
+
+/* ---- construction ------------------------------------------------------------------------ */
+
+static bool bad_arg(const char *opt, const char *arg) {
+    nn_error("%s: Argument(s) not recognized: {'%s': ...}", opt, arg);
+    return false;
+}
+
+static gt_optimizer *make(opt_kind kind, const gt_optimizer_desc *desc) {
+    gt_optimizer_desc d = desc ? *desc : (gt_optimizer_desc){0};
+    const char *name = opt_names[kind];
+    bool adam = kind == OPT_ADAM || kind == OPT_ADAMW;
+    /* options the optimizer does not have */
+    if (kind != OPT_SGD && kind != OPT_RMSPROP && d.momentum != 0) return bad_arg(name, "momentum"), NULL;
+    if (kind != OPT_SGD && d.nesterov) return bad_arg(name, "nesterov"), NULL;
+    if (!adam && (d.beta_1 != 0 || d.beta_2 != 0)) return bad_arg(name, "beta_1/beta_2"), NULL;
+    if (!adam && d.amsgrad) return bad_arg(name, "amsgrad"), NULL;
+    if (kind == OPT_SGD && d.epsilon != 0) return bad_arg(name, "epsilon"), NULL;
+    if (kind != OPT_RMSPROP && (d.rho != 0 || d.centered)) return bad_arg(name, "rho/centered"), NULL;
+    if (kind != OPT_ADAGRAD && d.initial_accumulator_value != 0)
+        return bad_arg(name, "initial_accumulator_value"), NULL;
+
+    int nclip = (d.clipnorm != 0) + (d.clipvalue != 0) + (d.global_clipnorm != 0);
+    if (nclip > 1) {
+        nn_error("%s: Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                 "Received: clipnorm=%g, clipvalue=%g, global_clipnorm=%g",
+                 name, d.clipnorm, d.clipvalue, d.global_clipnorm);
+        return NULL;
+    }
+    if (d.clipnorm < 0 || d.clipvalue < 0 || d.global_clipnorm < 0) {
+        nn_error("%s: clipnorm, clipvalue and global_clipnorm must be >= 0 (0 disables)", name);
+        return NULL;
+    }
+    bool has_sched = d.schedule.kind != GT_SCHEDULE_NONE;
+    if (has_sched && d.learning_rate != 0) {
+        nn_error("%s: give either learning_rate or schedule, not both", name);
+        return NULL;
+    }
+    d.learning_rate = nn_opt(d.learning_rate, kind == OPT_SGD ? 0.01 : 0.001);
+    if (!(d.learning_rate >= 0) || !isfinite(d.learning_rate)) {
+        nn_error("%s: learning_rate must be a finite number >= 0, got %g", name, d.learning_rate);
+        return NULL;
+    }
+    if (!(d.momentum >= 0 && d.momentum <= 1)) {
+        nn_error("%s: `momentum` must be a float between [0, 1].", name);
+        return NULL;
+    }
+    if (adam) {
+        d.beta_1 = nn_opt(d.beta_1, 0.9);
+        d.beta_2 = nn_opt(d.beta_2, 0.999);
+        if (!(d.beta_1 >= 0 && d.beta_1 < 1) || !(d.beta_2 >= 0 && d.beta_2 < 1)) {
+            nn_error("%s: beta_1 and beta_2 must be in [0, 1), got beta_1=%g, beta_2=%g", name,
+                     d.beta_1, d.beta_2);
+            return NULL;
+        }
+    }
+    if (kind == OPT_RMSPROP) {
+        d.rho = nn_opt(d.rho, 0.9);
+        if (!(d.rho >= 0 && d.rho <= 1)) {
+            nn_error("%s: rho must be in [0, 1], got %g", name, d.rho);
+            return NULL;
+        }
+    }
+    if (kind == OPT_ADAGRAD) {
+        d.initial_accumulator_value = nn_opt(d.initial_accumulator_value, 0.1);
+        if (!(d.initial_accumulator_value >= 0)) {
+            nn_error("%s: initial_accumulator_value must be >= 0, got %g", name,
+                     d.initial_accumulator_value);
+            return NULL;
+        }
+    }
+    if (kind != OPT_SGD) {
+        d.epsilon = nn_opt(d.epsilon, 1e-7);
+        if (!(d.epsilon >= 0)) {
+            nn_error("%s: epsilon must be >= 0, got %g", name, d.epsilon);
+            return NULL;
+        }
+    }
+    if (kind == OPT_ADAMW) d.weight_decay = nn_opt(d.weight_decay, 0.004);
+    if (!(d.weight_decay >= 0)) {
+        nn_error("%s: weight_decay must be >= 0, got %g", name, d.weight_decay);
+        return NULL;
+    }
+    if (has_sched && isnan(gt_schedule_value(&d.schedule, 0))) return NULL;
+
+    gt_optimizer *o = calloc(1, sizeof *o);
+    if (!o) {
+        nn_error("%s: out of memory", name);
+        return NULL;
+    }
+    o->kind = kind;
+    o->d = d;
+    o->lr = (float)d.learning_rate;
+    o->has_schedule = has_sched;
+    if (has_sched) {
+        o->sched = d.schedule;
+        if (d.schedule.kind == GT_SCHEDULE_PIECEWISE_CONSTANT) {
+            int n = d.schedule.nboundaries;
+            o->sched_arrays = malloc(sizeof(double) * (size_t)(2 * n + 1));
+            if (!o->sched_arrays) {
+                free(o);
+                nn_error("%s: out of memory", name);
+                return NULL;
+            }
+            memcpy(o->sched_arrays, d.schedule.boundaries, sizeof(double) * (size_t)n);
+            memcpy(o->sched_arrays + n, d.schedule.values, sizeof(double) * (size_t)(n + 1));
+            o->sched.boundaries = o->sched_arrays;
+            o->sched.values = o->sched_arrays + n;
+        }
+    }
+    return o;
+}
+
+gt_optimizer *gt_sgd(const gt_optimizer_desc *d) { return make(OPT_SGD, d); }
+gt_optimizer *gt_adam(const gt_optimizer_desc *d) { return make(OPT_ADAM, d); }
+gt_optimizer *gt_adamw(const gt_optimizer_desc *d) { return make(OPT_ADAMW, d); }
+gt_optimizer *gt_rmsprop(const gt_optimizer_desc *d) { return make(OPT_RMSPROP, d); }
+gt_optimizer *gt_adagrad(const gt_optimizer_desc *d) { return make(OPT_ADAGRAD, d); }
+
+/* ---- build ------------------------------------------------------------------------------- */
+
+static void *slot_buf(gt_dtype dt, int64_t n, double init) {
+    size_t es = dt == GT_F64 ? sizeof(double) : sizeof(float);
+    void *p = malloc(es * (size_t)(n ? n : 1));
+    if (!p) return NULL;
+    if (dt == GT_F64)
+        for (int64_t i = 0; i < n; i++) ((double *)p)[i] = init;
+    else
+        for (int64_t i = 0; i < n; i++) ((float *)p)[i] = (float)init;
+    return p;
+}
+
+static bool build(gt_optimizer *o, int n, gt_tensor *const *vars) {
+    o->slots = calloc((size_t)n, sizeof(slot));
+    if (!o->slots) {
+        nn_error("%s: out of memory building slots", opt_names[o->kind]);
+        return false;
+    }
+    o->nslots = n;
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        slot *s = &o->slots[i];
+        s->var = vars[i];
+        s->dt = gt_tensor_dtype(vars[i]);
+        s->n = gt_tensor_size(vars[i]);
+        s->g = slot_buf(s->dt, s->n, 0);
+        ok = s->g != NULL;
+        bool need_m = (o->kind == OPT_SGD && o->d.momentum != 0) || o->kind == OPT_ADAM ||
+                      o->kind == OPT_ADAMW || (o->kind == OPT_RMSPROP && o->d.momentum > 0);
+        bool need_v = o->kind == OPT_ADAM || o->kind == OPT_ADAMW || o->kind == OPT_RMSPROP ||
+                      o->kind == OPT_ADAGRAD;
+        bool need_vhat = ((o->kind == OPT_ADAM || o->kind == OPT_ADAMW) && o->d.amsgrad) ||
+                         (o->kind == OPT_RMSPROP && o->d.centered);
+        double vinit = o->kind == OPT_ADAGRAD ? o->d.initial_accumulator_value : 0;
+        if (ok && need_m) ok = (s->m = slot_buf(s->dt, s->n, 0)) != NULL;
+        if (ok && need_v) ok = (s->v = slot_buf(s->dt, s->n, vinit)) != NULL;
+        if (ok && need_vhat) ok = (s->vhat = slot_buf(s->dt, s->n, 0)) != NULL;
+    }
+    if (!ok) {
+        free_slots(o);
+        nn_error("%s: out of memory building slots", opt_names[o->kind]);
+        return false;
+    }
+    o->built = true;
+    return true;
+}
+
+static slot *find_slot(gt_optimizer *o, const gt_tensor *v, int hint) {
+    if (hint < o->nslots && o->slots[hint].var == v) return &o->slots[hint];
+    for (int i = 0; i < o->nslots; i++)
+        if (o->slots[i].var == v) return &o->slots[i];
+    return NULL;
+}
+
+/* ---- the update rules, one definition for float and double ------------------------------- */
+
+/* T: element type; SQ: sqrt; POW: pow. hp: hyper-parameters already in T. */
+#define DEFINE_UPDATES(T, SQ, POW, SFX)                                                        \
+    static void wd_##SFX(T *w, int64_t n, T wd, T lr) {                                        \
+        for (int64_t i = 0; i < n; i++) w[i] = w[i] - w[i] * wd * lr;                           \
+    }                                                                                          \
+    static void sgd_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                        \
+        const T *g = s->g;                                                                     \
+        int64_t n = s->n;                                                                      \
+        if (!s->m) {                                                                           \
+            for (int64_t i = 0; i < n; i++) w[i] = w[i] - g[i] * lr;                           \
+            return;                                                                            \
+        }                                                                                      \
+        T mu = (T)o->d.momentum, *m = s->m;                                                    \
+        for (int64_t i = 0; i < n; i++) {                                                      \
+            m[i] = m[i] * mu - g[i] * lr;                                                      \
+            w[i] = o->d.nesterov ? w[i] + (m[i] * mu - g[i] * lr) : w[i] + m[i];               \
+        }                                                                                      \
+    }                                                                                          \
+    static void adam_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                       \
+        const T *g = s->g;                                                                     \
+        T *m = s->m, *v = s->v, *vh = s->vhat;                                                 \
+        T t = (T)(o->iterations + 1);                                                          \
+        T b1p = POW((T)o->d.beta_1, t), b2p = POW((T)o->d.beta_2, t);                          \
+        T alpha = lr * SQ((T)1 - b2p) / ((T)1 - b1p);                                          \
+        T omb1 = (T)(1 - o->d.beta_1), omb2 = (T)(1 - o->d.beta_2), eps = (T)o->d.epsilon;     \
+        for (int64_t i = 0; i < s->n; i++) {                                                   \
+            m[i] = m[i] + (g[i] - m[i]) * omb1;                                                \
+            v[i] = v[i] + (g[i] * g[i] - v[i]) * omb2;                                         \
+            T vv = v[i];                                                                       \
+            if (vh) {                                                                          \
+                vh[i] = vh[i] > v[i] ? vh[i] : v[i];                                           \
+                vv = vh[i];                                                                    \
+            }                                                                                  \
+            w[i] = w[i] - (m[i] * alpha) / (SQ(vv) + eps);                                     \
+        }                                                                                      \
+    }                                                                                          \
+    static void rmsprop_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                    \
+        const T *g = s->g;                                                                     \
+        T *v = s->v, *a = s->vhat, *mom = s->m;                                                \
+        T rho = (T)o->d.rho, omr = (T)(1 - o->d.rho), eps = (T)o->d.epsilon;                   \
+        T mu = (T)o->d.momentum;                                                               \
+        for (int64_t i = 0; i < s->n; i++) {                                                   \
+            v[i] = rho * v[i] + omr * (g[i] * g[i]);                                           \
+            T den;                                                                             \
+            if (a) {                                                                           \
+                a[i] = rho * a[i] + omr * g[i];                                                \
+                den = v[i] - a[i] * a[i] + eps;                                                \
+            } else {                                                                           \
+                den = v[i] + eps;                                                              \
+            }                                                                                  \
+            T inc = (lr * g[i]) / SQ(den);                                                     \
+            if (mom) {                                                                         \
+                mom[i] = mu * mom[i] + inc;                                                    \
+                w[i] = w[i] - mom[i];                                                          \
+            } else {                                                                           \
+                w[i] = w[i] - inc;                                                             \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    static void adagrad_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                    \
+        const T *g = s->g;                                                                     \
+        T *acc = s->v, eps = (T)o->d.epsilon;                                                  \
+        for (int64_t i = 0; i < s->n; i++) {                                                   \
+            acc[i] = acc[i] + g[i] * g[i];                                                     \
+            w[i] = w[i] - (lr * g[i]) / SQ(acc[i] + eps);                                      \
+        }                                                                                      \
+    }                                                                                          \
+    static void step_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                       \
+        switch (o->kind) {                                                                     \
+        case OPT_SGD: sgd_##SFX(o, s, w, lr); break;                                           \
+        case OPT_ADAM:                                                                         \
+        case OPT_ADAMW: adam_##SFX(o, s, w, lr); break;                                        \
+        case OPT_RMSPROP: rmsprop_##SFX(o, s, w, lr); break;                                   \
+        case OPT_ADAGRAD: adagrad_##SFX(o, s, w, lr); break;                                   \
+        }                                                                                      \
+    }
+
+DEFINE_UPDATES(float, sqrtf, powf, f32)
+DEFINE_UPDATES(double, sqrt, pow, f64)
+
+/* ---- gradients: cast into the slot's buffer, then clip ----------------------------------- */
+
+static bool load_grad(slot *s, const gt_tensor *g) {
+    if (gt_tensor_size(g) != s->n || gt_tensor_rank(g) != gt_tensor_rank(s->var) ||
+        memcmp(gt_tensor_shape(g), gt_tensor_shape(s->var),
+               sizeof(int64_t) * (size_t)gt_tensor_rank(g)) != 0) {
+        char gs[256], vs[256];
+        nn_shape_str(gt_tensor_rank(g), gt_tensor_shape(g), gs, sizeof gs);
+        nn_shape_str(gt_tensor_rank(s->var), gt_tensor_shape(s->var), vs, sizeof vs);
+        nn_error("apply_gradients: the gradient for '%s' has shape %s, the variable %s",
+                 gt_variable_path(s->var), gs, vs);
+        return false;
+    }
+    gt_dtype gd = gt_tensor_dtype(g);
+    if (!gt_dtype_is_float(gd)) {
+        nn_error("apply_gradients: the gradient for '%s' has dtype %s (float expected)",
+                 gt_variable_path(s->var), gt_dtype_name(gd));
+        return false;
+    }
+    if (s->dt == GT_F64) return gt_tensor_to_f64(g, s->g, s->n);
+    return gt_tensor_to_f32(g, s->g, s->n);
+}
+
+static double sq_norm(const slot *s) {
+    double acc = 0;
+    if (s->dt == GT_F64) {
+        const double *g = s->g;
+        for (int64_t i = 0; i < s->n; i++) acc += g[i] * g[i];
+    } else {
+        const float *g = s->g;
+        for (int64_t i = 0; i < s->n; i++) acc += (double)g[i] * (double)g[i];
+        acc = (float)acc; /* the sum is a float32 tensor in Keras */
+    }
+    return acc;
+}
+
+/* g * c / max(norm, c) (tf.clip_by_norm, computed as t*c then / max). */
+static void clip_norm(slot *s, double c) {
+    double l2 = sq_norm(s);
+    if (s->dt == GT_F64) {
+        double nrm = l2 > 0 ? sqrt(l2) : l2, den = nrm > c ? nrm : c;
+        double *g = s->g;
+        for (int64_t i = 0; i < s->n; i++) g[i] = g[i] * c / den;
+    } else {
+        float cf = (float)c, nrm = l2 > 0 ? sqrtf((float)l2) : (float)l2;
+        float den = nrm > cf ? nrm : cf;
+        float *g = s->g;
+        for (int64_t i = 0; i < s->n; i++) g[i] = g[i] * cf / den;
+    }
+}
+
+static void scale_grad(slot *s, double scale) {
+    if (s->dt == GT_F64) {
+        double *g = s->g;
+        for (int64_t i = 0; i < s->n; i++) g[i] *= scale;
+    } else {
+        float *g = s->g, sc = (float)scale;
+        for (int64_t i = 0; i < s->n; i++) g[i] *= sc;
+    }
+}
+
+static void clip_value(slot *s, double c) {
+    if (s->dt == GT_F64) {
+        double *g = s->g;
+        for (int64_t i = 0; i < s->n; i++) g[i] = g[i] > c ? c : g[i] < -c ? -c : g[i];
+    } else {
+        float *g = s->g, cf = (float)c;
+        for (int64_t i = 0; i < s->n; i++) g[i] = g[i] > cf ? cf : g[i] < -cf ? -cf : g[i];
+    }
+}
+
+/* ---- apply_gradients --------------------------------------------------------------------- */
+
+static void var_repr(const gt_tensor *v, char *buf, size_t n) {
+    char s[256];
+    nn_shape_str(gt_tensor_rank(v), gt_tensor_shape(v), s, sizeof s);
+    snprintf(buf, n, "<Variable path=%s, shape=%s, dtype=%s>", gt_variable_path(v), s,
+             gt_dtype_name(gt_tensor_dtype(v)));
+}
+
+bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grads,
+                                  gt_tensor *const *vars) {
+    if (!o) {
+        nn_error("apply_gradients: NULL optimizer");
+        return false;
+    }
+    const char *name = opt_names[o->kind];
+    if (n == 0) return true; /* Keras: empty list is a no-op, iterations unchanged */
+    if (n < 0 || !grads || !vars) {
+        nn_error("%s.apply_gradients: invalid arguments (n=%d, grads and vars must be arrays)",
+                 name, n);
+        return false;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!vars[i] || !gt_is_variable(vars[i])) {
+            nn_error("%s.apply_gradients: vars[%d] is %s", name, i,
+                     vars[i] ? "not a variable" : "NULL");
+            return false;
+        }
+        if (!gt_dtype_is_float(gt_tensor_dtype(vars[i]))) {
+            nn_error("%s.apply_gradients: variable '%s' has dtype %s; only float32 and float64 "
+                     "variables can be trained", name, gt_variable_path(vars[i]),
+                     gt_dtype_name(gt_tensor_dtype(vars[i])));
+            return false;
+        }
+    }
+    if (!o->built && !build(o, n, vars)) return false;
+    /* Keras: _check_variables_are_known, then drop None gradients */
+    for (int i = 0; i < n; i++)
+        if (!find_slot(o, vars[i], i)) {
+            char r[512];
+            var_repr(vars[i], r, sizeof r);
+            nn_error("Unknown variable: %s. This optimizer can only be called for the variables "
+                     "it was originally built with. When working with a new set of variables, "
+                     "you should recreate a new optimizer instance.", r);
+            return false;
+        }
+    int ngrads = 0;
+    for (int i = 0; i < n; i++) ngrads += grads[i] != NULL;
+    if (ngrads == 0) {
+        nn_error("No gradients provided for any variable.");
+        return false;
+    }
+    for (int i = 0; i < o->nslots; i++) o->slots[i].has_grad = false;
+    for (int i = 0; i < n; i++) {
+        if (!grads[i]) continue;
+        slot *s = find_slot(o, vars[i], i);
+        if (!load_grad(s, grads[i])) return false;
+        s->has_grad = true;
+    }
+    if (ngrads < n && !o->warned_missing) {
+        o->warned_missing = true;
+        char msg[4096];
+        size_t k = (size_t)snprintf(msg, sizeof msg, "[");
+        bool first = true;
+        for (int i = 0; i < n; i++)
+            if (!grads[i] && k < sizeof msg) {
+                k += (size_t)snprintf(msg + k, sizeof msg - k, "%s'%s'", first ? "" : ", ",
+                                      gt_variable_path(vars[i]));
+                first = false;
+            }
+        if (k < sizeof msg) snprintf(msg + k, sizeof msg - k, "]");
+        gt_warn("Gradients do not exist for variables %s when minimizing the loss. If using "
+                "`model.compile()`, did you forget to provide a `loss` argument?", msg);
+    }
+    /* clipping */
+    if (o->d.clipnorm > 0) {
+        for (int i = 0; i < o->nslots; i++)
+            if (o->slots[i].has_grad) clip_norm(&o->slots[i], o->d.clipnorm);
+    } else if (o->d.global_clipnorm > 0) {
+        double total = 0;
+        bool f64 = false;
+        for (int i = 0; i < o->nslots; i++)
+            if (o->slots[i].has_grad) {
+                total += sq_norm(&o->slots[i]);
+                f64 |= o->slots[i].dt == GT_F64;
+            }
+        double c = o->d.global_clipnorm, scale;
+        if (f64) {
+            double nrm = sqrt(total);
+            scale = c * fmin(1.0 / nrm, 1.0 / c) + (nrm - nrm);
+        } else {
+            float nrm = sqrtf((float)total), cf = (float)c;
+            float a = 1.0f / nrm, b = (float)(1.0 / c);
+            scale = (double)(cf * (a < b ? a : b) + (nrm - nrm));
+        }
+        for (int i = 0; i < o->nslots; i++)
+            if (o->slots[i].has_grad) scale_grad(&o->slots[i], scale);
+    } else if (o->d.clipvalue > 0) {
+        for (int i = 0; i < o->nslots; i++)
+            if (o->slots[i].has_grad) clip_value(&o->slots[i], o->d.clipvalue);
+    }
+    float lr = (float)gt_optimizer_learning_rate(o);
+    if (isnan(lr) && o->has_schedule) return false;
+    /* writable buffers first, so a failure changes nothing */
+    for (int i = 0; i < n; i++) {
+        if (!grads[i]) continue;
+        if (!gt_variable_data(vars[i])) return false;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!grads[i]) continue;
+        slot *s = find_slot(o, vars[i], i);
+        if (s->dt == GT_F64) {
+            double *w = gt_variable_data(vars[i]);
+            if (o->d.weight_decay != 0) wd_f64(w, s->n, o->d.weight_decay, (double)lr);
+            step_f64(o, s, w, (double)lr);
+        } else {
+            float *w = gt_variable_data_f32(vars[i]);
+            if (o->d.weight_decay != 0) wd_f32(w, s->n, (float)o->d.weight_decay, lr);
+            step_f32(o, s, w, lr);
+        }
+    }
+    o->iterations++;
+    return true;
+}

@@ -1,0 +1,173 @@
+/* matmul: rank-2 and batched (BatchMatMulV2) matrix products with transpose flags.
+ *
+ * Batch axes (all but the last two) broadcast as in TensorFlow. The gradient is TensorFlow's
+ * _MatMulGrad table written with gt_matmul itself, so higher orders work; with broadcast batch
+ * axes the gradients come out in the output's batch shape and the tape sums them down. */
+#include "kernels/gemm.h"
+#include "ops/registry.h"
+
+#include <stdio.h>
+
+typedef struct mm_attr {
+    bool ta, tb;
+} mm_attr;
+
+static bool mm_infer(gt__call *c) {
+    const char *who = "gt_matmul";
+    const gt_tensor *a = c->in[0], *b = c->in[1];
+    const mm_attr *at = c->attr;
+    const gt_tensor *ops[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        if (ops[i]->rank < 2) {
+            const char *nm = i ? "b" : "a";
+            gt__error("%s: %s has rank %d (shape %s); matmul needs rank >= 2 for both operands, "
+                      "as in TensorFlow: use gt_expand_dims(%s, 0) to make a row vector or "
+                      "gt_expand_dims(%s, -1) a column vector", who, nm, ops[i]->rank,
+                      GT__SHAPE_STR(ops[i]), nm, nm);
+            return false;
+        }
+    }
+    if (a->dtype != b->dtype) {
+        gt__error("%s: operands have different dtypes (%s and %s); TensorFlow does not promote "
+                  "dtypes: convert one with gt_cast", who, gt_dtype_name(a->dtype),
+                  gt_dtype_name(b->dtype));
+        return false;
+    }
+    if (!gt__is_float(a->dtype)) {
+        gt__error("%s: dtype %s is not supported: gradtape's matmul takes float32 or float64 "
+                  "(TensorFlow also has integer matmul; convert with gt_cast(x, GT_F32))", who,
+                  gt_dtype_name(a->dtype));
+        return false;
+    }
+    int ra = a->rank, rb = b->rank;
+    int64_t m = at->ta ? a->shape[ra - 1] : a->shape[ra - 2];
+    int64_t ka = at->ta ? a->shape[ra - 2] : a->shape[ra - 1];
+    int64_t kb = at->tb ? b->shape[rb - 1] : b->shape[rb - 2];
+    int64_t n = at->tb ? b->shape[rb - 2] : b->shape[rb - 1];
+    if (ka != kb) {
+        gt__error("%s: inner dimensions differ: %s%s x %s%s (%lld != %lld)", who, GT__SHAPE_STR(a),
+                  at->ta ? " (transposed)" : "", GT__SHAPE_STR(b), at->tb ? " (transposed)" : "",
+                  (long long)ka, (long long)kb);
+        return false;
+    }
+    int r = (ra > rb ? ra : rb) - 2;
+    for (int i = 0; i < r; i++) {
+        int ia = i - (r - (ra - 2)), ib = i - (r - (rb - 2));
+        int64_t da = ia >= 0 ? a->shape[ia] : 1, db = ib >= 0 ? b->shape[ib] : 1;
+        if (da != db && da != 1 && db != 1) {
+            gt__error("%s: batch dimensions %s of a and %s of b do not broadcast (%lld vs %lld); "
+                      "each pair must be equal or one of them 1", who,
+                      gt__shape_str((char[96]){0}, 96, ra - 2, a->shape),
+                      gt__shape_str((char[96]){0}, 96, rb - 2, b->shape), (long long)da,
+                      (long long)db);
+            return false;
+        }
+        c->shape[i] = da == 1 ? db : da;
+    }
+    c->shape[r] = m;
+    c->shape[r + 1] = n;
+    c->rank = r + 2;
+    c->dtype = a->dtype;
+    int64_t size;
+    return gt__check_shape(who, c->rank, c->shape, &size);
+}
+
+/* Batch strides (in elements) of an operand in output batch coordinates; 0 where it
+ * broadcasts. */
+static void batch_strides(const gt_tensor *t, int rb, int64_t mat, int64_t *st) {
+    int rt = t->rank - 2;
+    int64_t s = mat;
+    for (int i = rb - 1; i >= 0; i--) {
+        int it = i - (rb - rt);
+        int64_t d = it >= 0 ? t->shape[it] : 1;
+        st[i] = d == 1 ? 0 : s;
+        s *= d;
+    }
+}
+
+static void gemm_any(gt_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                     const void *a, int64_t lda, const void *b, int64_t ldb, void *c) {
+    if (dt == GT_F32)
+        gt__gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, n);
+    else
+        gt__gemm_f64(ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, n);
+}
+
+static void mm_forward(gt__call *c) {
+    const gt_tensor *a = c->in[0], *b = c->in[1];
+    const mm_attr *at = c->attr;
+    gt_tensor *y = c->out;
+    if (y->size == 0) return;
+    size_t es = gt_dtype_size(y->dtype);
+    int ra = a->rank, rb = b->rank, r = y->rank - 2;
+    int64_t m = y->shape[r], n = y->shape[r + 1];
+    int64_t k = at->ta ? a->shape[ra - 2] : a->shape[ra - 1];
+    if (k == 0) { /* an empty sum: zeros, whatever the kernel would do with beta */
+        memset(y->data, 0, (size_t)y->size * es);
+        return;
+    }
+    int64_t lda = a->shape[ra - 1], ldb = b->shape[rb - 1];
+    int64_t nbatch = y->size / (m * n);
+    int64_t nb_b = b->size / (k * n);
+    /* One product with a's batch folded into its rows: every Dense layer on a rank-3 input. */
+    if (nb_b == 1 && !at->ta) {
+        gemm_any(y->dtype, false, at->tb, nbatch * m, n, k, a->data, lda, b->data, ldb, y->data);
+        return;
+    }
+    int64_t sa[GT_MAX_RANK], sb[GT_MAX_RANK];
+    batch_strides(a, r, m * k, sa);
+    batch_strides(b, r, k * n, sb);
+    /* Many small products: one per thread (the kernel then runs single-threaded, and gives the
+     * same bits as when it runs alone). Large products parallelise inside the kernel. */
+    double macs = (double)m * (double)n * (double)k;
+    bool par = nbatch > 1 && macs < 262144.0 && macs * (double)nbatch > 262144.0 &&
+               (y->dtype == GT_F64 || strcmp(gt__gemm_backend(), "blas") != 0);
+    (void)par;
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t t = 0; t < nbatch; t++) {
+        int64_t oa = 0, ob = 0, rem = t;
+        for (int i = r - 1; i >= 0; i--) {
+            int64_t idx = rem % y->shape[i];
+            rem /= y->shape[i];
+            oa += idx * sa[i];
+            ob += idx * sb[i];
+        }
+        gemm_any(y->dtype, at->ta, at->tb, m, n, k, (const char *)a->data + (size_t)oa * es, lda,
+                 (const char *)b->data + (size_t)ob * es, ldb,
+                 (char *)y->data + (size_t)(t * m * n) * es);
+    }
+}
+
+/* TensorFlow's _MatMulGrad (and _BatchMatMulV2Grad) for the four transpose combinations. */
+static void mm_grad(gt__gctx *g) {
+    const mm_attr *at = g->attr;
+    gt_tensor *a = g->in[0], *b = g->in[1], *gy = g->gy;
+    if (!at->ta && !at->tb) {
+        if (g->need[0]) g->gx[0] = gt_matmul(gy, b, false, true);
+        if (g->need[1]) g->gx[1] = gt_matmul(a, gy, true, false);
+    } else if (!at->ta && at->tb) {
+        if (g->need[0]) g->gx[0] = gt_matmul(gy, b, false, false);
+        if (g->need[1]) g->gx[1] = gt_matmul(gy, a, true, false);
+    } else if (at->ta && !at->tb) {
+        if (g->need[0]) g->gx[0] = gt_matmul(b, gy, false, true);
+        if (g->need[1]) g->gx[1] = gt_matmul(a, gy, false, false);
+    } else {
+        if (g->need[0]) g->gx[0] = gt_matmul(b, gy, true, true);
+        if (g->need[1]) g->gx[1] = gt_matmul(gy, a, true, true);
+    }
+}
+
+const gt__op gt__op_matmul = {.name = "matmul", .nin = 2, .keep_in = 3u,
+                              .attr_size = sizeof(mm_attr), .infer = mm_infer,
+                              .forward = mm_forward, .grad = mm_grad};
+
+gt_tensor *gt_matmul(const gt_tensor *a, const gt_tensor *b, bool transpose_a, bool transpose_b) {
+    mm_attr at;
+    memset(&at, 0, sizeof at);
+    at.ta = transpose_a;
+    at.tb = transpose_b;
+    return gt__apply2(&gt__op_matmul, a, b, &at);
+}
+
+const gt__op *const gt__ops_matmul[] = {&gt__op_matmul};
+const int gt__ops_matmul_n = (int)(sizeof gt__ops_matmul / sizeof *gt__ops_matmul);

@@ -1,0 +1,808 @@
+/* Shape ops: reshape, expand_dims, squeeze, transpose, concat, stack, split, slice, tile, pad,
+ * broadcast_to. Gather, its scatter-add gradient and one_hot live in gather.c. Every gradient
+ * is another shape op (or reduce_sum), so derivatives of any order go through. */
+#include "kernels/shape.h"
+#include "ops/registry.h"
+
+#include <stdio.h>
+
+extern const gt__op gt__op_gather, gt__op_gather_grad, gt__op_one_hot;
+
+static void strides_of(int rank, const int64_t *shape, int64_t *st) {
+    int64_t s = 1;
+    for (int i = rank - 1; i >= 0; i--) {
+        st[i] = s;
+        s *= shape[i];
+    }
+}
+
+#define SHAPE_STR(r, s) gt__shape_str((char[96]){0}, 96, (r), (s))
+
+/* ---- reshape --------------------------------------------------------------------------------- */
+
+typedef struct reshape_attr {
+    int rank;
+    int64_t shape[GT_MAX_RANK];
+} reshape_attr;
+
+static bool reshape_infer(gt__call *c) {
+    const reshape_attr *a = c->attr;
+    const gt_tensor *x = c->in[0];
+    char sx[96], ss[96];
+    gt__shape_str(sx, sizeof sx, x->rank, x->shape);
+    gt__shape_str(ss, sizeof ss, a->rank, a->shape);
+    int infer = -1;
+    int64_t known = 1;
+    for (int i = 0; i < a->rank; i++) {
+        int64_t d = c->shape[i] = a->shape[i];
+        if (d == -1) {
+            if (infer >= 0) {
+                gt__error("gt_reshape: shape %s has more than one -1 (axes %d and %d); at most "
+                          "one dimension can be inferred", ss, infer, i);
+                return false;
+            }
+            infer = i;
+            continue;
+        }
+        if (d < 0) {
+            gt__error("gt_reshape: dimension %d of shape %s is negative (%lld); use -1 to infer "
+                      "one dimension", i, ss, (long long)d);
+            return false;
+        }
+        if (d && known > INT64_MAX / 8 / d) {
+            gt__error("gt_reshape: shape %s has too many elements (the size overflows)", ss);
+            return false;
+        }
+        known *= d;
+    }
+    c->dtype = x->dtype;
+    c->rank = a->rank;
+    if (infer >= 0) {
+        /* TF: a -1 next to a 0 dimension is ambiguous unless the input is empty too, then 0. */
+        if (known == 0) {
+            if (x->size != 0) {
+                gt__error("gt_reshape: cannot reshape a tensor with %lld elements (shape %s) to "
+                          "%s: the known dimensions multiply to 0",
+                          (long long)x->size, sx, ss);
+                return false;
+            }
+            c->shape[infer] = 0;
+            return true;
+        }
+        if (x->size % known) {
+            gt__error("gt_reshape: cannot reshape a tensor with %lld elements (shape %s) to %s: "
+                      "%lld is not a multiple of %lld (the product of the known dimensions)",
+                      (long long)x->size, sx, ss, (long long)x->size, (long long)known);
+            return false;
+        }
+        c->shape[infer] = x->size / known;
+        return true;
+    }
+    if (known != x->size) {
+        gt__error("gt_reshape: cannot reshape a tensor with %lld elements (shape %s) to %s, which "
+                  "has %lld elements; the element counts must match (one dimension may be -1)",
+                  (long long)x->size, sx, ss, (long long)known);
+        return false;
+    }
+    return true;
+}
+
+static void reshape_grad(gt__gctx *g) {
+    if (g->need[0]) g->gx[0] = gt_reshape(g->gy, g->meta[0].rank, g->meta[0].shape);
+}
+
+const gt__op gt__op_reshape = {.name = "reshape", .nin = 1, .flags = GT__OP_ALIAS,
+                               .attr_size = 0, .infer = reshape_infer, .grad = reshape_grad};
+
+gt_tensor *gt_reshape(const gt_tensor *x, int rank, const int64_t *shape) {
+    if (!x) {
+        gt__error_null("gt_reshape");
+        return NULL;
+    }
+    if (rank < 0 || rank > GT_MAX_RANK) {
+        gt__error("gt_reshape: rank %d is not supported (tensors have rank 0 to %d)", rank,
+                  GT_MAX_RANK);
+        return NULL;
+    }
+    if (rank > 0 && !shape) {
+        gt__error("gt_reshape: shape is NULL for rank %d", rank);
+        return NULL;
+    }
+    reshape_attr a = {.rank = rank};
+    if (rank) memcpy(a.shape, shape, sizeof(int64_t) * (size_t)rank);
+    return gt__apply1(&gt__op_reshape, x, &a);
+}
+
+/* ---- expand_dims / squeeze (aliases; the gradient reshapes back like reshape's) ----------- */
+
+typedef struct axis_attr {
+    int axis;
+} axis_attr;
+
+static bool expand_dims_infer(gt__call *c) {
+    const gt_tensor *x = c->in[0];
+    int axis = ((const axis_attr *)c->attr)->axis, r = x->rank;
+    if (r + 1 > GT_MAX_RANK) {
+        gt__error("gt_expand_dims: the input of shape %s already has rank %d, the highest "
+                  "supported (%d)", GT__SHAPE_STR(x), r, GT_MAX_RANK);
+        return false;
+    }
+    int a;
+    if (!gt__axis("gt_expand_dims", axis, r + 1, &a)) return false;
+    c->dtype = x->dtype;
+    c->rank = r + 1;
+    for (int i = 0, j = 0; i <= r; i++) c->shape[i] = i == a ? 1 : x->shape[j++];
+    return true;
+}
+
+const gt__op gt__op_expand_dims = {.name = "expand_dims", .nin = 1, .flags = GT__OP_ALIAS,
+                                   .infer = expand_dims_infer, .grad = reshape_grad};
+
+gt_tensor *gt_expand_dims(const gt_tensor *x, int axis) {
+    axis_attr a = {axis};
+    return gt__apply1(&gt__op_expand_dims, x, &a);
+}
+
+typedef struct squeeze_attr {
+    int naxes;
+    int axes[GT_MAX_RANK];
+} squeeze_attr;
+
+static bool squeeze_infer(gt__call *c) {
+    const squeeze_attr *a = c->attr;
+    const gt_tensor *x = c->in[0];
+    bool drop[GT_MAX_RANK] = {0};
+    if (a->naxes == 0) {
+        for (int i = 0; i < x->rank; i++) drop[i] = x->shape[i] == 1;
+    }
+    for (int k = 0; k < a->naxes; k++) {
+        int ax;
+        if (!gt__axis("gt_squeeze", a->axes[k], x->rank, &ax)) return false;
+        if (x->shape[ax] != 1) {
+            gt__error("gt_squeeze: cannot squeeze axis %d of shape %s: its size is %lld, not 1 "
+                      "(only size-1 axes can be removed)", a->axes[k], GT__SHAPE_STR(x),
+                      (long long)x->shape[ax]);
+            return false;
+        }
+        drop[ax] = true;
+    }
+    c->dtype = x->dtype;
+    c->rank = 0;
+    for (int i = 0; i < x->rank; i++)
+        if (!drop[i]) c->shape[c->rank++] = x->shape[i];
+    return true;
+}
+
+const gt__op gt__op_squeeze = {.name = "squeeze", .nin = 1, .flags = GT__OP_ALIAS,
+                               .infer = squeeze_infer, .grad = reshape_grad};
+
+gt_tensor *gt_squeeze(const gt_tensor *x, int naxes, const int *axes) {
+    if (naxes < 0 || naxes > GT_MAX_RANK || (naxes > 0 && !axes)) {
+        gt__error("gt_squeeze: invalid axis list (%d axes%s); pass GT_AXES(...) or GT_ALL", naxes,
+                  naxes > 0 && !axes ? ", NULL array" : "");
+        return NULL;
+    }
+    squeeze_attr a = {.naxes = naxes};
+    for (int k = 0; k < naxes; k++) a.axes[k] = axes[k];
+    return gt__apply1(&gt__op_squeeze, x, &a);
+}
+
+/* ---- transpose ------------------------------------------------------------------------------ */
+
+typedef struct perm_attr {
+    int perm[GT_MAX_RANK];
+} perm_attr;
+
+static bool transpose_infer(gt__call *c) {
+    const perm_attr *a = c->attr;
+    const gt_tensor *x = c->in[0];
+    bool seen[GT_MAX_RANK] = {0};
+    for (int i = 0; i < x->rank; i++) {
+        int p = a->perm[i];
+        if (p < 0 || p >= x->rank || seen[p]) {
+            char ps[96];
+            int n = 0;
+            ps[n++] = '[';
+            for (int k = 0; k < x->rank; k++)
+                n += snprintf(ps + n, sizeof ps - (size_t)n, k ? ",%d" : "%d", a->perm[k]);
+            snprintf(ps + n, sizeof ps - (size_t)n, "]");
+            gt__error("gt_transpose: perm %s is not a permutation of 0..%d for the input of shape "
+                      "%s (%s %d); list each axis exactly once", ps, x->rank - 1,
+                      GT__SHAPE_STR(x), p < 0 || p >= x->rank ? "out-of-range axis" :
+                      "repeated axis", p);
+            return false;
+        }
+        seen[p] = true;
+    }
+    c->dtype = x->dtype;
+    c->rank = x->rank;
+    for (int i = 0; i < x->rank; i++) c->shape[i] = x->shape[a->perm[i]];
+    return true;
+}
+
+static void transpose_forward(gt__call *c) {
+    const perm_attr *a = c->attr;
+    const gt_tensor *x = c->in[0];
+    int64_t xs[GT_MAX_RANK], ss[GT_MAX_RANK], ds[GT_MAX_RANK];
+    strides_of(x->rank, x->shape, xs);
+    strides_of(c->rank, c->shape, ds);
+    for (int i = 0; i < x->rank; i++) ss[i] = xs[a->perm[i]];
+    gt__k_copy_strided(c->out->data, x->data, gt_dtype_size(x->dtype), c->rank, c->shape, ds, ss);
+}
+
+static void transpose_grad(gt__gctx *g) {
+    const perm_attr *a = g->attr;
+    int inv[GT_MAX_RANK];
+    for (int i = 0; i < g->meta[0].rank; i++) inv[a->perm[i]] = i;
+    if (g->need[0]) g->gx[0] = gt_transpose(g->gy, inv);
+}
+
+const gt__op gt__op_transpose = {.name = "transpose", .nin = 1, .attr_size = sizeof(perm_attr),
+                                 .infer = transpose_infer, .forward = transpose_forward,
+                                 .grad = transpose_grad};
+
+gt_tensor *gt_transpose(const gt_tensor *x, const int *perm) {
+    if (!x) {
+        gt__error_null("gt_transpose");
+        return NULL;
+    }
+    perm_attr a;
+    for (int i = 0; i < x->rank; i++) a.perm[i] = perm ? perm[i] : x->rank - 1 - i;
+    return gt__apply1(&gt__op_transpose, x, &a);
+}
+
+/* ---- concat / stack --------------------------------------------------------------------------- */
+
+/* Joins the inputs along `axis` of the output, input i contributing len(i) slices: each input
+ * is one 2-D block copy of [outer, len*inner] contiguous rows. */
+static void join_forward(gt__call *c, int axis, bool stacked) {
+    int64_t outer = 1, inner = 1, off = 0;
+    for (int i = 0; i < axis; i++) outer *= c->shape[i];
+    for (int i = axis + 1; i < c->rank; i++) inner *= c->shape[i];
+    int64_t row = c->shape[axis] * inner;
+    size_t es = gt_dtype_size(c->dtype);
+    for (int k = 0; k < c->nin; k++) {
+        const gt_tensor *x = c->in[k];
+        int64_t len = (stacked ? 1 : x->shape[axis]) * inner;
+        int64_t shape[2] = {outer, len}, ds[2] = {row, 1}, ss[2] = {len, 1};
+        gt__k_copy_strided((char *)c->out->data + (size_t)off * es, x->data, es, 2, shape, ds, ss);
+        off += len;
+    }
+}
+
+static bool join_check(const char *who, gt__call *c, int skip_axis) {
+    if (c->nin < 1) {
+        gt__error("%s: needs at least one tensor (got %d)", who, c->nin);
+        return false;
+    }
+    const gt_tensor *x0 = c->in[0];
+    for (int k = 1; k < c->nin; k++) {
+        const gt_tensor *x = c->in[k];
+        if (x->dtype != x0->dtype) {
+            gt__error("%s: tensor %d has dtype %s but tensor 0 has %s; all must share one dtype "
+                      "(cast with gt_cast)", who, k, gt_dtype_name(x->dtype),
+                      gt_dtype_name(x0->dtype));
+            return false;
+        }
+        bool same = x->rank == x0->rank;
+        for (int i = 0; same && i < x->rank; i++) same = i == skip_axis || x->shape[i] == x0->shape[i];
+        if (!same) {
+            gt__error("%s: tensor %d has shape %s but tensor 0 has shape %s; %s", who, k,
+                      GT__SHAPE_STR(x), GT__SHAPE_STR(x0),
+                      skip_axis >= 0 ? "shapes must match except along the concat axis"
+                                     : "all shapes must be equal");
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool concat_infer(gt__call *c) {
+    axis_attr *a = (axis_attr *)c->attr;
+    if (c->nin < 1) return join_check("gt_concat", c, -1);
+    const gt_tensor *x0 = c->in[0];
+    if (x0->rank == 0) {
+        gt__error("gt_concat: cannot concatenate scalars (rank 0); use gt_stack to join them "
+                  "along a new axis");
+        return false;
+    }
+    int ax;
+    if (!gt__axis("gt_concat", a->axis, x0->rank, &ax) || !join_check("gt_concat", c, ax))
+        return false;
+    int64_t total = 0;
+    for (int k = 0; k < c->nin; k++) total += c->in[k]->shape[ax];
+    c->dtype = x0->dtype;
+    c->rank = x0->rank;
+    memcpy(c->shape, x0->shape, sizeof(int64_t) * (size_t)x0->rank);
+    c->shape[ax] = total;
+    if (!gt__check_shape("gt_concat", c->rank, c->shape, NULL)) return false;
+    a->axis = ax; /* the caller's own attr struct: normalised here for forward and gradient */
+    return true;
+}
+
+static void concat_forward(gt__call *c) { join_forward(c, ((const axis_attr *)c->attr)->axis, false); }
+
+static void concat_grad(gt__gctx *g) {
+    int ax = ((const axis_attr *)g->attr)->axis;
+    int64_t off = 0;
+    for (int k = 0; k < g->nin; k++) {
+        const gt__meta *m = &g->meta[k];
+        if (g->need[k]) {
+            int64_t begin[GT_MAX_RANK] = {0};
+            begin[ax] = off;
+            g->gx[k] = gt_slice(g->gy, begin, m->shape);
+        }
+        off += m->shape[ax];
+    }
+}
+
+const gt__op gt__op_concat = {.name = "concat", .flags = GT__OP_VARIADIC,
+                              .attr_size = sizeof(axis_attr), .infer = concat_infer,
+                              .forward = concat_forward, .grad = concat_grad};
+
+static bool list_ok(const char *who, int n, const gt_tensor *const *xs) {
+    if (n < 1 || !xs) {
+        gt__error("%s: needs a list of at least one tensor (got %d%s)", who, n,
+                  n >= 1 ? ", NULL list" : "");
+        return false;
+    }
+    return true;
+}
+
+gt_tensor *gt_concat(int n, const gt_tensor *const *xs, int axis) {
+    if (!list_ok("gt_concat", n, xs)) return NULL;
+    axis_attr a = {axis};
+    return gt__apply(&gt__op_concat, n, xs, &a);
+}
+
+static bool stack_infer(gt__call *c) {
+    axis_attr *a = (axis_attr *)c->attr;
+    if (!join_check("gt_stack", c, -1)) return false;
+    const gt_tensor *x0 = c->in[0];
+    if (x0->rank + 1 > GT_MAX_RANK) {
+        gt__error("gt_stack: the inputs of shape %s already have rank %d, the highest supported "
+                  "(%d)", GT__SHAPE_STR(x0), x0->rank, GT_MAX_RANK);
+        return false;
+    }
+    int ax;
+    if (!gt__axis("gt_stack", a->axis, x0->rank + 1, &ax)) return false;
+    c->dtype = x0->dtype;
+    c->rank = x0->rank + 1;
+    for (int i = 0, j = 0; i < c->rank; i++) c->shape[i] = i == ax ? c->nin : x0->shape[j++];
+    if (!gt__check_shape("gt_stack", c->rank, c->shape, NULL)) return false;
+    a->axis = ax;
+    return true;
+}
+
+static void stack_forward(gt__call *c) { join_forward(c, ((const axis_attr *)c->attr)->axis, true); }
+
+static void stack_grad(gt__gctx *g) {
+    int ax = ((const axis_attr *)g->attr)->axis;
+    int64_t begin[GT_MAX_RANK] = {0}, size[GT_MAX_RANK];
+    for (int i = 0, j = 0; i <= g->meta[0].rank; i++) size[i] = i == ax ? 1 : g->meta[0].shape[j++];
+    for (int k = 0; k < g->nin; k++) {
+        if (!g->need[k]) continue;
+        begin[ax] = k;
+        g->gx[k] = gt_reshape(gt_slice(g->gy, begin, size), g->meta[k].rank, g->meta[k].shape);
+    }
+}
+
+const gt__op gt__op_stack = {.name = "stack", .flags = GT__OP_VARIADIC,
+                             .attr_size = sizeof(axis_attr), .infer = stack_infer,
+                             .forward = stack_forward, .grad = stack_grad};
+
+gt_tensor *gt_stack(int n, const gt_tensor *const *xs, int axis) {
+    if (!list_ok("gt_stack", n, xs)) return NULL;
+    axis_attr a = {axis};
+    return gt__apply(&gt__op_stack, n, xs, &a);
+}
+
+/* ---- slice / split ------------------------------------------------------------------------------ */
+
+typedef struct slice_attr {
+    int64_t begin[GT_MAX_RANK];
+    int64_t size[GT_MAX_RANK]; /* resolved (no -1) by infer */
+} slice_attr;
+
+static bool slice_infer(gt__call *c) {
+    slice_attr *a = (slice_attr *)c->attr;
+    const gt_tensor *x = c->in[0];
+    for (int i = 0; i < x->rank; i++) {
+        int64_t d = x->shape[i], b = a->begin[i], s = a->size[i];
+        if (b < 0 || b > d) {
+            gt__error("gt_slice: begin[%d] = %lld is outside [0, %lld] for the input of shape %s",
+                      i, (long long)b, (long long)d, GT__SHAPE_STR(x));
+            return false;
+        }
+        if (s == -1) s = d - b;
+        if (s < 0 || s > d - b) {
+            gt__error("gt_slice: size[%d] = %lld is outside [0, %lld] for begin[%d] = %lld and the "
+                      "input of shape %s (use -1 to run to the end)", i, (long long)a->size[i],
+                      (long long)(d - b), i, (long long)b, GT__SHAPE_STR(x));
+            return false;
+        }
+        a->size[i] = c->shape[i] = s;
+    }
+    c->dtype = x->dtype;
+    c->rank = x->rank;
+    return true;
+}
+
+static void slice_forward(gt__call *c) {
+    const slice_attr *a = c->attr;
+    const gt_tensor *x = c->in[0];
+    int64_t xs[GT_MAX_RANK], ds[GT_MAX_RANK], off = 0;
+    strides_of(x->rank, x->shape, xs);
+    strides_of(c->rank, c->shape, ds);
+    for (int i = 0; i < x->rank; i++) off += a->begin[i] * xs[i];
+    size_t es = gt_dtype_size(x->dtype);
+    if (c->out->size)
+        gt__k_copy_strided(c->out->data, (const char *)x->data + (size_t)off * es, es, c->rank,
+                           c->shape, ds, xs);
+}
+
+static void slice_grad(gt__gctx *g) {
+    const slice_attr *a = g->attr;
+    const gt__meta *m = &g->meta[0];
+    int64_t pad[2 * GT_MAX_RANK];
+    for (int i = 0; i < m->rank; i++) {
+        pad[2 * i] = a->begin[i];
+        pad[2 * i + 1] = m->shape[i] - a->begin[i] - a->size[i];
+    }
+    if (g->need[0]) g->gx[0] = gt_pad(g->gy, pad, 0.0);
+}
+
+const gt__op gt__op_slice = {.name = "slice", .nin = 1, .attr_size = sizeof(slice_attr),
+                             .infer = slice_infer, .forward = slice_forward, .grad = slice_grad};
+
+gt_tensor *gt_slice(const gt_tensor *x, const int64_t *begin, const int64_t *size) {
+    if (!x) {
+        gt__error_null("gt_slice");
+        return NULL;
+    }
+    if (x->rank > 0 && (!begin || !size)) {
+        gt__error("gt_slice: begin and size need %d values each (one per axis of shape %s), got "
+                  "NULL", x->rank, GT__SHAPE_STR(x));
+        return NULL;
+    }
+    slice_attr a;
+    for (int i = 0; i < x->rank; i++) a.begin[i] = begin[i], a.size[i] = size[i];
+    return gt__apply1(&gt__op_slice, x, &a);
+}
+
+bool gt_split(const gt_tensor *x, int n, const int64_t *sizes, int axis, gt_tensor **out) {
+    const char *who = "gt_split";
+    if (out)
+        for (int k = 0; k < n; k++) out[k] = NULL;
+    if (!x) {
+        gt__error_null(who);
+        return false;
+    }
+    if (n < 1 || !out) {
+        gt__error("%s: needs n >= 1 parts and an output array (got n = %d%s)", who, n,
+                  out ? "" : ", NULL output array");
+        return false;
+    }
+    int ax;
+    if (!gt__axis(who, axis, x->rank, &ax)) return false;
+    int64_t d = x->shape[ax], known = 0;
+    int infer = -1;
+    int64_t inl[16], *sz = n <= 16 ? inl : gt__malloc(sizeof(int64_t) * (size_t)n, "split sizes");
+    if (!sz) return false;
+    bool ok = true;
+    if (!sizes) {
+        if (d % n) {
+            gt__error("%s: axis %d of shape %s has size %lld, which does not divide into %d equal "
+                      "parts (pass explicit sizes)", who, axis, GT__SHAPE_STR(x), (long long)d, n);
+            ok = false;
+        }
+        for (int k = 0; k < n; k++) sz[k] = d / n;
+    } else {
+        bool sum_bad = false;
+        for (int k = 0; k < n && ok; k++) {
+            sz[k] = sizes[k];
+            if (sizes[k] == -1 && infer < 0) {
+                infer = k;
+            } else if (sizes[k] == -1) {
+                gt__error("%s: sizes[%d] and sizes[%d] are both -1; at most one size can be "
+                          "inferred", who, infer, k);
+                ok = false;
+            } else if (sizes[k] < 0) {
+                gt__error("%s: sizes[%d] = %lld is negative (only -1, meaning the rest, is "
+                          "allowed)", who, k, (long long)sizes[k]);
+                ok = false;
+            } else if (sizes[k] > d - known) {
+                sum_bad = true;
+                break;
+            } else {
+                known += sizes[k];
+            }
+        }
+        if (ok && (sum_bad || (infer < 0 && known != d))) {
+            char buf[160];
+            int m = 0;
+            for (int k = 0; k < n && m < (int)sizeof buf - 24; k++)
+                m += snprintf(buf + m, sizeof buf - (size_t)m, k ? ",%lld" : "%lld",
+                              (long long)sizes[k]);
+            gt__error("%s: sizes [%s] must add up to %lld, the size of axis %d of shape %s (one "
+                      "size may be -1)", who, buf, (long long)d, axis, GT__SHAPE_STR(x));
+            ok = false;
+        }
+        if (ok && infer >= 0) sz[infer] = d - known;
+    }
+    int64_t begin[GT_MAX_RANK] = {0}, size[GT_MAX_RANK];
+    memcpy(size, x->shape, sizeof(int64_t) * (size_t)x->rank);
+    for (int k = 0; k < n && ok; k++) {
+        size[ax] = sz[k];
+        out[k] = gt_slice(x, begin, size);
+        ok = out[k] != NULL;
+        begin[ax] += sz[k];
+    }
+    if (sz != inl) gt__free(sz);
+    if (!ok)
+        for (int k = 0; k < n; k++) out[k] = NULL;
+    return ok;
+}
+
+/* ---- tile ----------------------------------------------------------------------------------------- */
+
+typedef struct tile_attr {
+    int64_t mult[GT_MAX_RANK];
+} tile_attr;
+
+static bool tile_infer(gt__call *c) {
+    const tile_attr *a = c->attr;
+    const gt_tensor *x = c->in[0];
+    for (int i = 0; i < x->rank; i++) {
+        if (a->mult[i] < 0) {
+            gt__error("gt_tile: multiples[%d] = %lld is negative (input shape %s); multiples "
+                      "must be >= 0", i, (long long)a->mult[i], GT__SHAPE_STR(x));
+            return false;
+        }
+        if (x->shape[i] && a->mult[i] > INT64_MAX / 8 / x->shape[i]) {
+            gt__error("gt_tile: tiling shape %s by multiples[%d] = %lld overflows", GT__SHAPE_STR(x),
+                      i, (long long)a->mult[i]);
+            return false;
+        }
+        c->shape[i] = x->shape[i] * a->mult[i];
+    }
+    c->dtype = x->dtype;
+    c->rank = x->rank;
+    return gt__check_shape("gt_tile", c->rank, c->shape, NULL);
+}
+
+static void tile_forward(gt__call *c) {
+    const tile_attr *a = c->attr;
+    const gt_tensor *x = c->in[0];
+    int r = x->rank;
+    int64_t xs[GT_MAX_RANK], os[GT_MAX_RANK];
+    int64_t shape[2 * GT_MAX_RANK], ds[2 * GT_MAX_RANK], ss[2 * GT_MAX_RANK];
+    strides_of(r, x->shape, xs);
+    strides_of(r, c->shape, os);
+    /* Output axis i seen as (repeat m_i, element d_i): the repeat axis reads source stride 0. */
+    for (int i = 0; i < r; i++) {
+        shape[2 * i] = a->mult[i], ds[2 * i] = x->shape[i] * os[i], ss[2 * i] = 0;
+        shape[2 * i + 1] = x->shape[i], ds[2 * i + 1] = os[i], ss[2 * i + 1] = xs[i];
+    }
+    if (c->out->size)
+        gt__k_copy_strided(c->out->data, x->data, gt_dtype_size(x->dtype), 2 * r, shape, ds, ss);
+}
+
+static void tile_grad(gt__gctx *g) {
+    if (!g->need[0]) return;
+    const tile_attr *a = g->attr;
+    const gt__meta *m = &g->meta[0];
+    int r = m->rank, ns = 0, na = 0, axes[GT_MAX_RANK];
+    int64_t sh[2 * GT_MAX_RANK];
+    for (int i = 0; i < r; i++) {
+        if (a->mult[i] != 1) {
+            axes[na++] = ns;
+            sh[ns++] = a->mult[i];
+        }
+        sh[ns++] = m->shape[i];
+    }
+    if (na == 0) {
+        g->gx[0] = g->gy;
+        return;
+    }
+    if (ns <= GT_MAX_RANK) {
+        g->gx[0] = gt_reduce_sum(gt_reshape(g->gy, ns, sh), na, axes, false);
+        return;
+    }
+    /* Too many axes for one view: fold one tiled axis at a time as [before, m, d, after]. */
+    gt_tensor *cur = g->gy;
+    int64_t cs[GT_MAX_RANK];
+    memcpy(cs, g->gy->shape, sizeof(int64_t) * (size_t)r);
+    for (int i = 0; i < r && cur; i++) {
+        if (a->mult[i] == 1) continue;
+        int64_t v[4] = {1, a->mult[i], m->shape[i], 1};
+        for (int k = 0; k < i; k++) v[0] *= cs[k];
+        for (int k = i + 1; k < r; k++) v[3] *= cs[k];
+        cs[i] = m->shape[i];
+        cur = gt_reshape(gt_reduce_sum(gt_reshape(cur, 4, v), GT_AXES(1), false), r, cs);
+    }
+    g->gx[0] = cur;
+}
+
+const gt__op gt__op_tile = {.name = "tile", .nin = 1, .attr_size = sizeof(tile_attr),
+                            .infer = tile_infer, .forward = tile_forward, .grad = tile_grad};
+
+gt_tensor *gt_tile(const gt_tensor *x, const int64_t *multiples) {
+    if (!x) {
+        gt__error_null("gt_tile");
+        return NULL;
+    }
+    if (x->rank > 0 && !multiples) {
+        gt__error("gt_tile: multiples needs %d values (one per axis of shape %s), got NULL",
+                  x->rank, GT__SHAPE_STR(x));
+        return NULL;
+    }
+    tile_attr a;
+    for (int i = 0; i < x->rank; i++) a.mult[i] = multiples[i];
+    return gt__apply1(&gt__op_tile, x, &a);
+}
+
+/* ---- pad --------------------------------------------------------------------------------------------- */
+
+typedef struct pad_attr {
+    int64_t pad[2 * GT_MAX_RANK];
+    double value;
+} pad_attr;
+
+/* A C value converted to dtype's bytes; out-of-range values saturate rather than overflow. */
+static void scalar_bytes(gt_dtype dt, double v, unsigned char *out) {
+    switch (dt) {
+    case GT_F32: {
+        float f = (float)v;
+        memcpy(out, &f, sizeof f);
+        break;
+    }
+    case GT_F64: memcpy(out, &v, sizeof v); break;
+    case GT_I32: {
+        int32_t i = v != v ? 0 : v >= 2147483647.0 ? INT32_MAX : v <= -2147483648.0 ? INT32_MIN
+                                                                                  : (int32_t)v;
+        memcpy(out, &i, sizeof i);
+        break;
+    }
+    case GT_I64: {
+        int64_t i = v != v ? 0 : v >= 9223372036854775807.0 ? INT64_MAX
+                                  : v <= -9223372036854775808.0 ? INT64_MIN : (int64_t)v;
+        memcpy(out, &i, sizeof i);
+        break;
+    }
+    case GT_BOOL: out[0] = v != 0; break;
+    }
+}
+
+static bool pad_infer(gt__call *c) {
+    const pad_attr *a = c->attr;
+    const gt_tensor *x = c->in[0];
+    for (int i = 0; i < x->rank; i++) {
+        int64_t lo = a->pad[2 * i], hi = a->pad[2 * i + 1];
+        if (lo < 0 || hi < 0) {
+            gt__error("gt_pad: paddings for axis %d are (%lld, %lld); paddings must be "
+                      "non-negative (input shape %s; use gt_slice to crop)", i, (long long)lo,
+                      (long long)hi, GT__SHAPE_STR(x));
+            return false;
+        }
+        if (lo > INT64_MAX / 16 || hi > INT64_MAX / 16 - lo || x->shape[i] > INT64_MAX / 8 - lo - hi) {
+            gt__error("gt_pad: paddings (%lld, %lld) for axis %d of shape %s overflow",
+                      (long long)lo, (long long)hi, i, GT__SHAPE_STR(x));
+            return false;
+        }
+        c->shape[i] = x->shape[i] + lo + hi;
+    }
+    c->dtype = x->dtype;
+    c->rank = x->rank;
+    return gt__check_shape("gt_pad", c->rank, c->shape, NULL);
+}
+
+static void pad_forward(gt__call *c) {
+    const pad_attr *a = c->attr;
+    const gt_tensor *x = c->in[0];
+    size_t es = gt_dtype_size(x->dtype);
+    unsigned char v[8];
+    scalar_bytes(x->dtype, a->value, v);
+    if (c->out->size == x->size) { /* nothing to pad (all zeros, or a size-0 axis elsewhere) */
+        if (x->size) memcpy(c->out->data, x->data, (size_t)x->size * es);
+        return;
+    }
+    gt__k_fill(c->out->data, es, c->out->size, v);
+    if (!x->size) return;
+    int64_t xs[GT_MAX_RANK], os[GT_MAX_RANK], off = 0;
+    strides_of(x->rank, x->shape, xs);
+    strides_of(c->rank, c->shape, os);
+    for (int i = 0; i < x->rank; i++) off += a->pad[2 * i] * os[i];
+    gt__k_copy_strided((char *)c->out->data + (size_t)off * es, x->data, es, x->rank, x->shape, os,
+                       xs);
+}
+
+static void pad_grad(gt__gctx *g) {
+    const pad_attr *a = g->attr;
+    int64_t begin[GT_MAX_RANK];
+    for (int i = 0; i < g->meta[0].rank; i++) begin[i] = a->pad[2 * i];
+    if (g->need[0]) g->gx[0] = gt_slice(g->gy, begin, g->meta[0].shape);
+}
+
+const gt__op gt__op_pad = {.name = "pad", .nin = 1, .attr_size = sizeof(pad_attr),
+                           .infer = pad_infer, .forward = pad_forward, .grad = pad_grad};
+
+gt_tensor *gt_pad(const gt_tensor *x, const int64_t *paddings, double value) {
+    if (!x) {
+        gt__error_null("gt_pad");
+        return NULL;
+    }
+    if (x->rank > 0 && !paddings) {
+        gt__error("gt_pad: paddings needs %d values (before, after per axis of shape %s), got NULL",
+                  2 * x->rank, GT__SHAPE_STR(x));
+        return NULL;
+    }
+    pad_attr a = {.value = value};
+    for (int i = 0; i < 2 * x->rank; i++) a.pad[i] = paddings[i];
+    return gt__apply1(&gt__op_pad, x, &a);
+}
+
+/* ---- broadcast_to ------------------------------------------------------------------------------------ */
+
+static bool broadcast_to_infer(gt__call *c) {
+    const reshape_attr *a = c->attr;
+    const gt_tensor *x = c->in[0];
+    if (!gt__check_shape("gt_broadcast_to", a->rank, a->shape, NULL)) return false;
+    bool ok = x->rank <= a->rank;
+    for (int i = 0; ok && i < x->rank; i++) {
+        int64_t d = x->shape[x->rank - 1 - i], t = a->shape[a->rank - 1 - i];
+        ok = d == t || d == 1;
+    }
+    if (!ok) {
+        gt__error("gt_broadcast_to: cannot broadcast shape %s to %s; aligned from the last axis, "
+                  "each input dimension must equal the target's or be 1%s", GT__SHAPE_STR(x),
+                  SHAPE_STR(a->rank, a->shape),
+                  x->rank > a->rank ? ", and the target needs at least the input's rank" : "");
+        return false;
+    }
+    c->dtype = x->dtype;
+    c->rank = a->rank;
+    memcpy(c->shape, a->shape, sizeof(int64_t) * (size_t)a->rank);
+    return true;
+}
+
+static void broadcast_to_forward(gt__call *c) {
+    const gt_tensor *x = c->in[0];
+    int64_t xs[GT_MAX_RANK], ss[GT_MAX_RANK], ds[GT_MAX_RANK];
+    strides_of(x->rank, x->shape, xs);
+    strides_of(c->rank, c->shape, ds);
+    int lead = c->rank - x->rank;
+    for (int i = 0; i < c->rank; i++)
+        ss[i] = i < lead || x->shape[i - lead] == 1 ? 0 : xs[i - lead];
+    if (c->out->size)
+        gt__k_copy_strided(c->out->data, x->data, gt_dtype_size(x->dtype), c->rank, c->shape, ds,
+                           ss);
+}
+
+/* The tape sums a gradient down to its input's shape (the one place un-broadcasting lives). */
+static void broadcast_to_grad(gt__gctx *g) {
+    if (g->need[0]) g->gx[0] = g->gy;
+}
+
+const gt__op gt__op_broadcast_to = {.name = "broadcast_to", .nin = 1,
+                                    .attr_size = 0, .infer = broadcast_to_infer,
+                                    .forward = broadcast_to_forward, .grad = broadcast_to_grad};
+
+gt_tensor *gt_broadcast_to(const gt_tensor *x, int rank, const int64_t *shape) {
+    if (rank < 0 || rank > GT_MAX_RANK || (rank > 0 && !shape)) {
+        gt__error("gt_broadcast_to: invalid target shape (rank %d%s); ranks go from 0 to %d", rank,
+                  rank > 0 && !shape ? ", NULL shape" : "", GT_MAX_RANK);
+        return NULL;
+    }
+    reshape_attr a = {.rank = rank};
+    if (rank) memcpy(a.shape, shape, sizeof(int64_t) * (size_t)rank);
+    return gt__apply1(&gt__op_broadcast_to, x, &a);
+}
+
+/* ---- table ------------------------------------------------------------------------------------ */
+
+const gt__op *const gt__ops_shape[] = {
+    &gt__op_reshape, &gt__op_expand_dims, &gt__op_squeeze, &gt__op_transpose, &gt__op_concat,
+    &gt__op_stack,   &gt__op_slice,       &gt__op_tile,    &gt__op_pad,       &gt__op_broadcast_to,
+    &gt__op_gather,  &gt__op_gather_grad, &gt__op_one_hot};
+const int gt__ops_shape_n = (int)(sizeof gt__ops_shape / sizeof *gt__ops_shape);
