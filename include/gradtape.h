@@ -500,4 +500,8 @@ const char *gt_tape_explain(const gt_tape *tape, const gt_tensor *source);
 }
 #endif
 
+/* Keras on the tape (layers, models, losses, optimizers, metrics) and data/checkpoint I/O. */
+#include "gradtape_nn.h"
+#include "gradtape_io.h"
+
 #endif /* GRADTAPE_H */
