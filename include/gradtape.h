@@ -496,6 +496,62 @@ gt_tensor *gt_gradient(gt_tape *tape, const gt_tensor *target, const gt_tensor *
  *  gradient() call or gt_tape_free. */
 const char *gt_tape_explain(const gt_tape *tape, const gt_tensor *source);
 
+/* ============================================================================================
+ * Jacobians, custom gradients, recomputation and forward mode
+ * ========================================================================================== */
+
+/** tape.jacobian(target, sources): for each source, the Jacobian of target w.r.t. it, of shape
+ *  target.shape + source.shape (NULL for an unconnected source, or zeros with
+ *  GT_UNCONNECTED_ZERO). With vectorize, blocks of rows go back through the tape in one sweep
+ *  (TensorFlow's pfor); without it, one sweep per row. Uses up a non-persistent tape. */
+bool gt_tape_jacobian_ex(gt_tape *tape, const gt_tensor *target, int nsources,
+                         const gt_tensor *const *sources, gt_unconnected unconnected,
+                         bool vectorize, gt_tensor **jacobians);
+/** The Jacobian of target w.r.t. one source, vectorised; NULL when unconnected or on error. */
+gt_tensor *gt_tape_jacobian(gt_tape *tape, const gt_tensor *target, const gt_tensor *source);
+/** tape.batch_jacobian: target [b, y...] and source [b, x...] give [b, y..., x...], assuming
+ *  row i of the target depends only on row i of the source (not checked, as in TensorFlow).
+ *  An unconnected source gives zeros. */
+bool gt_tape_batch_jacobian_ex(gt_tape *tape, const gt_tensor *target, const gt_tensor *source,
+                               bool vectorize, gt_tensor **jacobian);
+/** The vectorised batch Jacobian; NULL on error. */
+gt_tensor *gt_tape_batch_jacobian(gt_tape *tape, const gt_tensor *target,
+                                  const gt_tensor *source);
+
+/** A function of tensors, for gt_custom_gradient and gt_recompute_grad: builds its output
+ *  from inputs with ops (it may read variables). */
+typedef gt_tensor *(*gt_forward_fn)(int nin, const gt_tensor *const *inputs, void *user);
+/** The gradient of a custom-gradient function: given dy (the output's shape), write the
+ *  gradient of each input to dx[0..nin-1] and of each variable the forward function read to
+ *  dvars[0..nvars-1] (in the order it first read them); NULL means no gradient. Return the
+ *  number of gradients written (nin + nvars), or -1 after setting an error. Written with ops,
+ *  the gradient is itself differentiable (second derivatives work). */
+typedef int (*gt_grad_fn)(const gt_tensor *dy, int nin, const gt_tensor *const *inputs,
+                          const gt_tensor *output, gt_tensor **dx, int nvars,
+                          gt_tensor *const *vars, gt_tensor **dvars, void *user);
+/** tf.custom_gradient: runs forward (unrecorded) and records one op whose gradient is grad. */
+gt_tensor *gt_custom_gradient(gt_forward_fn forward, gt_grad_fn grad, void *user, int nin,
+                              const gt_tensor *const *inputs);
+/** tf.recompute_grad: runs f without letting tapes keep its intermediates; the backward pass
+ *  runs f again under a fresh tape to get them. Same gradients, less memory. */
+gt_tensor *gt_recompute_grad(gt_forward_fn f, void *user, int nin, const gt_tensor *const *inputs);
+
+/** Forward-mode differentiation (tf.autodiff.ForwardAccumulator). */
+typedef struct gt_accumulator gt_accumulator;
+/** Starts accumulating on the calling thread: every op run until gt_accumulator_end pushes
+ *  tangents from the primals through (tangents[i] has primals[i]'s shape and dtype). */
+gt_accumulator *gt_accumulator_begin(int n, const gt_tensor *const *primals,
+                                     const gt_tensor *const *tangents);
+/** Adds a primal with its tangent (acc.watch). */
+bool gt_accumulator_watch(gt_accumulator *acc, const gt_tensor *primal, const gt_tensor *tangent);
+/** Stops accumulating (the tangents found so far stay available). */
+bool gt_accumulator_end(gt_accumulator *acc);
+/** The tangent of t (acc.jvp): NULL when t does not depend on the primals (or zeros with
+ *  GT_UNCONNECTED_ZERO). */
+gt_tensor *gt_accumulator_jvp(gt_accumulator *acc, const gt_tensor *t, gt_unconnected unconnected);
+/** Frees the accumulator (ending it first). NULL is ignored. */
+void gt_accumulator_free(gt_accumulator *acc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -117,10 +117,102 @@ const char *gt_tape_explain(const gt_tape *t, const gt_tensor *source) {
     return NULL;
 }
 
-/* Runs the sweep; grads[j] receives an owned reference or NULL. */
-static bool sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
-                  const gt_tensor *const *ograds, int nsrc, const gt_tensor *const *sources,
-                  gt_tensor **res) {
+/* Sums a batched gradient g = [B, *rest] down to [B, *m->shape]: the batch axis stays, the
+ * rest is un-broadcast right-aligned as in gt__sum_to_shape. */
+static gt_tensor *sum_to_batched(gt_tensor *g, int64_t B, const gt__meta *m) {
+    if (!g) return NULL;
+    int64_t want[GT_MAX_RANK + 1];
+    want[0] = B;
+    memcpy(want + 1, m->shape, sizeof(int64_t) * (size_t)m->rank);
+    if (m->rank + 1 > GT_MAX_RANK) {
+        gt__error("jacobian: a source of rank %d leaves no room for the row axis (rank limit %d)",
+                  m->rank, GT_MAX_RANK);
+        return NULL;
+    }
+    if (g->rank < 1 || g->shape[0] != B) {
+        gt__error("internal: a batched gradient of shape %s lacks its leading row axis of %lld",
+                  GT__SHAPE_STR(g), (long long)B);
+        return NULL;
+    }
+    int rest = g->rank - 1;
+    if (rest < m->rank) {
+        /* The rule gave a smaller (broadcastable) shape: put the missing axes after the row
+         * axis, then broadcast. */
+        int64_t sh[GT_MAX_RANK];
+        sh[0] = B;
+        for (int i = 0; i < m->rank - rest; i++) sh[1 + i] = 1;
+        memcpy(sh + 1 + m->rank - rest, g->shape + 1, sizeof(int64_t) * (size_t)rest);
+        return gt_broadcast_to(gt_reshape(g, m->rank + 1, sh), m->rank + 1, want);
+    }
+    int axes[GT_MAX_RANK], n = 0;
+    for (int i = 1; i < g->rank; i++) {
+        int j = i - 1 - (rest - m->rank);
+        if (j < 0 || (m->shape[j] == 1 && g->shape[i] != 1)) axes[n++] = i;
+    }
+    gt_tensor *s = n ? gt_reduce_sum(g, n, axes, true) : g;
+    return gt_reshape(s, m->rank + 1, want);
+}
+
+/* Runs e's gradient rule on gy and reduces each wanted gx to its input's shape (with the
+ * leading row axis when B > 0). A rule not marked batchable runs once per row. */
+static bool run_rule(gt__entry *e, gt_tensor *gy, const bool *need, gt_tensor **gx, int64_t B) {
+    int nin = e->nin;
+    if (!B || (e->op->flags & GT__OP_BATCHABLE)) {
+        gt__gctx c = {.op = e->op, .nin = nin, .in = e->saved, .out = e->out, .aux = e->aux,
+                      .attr = e->attr, .meta = e->meta, .need = need, .gy = gy, .gx = gx};
+        e->op->grad(&c);
+        if (!gt_ok()) return false;
+        for (int k = 0; k < nin; k++) {
+            if (!need[k] || !gx[k]) {
+                gx[k] = NULL;
+                continue;
+            }
+            gx[k] = B ? sum_to_batched(gx[k], B, &e->meta[k])
+                      : gt__sum_to_shape(gx[k], e->meta[k].rank, e->meta[k].shape);
+            if (!gx[k]) return false;
+        }
+        return true;
+    }
+    /* Row by row, then stacked. */
+    gt_tensor **rows = gt__calloc((size_t)(B * nin + nin), sizeof *rows, "a jacobian");
+    if (!rows) return false;
+    gt_tensor **gxb = rows + B * nin;
+    bool ok = true;
+    int64_t begin[GT_MAX_RANK + 1] = {0}, size[GT_MAX_RANK + 1];
+    for (int i = 0; i < gy->rank; i++) size[i] = -1;
+    size[0] = 1;
+    for (int64_t b = 0; b < B && ok; b++) {
+        begin[0] = b;
+        gt_tensor *gyb = gt_reshape(gt_slice(gy, begin, size), gy->rank - 1, gy->shape + 1);
+        for (int k = 0; k < nin; k++) gxb[k] = NULL;
+        ok = gyb && run_rule(e, gyb, need, gxb, 0);
+        for (int k = 0; k < nin && ok; k++) rows[k * B + b] = gxb[k];
+    }
+    for (int k = 0; k < nin && ok; k++) {
+        gx[k] = NULL;
+        if (!need[k]) continue;
+        bool any = false;
+        for (int64_t b = 0; b < B; b++) any |= rows[k * B + b] != NULL;
+        if (!any) continue;
+        for (int64_t b = 0; b < B && ok; b++)
+            if (!rows[k * B + b]) {
+                rows[k * B + b] = gt_zeros(e->meta[k].dtype, e->meta[k].rank, e->meta[k].shape);
+                ok = rows[k * B + b] != NULL;
+            }
+        if (ok) gx[k] = gt_stack((int)B, (const gt_tensor *const *)(rows + k * B), 0);
+        ok = ok && gx[k];
+    }
+    gt__free(rows);
+    return ok;
+}
+
+/* Runs one backward sweep. res[j] receives an owned reference or NULL. With release, each
+ * entry's saved tensors are freed once its rule ran (the last sweep of a non-persistent
+ * tape). With batch B > 0, ograds are required and have shape [B, *target]: every gradient
+ * then carries that leading row axis. */
+bool gt__tape_sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
+                    const gt_tensor *const *ograds, int nsrc, const gt_tensor *const *sources,
+                    gt_tensor **res, bool release, int64_t B) {
     int64_t ne0 = t->ne, ns0 = t->ns;
     /* One scratch block: gradient per slot, relevance and source marks per slot. */
     size_t bytes = (size_t)ns0 * (sizeof(gt_tensor *) + 2);
@@ -146,19 +238,23 @@ static bool sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
         int32_t s = gt__tape_lookup(t, targets[j]->id);
         if (s < 0 || s >= ns0 || !rel[s]) continue;
         const gt_tensor *og = ograds ? ograds[j] : NULL;
+        const gt_tensor *tg = targets[j];
         gt_tensor *seed;
         if (og) {
-            if (og->dtype != targets[j]->dtype || !gt__same_shape(og, targets[j])) {
+            bool shape_ok = og->dtype == tg->dtype &&
+                            (B ? og->rank == tg->rank + 1 && og->shape[0] == B &&
+                                     !memcmp(og->shape + 1, tg->shape, sizeof(int64_t) * (size_t)tg->rank)
+                               : gt__same_shape(og, tg));
+            if (!shape_ok) {
                 gt__error("gt_tape_gradient: output gradient %d has shape %s and dtype %s, but "
                           "its target has shape %s and dtype %s", j, GT__SHAPE_STR(og),
-                          gt_dtype_name(og->dtype), GT__SHAPE_STR(targets[j]),
-                          gt_dtype_name(targets[j]->dtype));
+                          gt_dtype_name(og->dtype), GT__SHAPE_STR(tg), gt_dtype_name(tg->dtype));
                 ok = false;
                 break;
             }
             seed = (gt_tensor *)og;
         } else {
-            seed = gt_ones_like(targets[j]);
+            seed = gt_ones_like(tg);
         }
         ok = seed && accumulate(&g[s], seed);
     }
@@ -187,21 +283,18 @@ static bool sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
         }
         if (any) {
             gt_scope_begin();
-            gt__gctx c = {.op = e->op, .nin = nin, .in = e->saved, .out = e->out, .aux = e->aux,
-                          .attr = e->attr, .meta = e->meta, .need = need, .gy = g[os], .gx = gx};
-            e->op->grad(&c);
+            ok = run_rule(e, g[os], need, gx, B);
             e = &t->e[i]; /* a persistent tape may have grown while recording the rule */
-            ok = gt_ok();
             for (int k = 0; k < nin && ok; k++) {
-                if (!need[k] || !gx[k]) continue;
+                if (!gx[k]) continue;
                 const gt__meta *m = &e->meta[k];
-                gt_tensor *r = gt__sum_to_shape(gx[k], m->rank, m->shape);
-                if (!r) {
-                    ok = false;
-                    break;
-                }
-                if (r->dtype != m->dtype || r->rank != m->rank ||
-                    memcmp(r->shape, m->shape, sizeof(int64_t) * (size_t)m->rank)) {
+                gt_tensor *r = gx[k];
+                bool shape_ok = r->dtype == m->dtype &&
+                                (B ? r->rank == m->rank + 1 && r->shape[0] == B &&
+                                         !memcmp(r->shape + 1, m->shape, sizeof(int64_t) * (size_t)m->rank)
+                                   : r->rank == m->rank &&
+                                         !memcmp(r->shape, m->shape, sizeof(int64_t) * (size_t)m->rank));
+                if (!shape_ok) {
                     gt__error("internal: the gradient rule of '%s' gave input %d a gradient of "
                               "shape %s (%s) for an input of shape %s (%s)", e->op->name, k,
                               GT__SHAPE_STR(r), gt_dtype_name(r->dtype),
@@ -219,7 +312,7 @@ static bool sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
             gt__tensor_unref(g[os]);
             g[os] = NULL;
         }
-        if (!t->persistent) {
+        if (release) {
             /* Saved tensors are not needed again: free them now to bound peak memory. */
             for (int k = 0; e->saved && k < e->nin; k++) {
                 gt__tensor_unref(e->saved[k]);
@@ -236,6 +329,19 @@ static bool sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
     }
     for (int64_t s = 0; s < ns0; s++) gt__tensor_unref(g[s]);
     return ok;
+}
+
+bool gt__tape_prepare(gt_tape *t, const char *who) {
+    if (t->consumed) {
+        gt__error("%s: A non-persistent GradientTape can only be used to compute one set of "
+                  "gradients (or jacobians); create the tape with .persistent = true to call "
+                  "it more than once", who);
+        return false;
+    }
+    /* A non-persistent tape stops recording for good, as in TensorFlow. */
+    if (!t->persistent) gt__tape_pop_if_recording(t);
+    t->nwhy = 0;
+    return true;
 }
 
 bool gt_tape_gradient(gt_tape *t, int nt, const gt_tensor *const *targets,
@@ -268,19 +374,11 @@ bool gt_tape_gradient(gt_tape *t, int nt, const gt_tensor *const *targets,
         gt__error("%s: Unknown value for unconnected_gradients: %d", who, (int)unconnected);
         return false;
     }
-    if (t->consumed) {
-        gt__error("%s: A non-persistent GradientTape can only be used to compute one set of "
-                  "gradients (or jacobians); create the tape with .persistent = true to call "
-                  "it more than once", who);
-        return false;
-    }
-    /* A non-persistent tape stops recording for good, as in TensorFlow. */
-    if (!t->persistent) gt__tape_pop_if_recording(t);
-    t->nwhy = 0;
+    if (!gt__tape_prepare(t, who)) return false;
 
     gt_tensor *inl[8], **res = nsrc <= 8 ? inl : gt__calloc((size_t)nsrc, sizeof *res, "gradients");
     if (!res) return false;
-    bool ok = sweep(t, nt, targets, ograds, nsrc, sources, res);
+    bool ok = gt__tape_sweep(t, nt, targets, ograds, nsrc, sources, res, !t->persistent, 0);
     for (int j = 0; j < nsrc && ok; j++) {
         if (res[j]) {
             gt__scope_add(res[j]); /* the sweep's reference now belongs to the caller's scope */

@@ -128,6 +128,8 @@ static void release_entry(gt__entry *e) {
 
 static void clear_records(gt_tape *t) {
     for (int64_t i = 0; i < t->ne; i++) release_entry(&t->e[i]);
+    for (int64_t i = 0; i < t->nvars; i++) gt__tensor_unref(t->vars[i]);
+    t->nvars = 0;
     t->ne = 0;
     t->ns = 0;
     if (t->hcount) memset(t->hkeys, 0, (size_t)t->hcap * sizeof *t->hkeys);
@@ -163,7 +165,7 @@ gt_tape *gt_tape_begin(const gt_tape_desc *desc) {
     }
     t->persistent = desc && desc->persistent;
     t->watch_vars = !(desc && desc->dont_watch_accessed_variables);
-    t->paused = t->consumed = false;
+    t->paused = t->consumed = t->collect_vars = false;
     t->nwhy = 0;
     if (!push(t)) {
         gt_tape_free(t);
@@ -215,6 +217,7 @@ void gt_tape_free(gt_tape *t) {
     gt__free(t->hkeys);
     gt__free(t->hvals);
     gt__free(t->why);
+    gt__free(t->vars);
     gt__free(t->scratch);
     gt__free(t);
 }
@@ -328,6 +331,7 @@ void gt__tape_record(gt__call *c) {
     }
     for (int k = gt__tapes_active; k-- > 0;) {
         gt_tape *t = stack[k];
+        if (t->collect_vars) continue;
         bool any = false, any_diff = false;
         for (int i = 0; i < c->nin; i++) {
             slot[i] = gt__tape_lookup(t, c->in[i]->id);
@@ -369,6 +373,13 @@ gt_tensor *gt__var_read(const gt_tensor *v) {
     memcpy(c.shape, v->shape, sizeof c.shape);
     for (int k = gt__tapes_active; k-- > 0;) {
         gt_tape *t = stack[k];
+        if (t->collect_vars) {
+            bool seen = false;
+            for (int64_t i = 0; i < t->nvars && !seen; i++) seen = t->vars[i] == v;
+            if (!seen && gt__grow((void **)&t->vars, &t->varcap, t->nvars + 1, sizeof *t->vars, "a tape"))
+                t->vars[t->nvars++] = gt_retain((gt_tensor *)v);
+            continue;
+        }
         int32_t s = gt__tape_lookup(t, v->id);
         if (s < 0 && !t->paused && t->watch_vars && gt__is_float(v->dtype) &&
             gt_variable_trainable(v))
@@ -397,4 +408,30 @@ void gt__tape_pop_if_recording(gt_tape *t) {
 void gt__tape_consume(gt_tape *t) {
     clear_records(t);
     t->consumed = true;
+}
+
+void gt__tapes_suspend(gt__tape_stack *saved) {
+    saved->tapes = stack;
+    saved->cap = stack_cap;
+    saved->active = gt__tapes_active;
+    stack = NULL;
+    stack_cap = 0;
+    gt__tapes_active = 0;
+}
+
+void gt__tapes_restore(const gt__tape_stack *saved) {
+    gt__free(stack);
+    stack = saved->tapes;
+    stack_cap = saved->cap;
+    gt__tapes_active = saved->active;
+}
+
+void gt__tapes_note_var(const gt_tensor *v) {
+    for (int k = gt__tapes_active; k-- > 0;) {
+        gt_tape *t = stack[k];
+        if (t->collect_vars || t->paused || !t->watch_vars || !gt__is_float(v->dtype) ||
+            !gt_variable_trainable(v) || gt__tape_lookup(t, v->id) >= 0)
+            continue;
+        new_slot(t, v->id, -1, GT__SLOT_VAR);
+    }
 }

@@ -43,6 +43,9 @@ typedef struct gt__why {
 
 struct gt_tape {
     bool persistent, watch_vars, on_stack, paused, consumed;
+    bool collect_vars; /* a variable watcher: lists variables read, records nothing */
+    gt_tensor **vars;
+    int64_t nvars, varcap;
     gt__entry *e;
     int64_t ne, ecap;
     gt__slot *s;
@@ -62,5 +65,23 @@ void *gt__tape_scratch(gt_tape *t, size_t bytes);
 void gt__tape_pop_if_recording(gt_tape *t);
 void gt__tape_consume(gt_tape *t);
 extern const gt__op gt__op_read_variable;
+/* One backward sweep (backward.c): res[j] gets an owned reference or NULL; release frees
+ * saved tensors as it goes; B > 0 runs B rows at once (output gradients [B, *target]). */
+bool gt__tape_sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
+                    const gt_tensor *const *ograds, int nsrc, const gt_tensor *const *sources,
+                    gt_tensor **res, bool release, int64_t B);
+/* Sets the calling thread's tapes aside (custom gradients run their forward unrecorded) and
+ * brings them back. */
+typedef struct gt__tape_stack {
+    gt_tape **tapes;
+    int64_t cap;
+    int active;
+} gt__tape_stack;
+void gt__tapes_suspend(gt__tape_stack *saved);
+void gt__tapes_restore(const gt__tape_stack *saved);
+/* Watches v on every active tape that watches accessed variables (a read they did not see). */
+void gt__tapes_note_var(const gt_tensor *v);
+/* Checks the tape can compute (not consumed) and stops a non-persistent tape recording. */
+bool gt__tape_prepare(gt_tape *t, const char *who);
 
 #endif

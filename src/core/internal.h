@@ -156,6 +156,9 @@ enum {
     GT__OP_ALIAS = 1u << 1,    /* output shares input 0's storage; no forward */
     GT__OP_VARIADIC = 1u << 2, /* input count given per call (concat, stack) */
     GT__OP_STOP = 1u << 3,     /* stop_gradient: blocks on purpose (for explanations) */
+    GT__OP_BATCHABLE = 1u << 4, /* the gradient rule also works when gy has extra leading
+                                   (batch) axes, giving gx with the same leading axes: the
+                                   Jacobian sweep then runs it once for many rows */
 };
 
 #define GT__KEEP_ALL 0xffffffffu

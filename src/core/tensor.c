@@ -162,7 +162,7 @@ void gt__tensor_unref(gt_tensor *t) {
 }
 
 gt_tensor *gt_retain(gt_tensor *t) {
-    if (t && !t->var) atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+    if (t) atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
     return t;
 }
 
@@ -215,7 +215,7 @@ void gt_scope_end(void) {
 }
 
 gt_tensor *gt_keep(gt_tensor *t) {
-    if (!t || S.depth == 0 || t->var) return t;
+    if (!t || S.depth == 0 || t->var) return t; /* variables are never scope-owned */
     if (!gt__grow((void **)&S.kept, &S.kcap, S.nkept + 1, sizeof *S.kept, "a scope") ||
         !gt__grow((void **)&S.kept_depth, &S.kdcap, S.nkept + 1, sizeof *S.kept_depth, "a scope"))
         return t;

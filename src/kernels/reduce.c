@@ -15,7 +15,7 @@
 #include <omp.h>
 #endif
 
-#define LEAF 32      /* values per leaf of a row tree (eight lanes, four deep) */
+#define LEAF 512     /* values per leaf of a row tree (sixteen lanes, 32 deep) */
 #define CHUNK 8192   /* parallel chunk of one long row: a power-of-two multiple of LEAF */
 #define CLEAF 16     /* rows per leaf of a column tree */
 #define CCHUNK 1024  /* parallel chunk of rows of a tall column reduction (multiple of CLEAF) */
@@ -25,9 +25,13 @@
 /* The largest power of two strictly below n (n >= 2): the tree's split point. */
 static inline int64_t split_pt(int64_t n) {
     uint64_t v = (uint64_t)(n - 1);
+#if defined(__GNUC__)
+    return (int64_t)1 << (63 - __builtin_clzll(v));
+#else
     int b = 63;
     while (!(v >> b)) b--;
     return (int64_t)1 << b;
+#endif
 }
 
 /* Levels of scratch a column tree over R rows needs. */
@@ -59,15 +63,18 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 #define DEF_RED(NAME, T, INIT, COMB, LOAD)                                                       \
     static T NAME##_leaf(const T *x, int64_t n, T m) {                                           \
         (void)m;                                                                                 \
-        T a[8] = {INIT, INIT, INIT, INIT, INIT, INIT, INIT, INIT};                               \
+        /* two banks of 8 lanes: each inner loop is fully unrolled and kept in registers */      \
+        T a[8], b[8];                                                                            \
+        for (int j = 0; j < 8; j++) a[j] = b[j] = INIT;                                          \
         int64_t i = 0;                                                                           \
-        for (; i + 8 <= n; i += 8)                                                               \
+        for (; i + 16 <= n; i += 16) {                                                           \
             for (int j = 0; j < 8; j++) a[j] = COMB(a[j], LOAD(x[i + j], m));                    \
-        T l = COMB(a[0], a[1]), r = COMB(a[2], a[3]);                                            \
-        T lo = COMB(l, r);                                                                       \
-        l = COMB(a[4], a[5]), r = COMB(a[6], a[7]);                                              \
-        T hi = COMB(l, r);                                                                       \
-        T s = COMB(lo, hi);                                                                      \
+            for (int j = 0; j < 8; j++) b[j] = COMB(b[j], LOAD(x[i + 8 + j], m));                \
+        }                                                                                        \
+        for (int j = 0; j < 8; j++) a[j] = COMB(a[j], b[j]);                                     \
+        for (int h = 4; h > 0; h /= 2) /* lanes combined pairwise */                             \
+            for (int j = 0; j < h; j++) a[j] = COMB(a[j], a[j + h]);                             \
+        T s = a[0];                                                                              \
         for (; i < n; i++) s = COMB(s, LOAD(x[i], m));                                           \
         return s;                                                                                \
     }                                                                                            \
@@ -104,21 +111,41 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
         _Pragma("omp parallel for schedule(static) if (O * R > GT__PAR_MIN)")                    \
         for (int64_t o = 0; o < O; o++) y[o] = NAME##_tree(x + o * R, R, mo ? mo[o] : (T)0);     \
     }                                                                                            \
+    /* y[i] = COMB(y[i], t[i]) for i < w, in blocks of 8 (y and t never overlap). */             \
+    static void NAME##_vcomb(T *y, const T *t, int64_t w) {                                      \
+        int64_t i = 0;                                                                           \
+        for (; i + 8 <= w; i += 8) {                                                             \
+            T a[8];                                                                              \
+            for (int j = 0; j < 8; j++) a[j] = COMB(y[i + j], t[i + j]);                         \
+            for (int j = 0; j < 8; j++) y[i + j] = a[j];                                         \
+        }                                                                                        \
+        for (; i < w; i++) y[i] = COMB(y[i], t[i]);                                              \
+    }                                                                                            \
     /* y[0..w) = reduction of the R rows x[r*ld + i]; tmp holds TI values per tree level. */     \
     static void NAME##_ctree(const T *x, int64_t R, int64_t ld, int64_t w, const T *mc, T *y,    \
                              T *tmp) {                                                           \
-        if (R <= CLEAF) {                                                                        \
-            for (int64_t i = 0; i < w; i++) y[i] = INIT;                                         \
-            for (int64_t r = 0; r < R; r++) {                                                    \
-                const T *xr = x + r * ld;                                                        \
-                for (int64_t i = 0; i < w; i++) y[i] = COMB(y[i], LOAD(xr[i], mc[i]));           \
+        if (R <= CLEAF) { /* blocks of 8 columns held in registers (vectorises at -O2) */       \
+            int64_t i = 0;                                                                       \
+            for (; i + 8 <= w; i += 8) {                                                         \
+                T a[8];                                                                          \
+                for (int j = 0; j < 8; j++) a[j] = INIT;                                         \
+                for (int64_t r = 0; r < R; r++) {                                                \
+                    const T *xr = x + r * ld + i;                                                \
+                    for (int j = 0; j < 8; j++) a[j] = COMB(a[j], LOAD(xr[j], mc[i + j]));       \
+                }                                                                                \
+                for (int j = 0; j < 8; j++) y[i + j] = a[j];                                     \
+            }                                                                                    \
+            for (; i < w; i++) {                                                                 \
+                T a = INIT;                                                                      \
+                for (int64_t r = 0; r < R; r++) a = COMB(a, LOAD(x[r * ld + i], mc[i]));         \
+                y[i] = a;                                                                        \
             }                                                                                    \
             return;                                                                              \
         }                                                                                        \
         int64_t p = split_pt(R);                                                                 \
         NAME##_ctree(x, p, ld, w, mc, y, tmp);                                                   \
         NAME##_ctree(x + p * ld, R - p, ld, w, mc, tmp, tmp + TI);                               \
-        for (int64_t i = 0; i < w; i++) y[i] = COMB(y[i], tmp[i]);                               \
+        NAME##_vcomb(y, tmp, w);                                                                 \
     }                                                                                            \
     /* Combines n partial rows (stride TI) into p[0..w) with the tree's split rule. */            \
     static void NAME##_cptree(T *p, int64_t n, int64_t w) {                                      \
@@ -126,7 +153,7 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
         int64_t s = split_pt(n);                                                                 \
         NAME##_cptree(p, s, w);                                                                  \
         NAME##_cptree(p + s * TI, n - s, w);                                                     \
-        for (int64_t i = 0; i < w; i++) p[i] = COMB(p[i], p[s * TI + i]);                        \
+        NAME##_vcomb(p, p + s * TI, w);                                                          \
     }                                                                                            \
     static void NAME##_cols(const T *x, T *y, int64_t O, int64_t R, int64_t I, const T *mo) {    \
         int64_t nti = (I + TI - 1) / TI, tasks = O * nti;                                        \

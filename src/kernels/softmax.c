@@ -2,8 +2,15 @@
  * columns); each item reduces over the softmax axis with per-column accumulators on the
  * stack, so nothing is allocated and every result is computed by one thread in one fixed
  * order (bitwise identical whatever the thread count). inner == 1 (the last axis) takes a
- * plain row loop. */
+ * plain row loop. float32 uses the vectorisable gt__expf. */
+/* The library never inspects floating-point exception flags; without this GCC will not
+ * if-convert (and so not vectorise) loops containing float comparisons. Before the includes
+ * so the inline kernels of unary.h get it too. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "kernels/softmax.h"
+#include "kernels/unary.h"
 
 #include <tgmath.h>
 
@@ -39,7 +46,7 @@ static int64_t label_at(gt_dtype ldt, const void *labels, int64_t r) {
 
 /* ACC is the accumulator type: double for both widths (float32 sums of many exponentials
  * would otherwise lose digits in long rows). */
-#define DEFINE_SOFTMAX(SUF, T)                                                                     \
+#define DEFINE_SOFTMAX(SUF, T, EXP)                                                                     \
     static void softmax_tile_##SUF(const sm_ctx *c, int64_t o, int64_t j0, int w) {                \
         const int64_t n = c->n, in = c->inner;                                                     \
         const T *x = (const T *)c->a + o * n * in + j0;                                            \
@@ -47,19 +54,20 @@ static int64_t label_at(gt_dtype ldt, const void *labels, int64_t r) {
         if (in == 1) {                                                                             \
             T m = -(T)INFINITY;                                                                    \
             for (int64_t k = 0; k < n; k++) m = x[k] > m ? x[k] : m;                               \
-            double s = 0;                                                                          \
+            GT__SIMD for (int64_t k = 0; k < n; k++) y[k] = EXP(x[k] - m);                         \
+            /* four partial sums in a fixed order: fast and independent of the ISA */             \
+            double s4[4] = {0, 0, 0, 0};                                                           \
+            int64_t k = 0;                                                                         \
+            for (; k + 4 <= n; k += 4)                                                             \
+                for (int q = 0; q < 4; q++) s4[q] += y[k + q];                                     \
+            for (; k < n; k++) s4[0] += y[k];                                                      \
+            double s = (s4[0] + s4[1]) + (s4[2] + s4[3]);                                          \
             if (c->log) {                                                                          \
-                for (int64_t k = 0; k < n; k++) s += exp(x[k] - m);                                \
                 T ls = log((T)s);                                                                  \
-                for (int64_t k = 0; k < n; k++) y[k] = (x[k] - m) - ls;                            \
+                GT__SIMD for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) - ls;                   \
             } else {                                                                               \
-                for (int64_t k = 0; k < n; k++) {                                                  \
-                    T e = exp(x[k] - m);                                                           \
-                    y[k] = e;                                                                      \
-                    s += e;                                                                        \
-                }                                                                                  \
                 T inv = 1 / (T)s;                                                                  \
-                for (int64_t k = 0; k < n; k++) y[k] *= inv;                                       \
+                GT__SIMD for (int64_t i = 0; i < n; i++) y[i] *= inv;                              \
             }                                                                                      \
             return;                                                                                \
         }                                                                                          \
@@ -69,15 +77,15 @@ static int64_t label_at(gt_dtype ldt, const void *labels, int64_t r) {
         for (int64_t k = 0; k < n; k++)                                                            \
             for (int j = 0; j < w; j++) m[j] = x[k * in + j] > m[j] ? x[k * in + j] : m[j];        \
         for (int64_t k = 0; k < n; k++)                                                            \
-            for (int j = 0; j < w; j++) {                                                          \
-                T e = exp(x[k * in + j] - m[j]);                                                   \
+            GT__SIMD for (int j = 0; j < w; j++) {                                                 \
+                T e = EXP(x[k * in + j] - m[j]);                                                   \
                 s[j] += e;                                                                         \
                 if (!c->log) y[k * in + j] = e;                                                    \
             }                                                                                      \
         T f[TW];                                                                                   \
         for (int j = 0; j < w; j++) f[j] = c->log ? log((T)s[j]) : 1 / (T)s[j];                    \
         for (int64_t k = 0; k < n; k++)                                                            \
-            for (int j = 0; j < w; j++) {                                                          \
+            GT__SIMD for (int j = 0; j < w; j++) {                                                 \
                 if (c->log) y[k * in + j] = (x[k * in + j] - m[j]) - f[j];                         \
                 else y[k * in + j] *= f[j];                                                        \
             }                                                                                      \
@@ -95,9 +103,9 @@ static int64_t label_at(gt_dtype ldt, const void *labels, int64_t r) {
         T sv[TW];                                                                                  \
         for (int j = 0; j < w; j++) sv[j] = (T)s[j];                                               \
         for (int64_t k = 0; k < n; k++)                                                            \
-            for (int j = 0; j < w; j++) {                                                          \
+            GT__SIMD for (int j = 0; j < w; j++) {                                                 \
                 int64_t i = k * in + j;                                                            \
-                out[i] = c->log ? g[i] - sv[j] * exp(yv[i]) : (g[i] - sv[j]) * yv[i];              \
+                out[i] = c->log ? g[i] - sv[j] * EXP(yv[i]) : (g[i] - sv[j]) * yv[i];              \
             }                                                                                      \
     }                                                                                              \
                                                                                                    \
@@ -111,14 +119,14 @@ static int64_t label_at(gt_dtype ldt, const void *labels, int64_t r) {
         for (int64_t k = 0; k < n; k++)                                                            \
             for (int j = 0; j < w; j++) m[j] = x[k * in + j] > m[j] ? x[k * in + j] : m[j];        \
         for (int64_t k = 0; k < n; k++)                                                            \
-            for (int j = 0; j < w; j++) {                                                          \
-                T e = exp(x[k * in + j] - m[j]);                                                   \
+            GT__SIMD for (int j = 0; j < w; j++) {                                                 \
+                T e = EXP(x[k * in + j] - m[j]);                                                   \
                 bp[k * in + j] = e;                                                                \
                 s[j] += e;                                                                         \
             }                                                                                      \
         for (int j = 0; j < w; j++) sv[j] = (T)s[j], ls[j] = log(sv[j]);                           \
         for (int64_t k = 0; k < n; k++)                                                            \
-            for (int j = 0; j < w; j++) {                                                          \
+            GT__SIMD for (int j = 0; j < w; j++) {                                                 \
                 int64_t i = k * in + j;                                                            \
                 l[j] += z[i] * (ls[j] - (x[i] - m[j]));                                            \
                 bp[i] = bp[i] / sv[j] - z[i];                                                      \
@@ -136,7 +144,7 @@ static int64_t label_at(gt_dtype ldt, const void *labels, int64_t r) {
         for (int64_t k = 0; k < n; k++) m = x[k] > m ? x[k] : m;                                   \
         double s = 0;                                                                              \
         for (int64_t k = 0; k < n; k++) {                                                          \
-            T e = exp(x[k] - m);                                                                   \
+            T e = EXP(x[k] - m);                                                                   \
             bp[k] = e;                                                                             \
             s += e;                                                                                \
         }                                                                                          \
@@ -153,8 +161,8 @@ static int64_t label_at(gt_dtype ldt, const void *labels, int64_t r) {
             for (int j = 0; j < w; j++) out[k * in + j] = g[j] * b[k * in + j];                    \
     }
 
-DEFINE_SOFTMAX(f32, float)
-DEFINE_SOFTMAX(f64, double)
+DEFINE_SOFTMAX(f32, float, gt__expf)
+DEFINE_SOFTMAX(f64, double, exp)
 
 #define PICK(name, dt) ((dt) == GT_F32 ? name##_f32 : name##_f64)
 

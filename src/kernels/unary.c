@@ -1,17 +1,17 @@
 /* Elementwise activation and math kernels. One loop per kind, so the switch runs once per
  * chunk and the loops stay tight (the simple ones vectorise). Both float widths share one
  * body through <tgmath.h>: exp() on a float is expf, so float32 never goes through double
- * math. Large tensors are split into fixed chunks across threads; elementwise results do
+ * math; float32's exp and tanh are the vectorisable gt__expf / gt__tanhf of unary.h. Large tensors are split into fixed chunks across threads; elementwise results do
  * not depend on the split. */
+/* The library never inspects floating-point exception flags; without this GCC will not
+ * if-convert (and so not vectorise) loops containing float comparisons. Before the includes
+ * so the inline kernels of unary.h get it too. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include "kernels/unary.h"
 
 #include <tgmath.h>
-
-#ifdef GT_HAVE_OPENMP
-#define GT__SIMD _Pragma("omp simd")
-#else
-#define GT__SIMD
-#endif
 
 /* Elements per parallel work item. */
 #define CHUNK 16384
@@ -25,7 +25,7 @@
 
 /* The softplus cut-offs TensorFlow uses: below log(eps) + 2, exp(x) is softplus(x) to
  * within epsilon; above its negation, x is. */
-#define DEFINE_UNARY(SUF, T, EPS)                                                                  \
+#define DEFINE_UNARY(SUF, T, EPS, EXP, TANH)                                                                  \
     static void unary_##SUF(int k, const T *x, T *y, int64_t n, T al) {                            \
         const T one = 1, zero = 0, half = (T)0.5, th = log((T)EPS) + 2;                            \
         switch (k) {                                                                               \
@@ -35,17 +35,17 @@
         case GT__EW_SQUARE: VLOOP(x[i] * x[i]);                                                    \
         case GT__EW_SQRT: VLOOP(sqrt(x[i]));                                                       \
         case GT__EW_RSQRT: VLOOP(one / sqrt(x[i]));                                                \
-        case GT__EW_EXP: LOOP(exp(x[i]));                                                          \
+        case GT__EW_EXP: VLOOP(EXP(x[i]));                                                          \
         case GT__EW_LOG: LOOP(log(x[i]));                                                          \
         case GT__EW_LOG1P: LOOP(log1p(x[i]));                                                      \
         case GT__EW_EXPM1: LOOP(expm1(x[i]));                                                      \
         case GT__EW_SIN: LOOP(sin(x[i]));                                                          \
         case GT__EW_COS: LOOP(cos(x[i]));                                                          \
-        case GT__EW_TANH: LOOP(tanh(x[i]));                                                        \
+        case GT__EW_TANH: VLOOP(TANH(x[i]));                                                        \
         case GT__EW_SIGMOID:                                                                       \
             /* One exp of -|x| for both signs keeps tiny outputs accurate (no 1 - ...). */         \
-            for (int64_t i = 0; i < n; i++) {                                                      \
-                T e = exp(-fabs(x[i])), r = one / (one + e);                                       \
+            GT__SIMD for (int64_t i = 0; i < n; i++) {                                             \
+                T e = EXP(-fabs(x[i])), r = one / (one + e);                                       \
                 y[i] = x[i] >= 0 ? r : e * r;                                                      \
             }                                                                                      \
             break;                                                                                 \
@@ -58,8 +58,8 @@
             LOOP(x[i] < 0 ? (T)GT__SELU_SCALE_ALPHA * expm1(x[i]) : (T)GT__SELU_SCALE * x[i]);     \
         case GT__EW_GELU: LOOP(half * x[i] * (one + erf(x[i] / (T)1.4142135623730951)));           \
         case GT__EW_GELU_TANH:                                                                     \
-            LOOP(half * x[i] *                                                                     \
-                 (one + tanh((T)GT__GELU_C * (x[i] + (T)GT__GELU_K * (x[i] * x[i] * x[i])))));     \
+            VLOOP(half * x[i] *                                                                    \
+                  (one + TANH((T)GT__GELU_C * (x[i] + (T)GT__GELU_K * (x[i] * x[i] * x[i])))));     \
         case GT__EW_SOFTPLUS:                                                                      \
             for (int64_t i = 0; i < n; i++) {                                                      \
                 T v = x[i];                                                                        \
@@ -67,8 +67,8 @@
             }                                                                                      \
             break;                                                                                 \
         case GT__EW_SILU:                                                                          \
-            for (int64_t i = 0; i < n; i++) {                                                      \
-                T e = exp(-fabs(x[i])), r = one / (one + e);                                       \
+            GT__SIMD for (int64_t i = 0; i < n; i++) {                                             \
+                T e = EXP(-fabs(x[i])), r = one / (one + e);                                       \
                 y[i] = x[i] * (x[i] >= 0 ? r : e * r);                                             \
             }                                                                                      \
             break;                                                                                 \
@@ -89,7 +89,7 @@
             VLOOP(b[i] < 0 ? a[i] * (b[i] + (T)GT__SELU_SCALE_ALPHA) : a[i] * (T)GT__SELU_SCALE);  \
         case GT__EW_SIGMOID_GRAD: VLOOP(a[i] * b[i] * (one - b[i]));                               \
         case GT__EW_TANH_GRAD: VLOOP(a[i] * (one - b[i] * b[i]));                                  \
-        case GT__EW_SOFTPLUS_GRAD: LOOP(a[i] / (exp(-b[i]) + one));                                \
+        case GT__EW_SOFTPLUS_GRAD: VLOOP(a[i] / (EXP(-b[i]) + one));                                \
         case GT__EW_GELU_GRAD:                                                                     \
             for (int64_t i = 0; i < n; i++) {                                                      \
                 T v = b[i];                                                                        \
@@ -99,9 +99,9 @@
             }                                                                                      \
             break;                                                                                 \
         case GT__EW_GELU_TANH_GRAD:                                                                \
-            for (int64_t i = 0; i < n; i++) {                                                      \
+            GT__SIMD for (int64_t i = 0; i < n; i++) {                                             \
                 T v = b[i], v2 = v * v;                                                            \
-                T t = tanh((T)GT__GELU_C * (v + (T)GT__GELU_K * (v2 * v)));                        \
+                T t = TANH((T)GT__GELU_C * (v + (T)GT__GELU_K * (v2 * v)));                        \
                 T du = (T)GT__GELU_C * (one + (T)(3 * GT__GELU_K) * v2);                           \
                 y[i] = a[i] * (half * (one + t) + half * v * (one - t * t) * du);                  \
             }                                                                                      \
@@ -117,8 +117,8 @@
         }                                                                                          \
     }
 
-DEFINE_UNARY(f32, float, 1.1920928955078125e-07)
-DEFINE_UNARY(f64, double, 2.220446049250313080847e-16)
+DEFINE_UNARY(f32, float, 1.1920928955078125e-07, gt__expf, gt__tanhf)
+DEFINE_UNARY(f64, double, 2.220446049250313080847e-16, exp, tanh)
 
 /* Integer kinds wrap on overflow as TensorFlow's do (abs/neg of INT_MIN is INT_MIN);
  * unsigned arithmetic keeps that free of undefined behaviour. */

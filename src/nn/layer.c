@@ -46,12 +46,19 @@ static bool uniquify(const char *prefix, char *out, size_t n) {
         uids[i].count = 0;
         nuids++;
     }
+    char buf[128]; /* prefix (< 96) + "_" + up to 20 digits */
     if (uids[i].count == 0)
-        snprintf(out, n, "%s", prefix);
+        snprintf(buf, sizeof buf, "%s", prefix);
     else
-        snprintf(out, n, "%s_%lld", prefix, (long long)uids[i].count);
+        snprintf(buf, sizeof buf, "%s_%lld", prefix, (long long)uids[i].count);
     uids[i].count++;
     pthread_mutex_unlock(&uid_lock);
+    size_t len = strlen(buf);
+    if (len >= n) {
+        nn_error("layer: the automatic name '%s' is too long (at most %zu characters)", buf, n - 1);
+        return false;
+    }
+    memcpy(out, buf, len + 1);
     return true;
 }
 

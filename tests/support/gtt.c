@@ -144,7 +144,7 @@ void gtt_gradcheck(const char *name, gtt_fn f, void *user, int nin, gt_tensor *c
         return;
     }
     gt_tensor *w = gtt_randn(gt_tensor_rank(y0), gt_tensor_shape(y0), 1.0, 0.0, 1234);
-    bool use[16];
+    bool use[16] = {false};
     for (int i = 0; i < nin; i++)
         use[i] = gt_tensor_dtype(x[i]) == GT_F64 && !((d.skip >> i) & 1u);
 
