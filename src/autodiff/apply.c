@@ -39,6 +39,7 @@ gt_tensor *gt__apply(const gt__op *op, int nin, const gt_tensor *const *in_, con
         op->forward(&c);
     }
     if (gt__tapes_active) gt__tape_record(&c);
+    if (gt__accs_active) gt__forward_record(&c);
     return c.out;
 }
 

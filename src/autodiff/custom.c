@@ -89,6 +89,19 @@ static gt_tensor *run_custom(const char *who, gt_forward_fn fwd, gt_grad_fn grad
             gt__error_null(who);
             return NULL;
         }
+    /* Variables passed as inputs are read here, where tapes see (and watch) the read, as
+     * TensorFlow converts arguments to tensors before calling the function. */
+    const gt_tensor *args_inl[8];
+    const gt_tensor **args = nin <= 8 ? args_inl : gt__malloc(sizeof *args * (size_t)nin, "a custom gradient");
+    if (!args) return NULL;
+    for (int i = 0; i < nin; i++) {
+        args[i] = inputs[i]->var ? gt__var_read(inputs[i]) : inputs[i];
+        if (!args[i]) {
+            if (args != args_inl) gt__free(args);
+            return NULL;
+        }
+    }
+    inputs = args;
     /* Run forward unrecorded, in its own scope, with a watcher listing variables it reads. */
     gt__tape_stack saved;
     gt__tapes_suspend(&saved);
@@ -120,8 +133,7 @@ static gt_tensor *run_custom(const char *who, gt_forward_fn fwd, gt_grad_fn grad
     if (out && out != y && gt__tapes_active) {
         gt_tensor **in = gt__malloc(sizeof *in * (size_t)(nin + nvars + 1), "a custom gradient");
         if (in) {
-            for (int i = 0; i < nin; i++)
-                in[i] = inputs[i]->var ? gt__var_read(inputs[i]) : (gt_tensor *)inputs[i];
+            for (int i = 0; i < nin; i++) in[i] = (gt_tensor *)inputs[i];
             for (int i = 0; i < nvars; i++) {
                 in[nin + i] = vars[i];
                 gt__tapes_note_var(vars[i]);
@@ -136,6 +148,7 @@ static gt_tensor *run_custom(const char *who, gt_forward_fn fwd, gt_grad_fn grad
     }
     for (int i = 0; i < nvars; i++) gt__tensor_unref(vars[i]);
     gt__free(vars);
+    if (args != args_inl) gt__free(args);
     return out;
 }
 

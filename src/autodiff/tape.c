@@ -363,10 +363,11 @@ static bool read_infer(gt__call *c) {
     return true;
 }
 const gt__op gt__op_read_variable = {
-    .name = "read_variable", .nin = 1, .flags = GT__OP_ALIAS, .infer = read_infer, .grad = read_grad};
+    .name = "read_variable", .nin = 1, .flags = GT__OP_ALIAS | GT__OP_BATCHABLE, .infer = read_infer, .grad = read_grad};
 
 gt_tensor *gt__var_read(const gt_tensor *v) {
     gt_tensor *snap = gt__tensor_alias(v, v->rank, v->shape);
+    if (snap && gt__accs_active) gt__forward_var_read(v, snap);
     if (!snap || !gt__tapes_active) return snap;
     gt__call c = {.op = &gt__op_read_variable, .nin = 1, .in = (gt_tensor *const *)&v,
                   .dtype = v->dtype, .rank = v->rank, .out = snap};

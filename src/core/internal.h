@@ -206,5 +206,10 @@ extern _Thread_local int gt__tapes_active;
 void gt__tape_record(gt__call *c);
 /* A read of variable v: the snapshot tensor, recorded (and auto-watched) on active tapes. */
 gt_tensor *gt__var_read(const gt_tensor *v);
+/* Forward mode: number of active accumulators on this thread, and the hooks that push
+ * tangents through an applied op and through a variable read. */
+extern _Thread_local int gt__accs_active;
+void gt__forward_record(gt__call *c);
+void gt__forward_var_read(const gt_tensor *v, const gt_tensor *snap);
 
 #endif

@@ -33,7 +33,7 @@ struct gt_dataset {
     bool shuffled;
     int64_t *order; /* count entries once shuffled */
     float *xstage;  /* staging buffers, grown to the largest batch seen */
-    int64_t xstage_cap;
+    int64_t xstage_cap; /* bytes */
     void *ystage;
     int64_t ystage_cap; /* bytes */
 };
@@ -471,7 +471,7 @@ size_t gt_dataset_memory(const gt_dataset *ds) {
     if (!ds) return 0;
     return ds->s->bytes + sizeof *ds->s + sizeof *ds +
            (ds->order ? (size_t)ds->count * sizeof(int64_t) : 0) +
-           (size_t)ds->xstage_cap * sizeof(float) + (size_t)ds->ystage_cap;
+           (size_t)ds->xstage_cap + (size_t)ds->ystage_cap;
 }
 
 bool gt_dataset_set_scale(gt_dataset *ds, double scale, double offset) {

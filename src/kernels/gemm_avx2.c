@@ -130,7 +130,8 @@ GT_AVX2 static void sk_6x16_ua(int64_t kc, const float *a, int64_t rsa, int64_t 
     STORE_ACC;
 }
 
-/* In-register 8x8 transpose (rows r[0..7] become columns). */
+/* In-register 8x8 transpose (rows r[0..7] become columns): lets the packers
+ * turn strided gathers into full-width loads and aligned stores. */
 GT_AVX2 static inline void transpose8(__m256 r[8]) {
     __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
     __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);

@@ -94,7 +94,7 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
     static void NAME##_rows(const T *x, T *y, int64_t O, int64_t R, const T *mo) {               \
         int64_t nch = (R + CHUNK - 1) / CHUNK;                                                   \
         T pstk[512], *part = NULL;                                                               \
-        if (O < gt__threads() && R >= 4 * CHUNK)                                                 \
+        if (O < gt__threads() && R >= 16 * CHUNK)                                                \
             part = nch <= 512 ? pstk : malloc(sizeof(T) * (size_t)nch);                          \
         if (part) { /* few long rows: split each row into chunks */                              \
             for (int64_t o = 0; o < O; o++) {                                                    \
@@ -126,6 +126,16 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
                              T *tmp) {                                                           \
         if (R <= CLEAF) { /* blocks of 8 columns held in registers (vectorises at -O2) */       \
             int64_t i = 0;                                                                       \
+            for (; i + 16 <= w; i += 16) {                                                       \
+                T a[8], b[8];                                                                    \
+                for (int j = 0; j < 8; j++) a[j] = b[j] = INIT;                                  \
+                for (int64_t r = 0; r < R; r++) {                                                \
+                    const T *xr = x + r * ld + i;                                                \
+                    for (int j = 0; j < 8; j++) a[j] = COMB(a[j], LOAD(xr[j], mc[i + j]));       \
+                    for (int j = 0; j < 8; j++) b[j] = COMB(b[j], LOAD(xr[8 + j], mc[i + 8 + j])); \
+                }                                                                                \
+                for (int j = 0; j < 8; j++) y[i + j] = a[j], y[i + 8 + j] = b[j];                \
+            }                                                                                    \
             for (; i + 8 <= w; i += 8) {                                                         \
                 T a[8];                                                                          \
                 for (int j = 0; j < 8; j++) a[j] = INIT;                                         \
@@ -159,7 +169,7 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
         int64_t nti = (I + TI - 1) / TI, tasks = O * nti;                                        \
         int64_t nch = (R + CCHUNK - 1) / CCHUNK;                                                 \
         T pstk[TI * 16], *part = NULL;                                                           \
-        if (tasks < gt__threads() && R >= 4 * CCHUNK)                                            \
+        if (tasks < gt__threads() && R >= 16 * CCHUNK)                                           \
             part = nch <= 16 ? pstk : malloc(sizeof(T) * TI * (size_t)nch);                      \
         if (part) { /* few tiles of tall columns: split the rows into chunks */                  \
             for (int64_t t = 0; t < tasks; t++) {                                                \

@@ -1,8 +1,13 @@
-/* Softmax-family kernels. The work is cut into items of (outer index, tile of up to TW inner
- * columns); each item reduces over the softmax axis with per-column accumulators on the
- * stack, so nothing is allocated and every result is computed by one thread in one fixed
- * order (bitwise identical whatever the thread count). inner == 1 (the last axis) takes a
- * plain row loop. float32 uses the vectorisable gt__expf. */
+/* Softmax-family kernels.
+ *
+ * Two layouts. The last axis (inner == 1) is processed in blocks of RB rows: per-row max and
+ * shift, then one flat exp over the whole block (it vectorises fully even for rows of 10
+ * classes), then per-row sums. Other axes are cut into items of (outer index, tile of up to
+ * TW inner columns) that reduce over the axis with per-column accumulators on the stack.
+ * Both add a row's terms in the same fixed order (four interleaved partial sums, in double),
+ * so a softmax gives the same bits along any axis, nothing is allocated, and each result is
+ * computed by one thread: bitwise identical whatever the thread count. float32 uses the
+ * vectorisable gt__expf. */
 /* The library never inspects floating-point exception flags; without this GCC will not
  * if-convert (and so not vectorise) loops containing float comparisons. Before the includes
  * so the inline kernels of unary.h get it too. */
@@ -14,187 +19,211 @@
 
 #include <tgmath.h>
 
-#define TW 64
+#define TW 64  /* inner columns per strided item */
+#define RB 128 /* rows per block on the last axis */
+
+enum { M_SOFTMAX, M_LOG_SOFTMAX, M_XENT, M_SPARSE, M_GRAD, M_LOG_GRAD, M_SCALE };
 
 typedef struct sm_ctx {
-    const void *a, *b; /* inputs */
-    void *y, *z;       /* outputs */
-    int64_t n, inner;
-    bool log;
+    int mode;
+    const void *x;   /* logits / softmax input; dy for the gradients; g for M_SCALE */
+    const void *aux; /* labels (xent, sparse); y (gradients); backprop (M_SCALE) */
+    void *y;         /* softmax output, backprop or gradient */
+    void *loss;      /* per-row loss (xent, sparse) */
+    int64_t outer, n, inner;
     gt_dtype ldt; /* label dtype (sparse) */
 } sm_ctx;
 
-typedef void (*tile_fn)(const sm_ctx *c, int64_t o, int64_t j0, int w);
+typedef void (*item_fn)(const sm_ctx *c, int64_t it);
 
-static void run_tiles(tile_fn f, const sm_ctx *c, int64_t outer) {
-    int64_t nt = (c->inner + TW - 1) / TW, nit = outer * nt;
-    if (c->n == 0 && !c->z) return;
-    bool par = outer * c->n * c->inner > GT__PAR_MIN && nit > 1;
+static void run_items(item_fn f, const sm_ctx *c, int64_t nit) {
+    bool par = c->outer * c->n * c->inner > GT__PAR_MIN && nit > 1;
     (void)par;
 #ifdef GT_HAVE_OPENMP
 #pragma omp parallel for schedule(static) if (par)
 #endif
-    for (int64_t it = 0; it < nit; it++) {
-        int64_t j0 = (it % nt) * TW, rest = c->inner - j0;
-        f(c, it / nt, j0, rest < TW ? (int)rest : TW);
-    }
+    for (int64_t it = 0; it < nit; it++) f(c, it);
 }
 
 static int64_t label_at(gt_dtype ldt, const void *labels, int64_t r) {
     return ldt == GT_I32 ? (int64_t)((const int32_t *)labels)[r] : ((const int64_t *)labels)[r];
 }
 
-/* ACC is the accumulator type: double for both widths (float32 sums of many exponentials
- * would otherwise lose digits in long rows). */
-#define DEFINE_SOFTMAX(SUF, T, EXP)                                                                     \
-    static void softmax_tile_##SUF(const sm_ctx *c, int64_t o, int64_t j0, int w) {                \
-        const int64_t n = c->n, in = c->inner;                                                     \
-        const T *x = (const T *)c->a + o * n * in + j0;                                            \
-        T *y = (T *)c->y + o * n * in + j0;                                                        \
-        if (in == 1) {                                                                             \
-            T m = -(T)INFINITY;                                                                    \
-            for (int64_t k = 0; k < n; k++) m = x[k] > m ? x[k] : m;                               \
-            GT__SIMD for (int64_t k = 0; k < n; k++) y[k] = EXP(x[k] - m);                         \
-            /* four partial sums in a fixed order: fast and independent of the ISA */             \
-            double s4[4] = {0, 0, 0, 0};                                                           \
-            int64_t k = 0;                                                                         \
-            for (; k + 4 <= n; k += 4)                                                             \
-                for (int q = 0; q < 4; q++) s4[q] += y[k + q];                                     \
-            for (; k < n; k++) s4[0] += y[k];                                                      \
-            double s = (s4[0] + s4[1]) + (s4[2] + s4[3]);                                          \
-            if (c->log) {                                                                          \
-                T ls = log((T)s);                                                                  \
-                GT__SIMD for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) - ls;                   \
+/* Term k of a row goes to partial sum k % 4, except the tail past the last multiple of 4,
+ * which goes to the first; the partials are combined as (s0 + s1) + (s2 + s3). */
+#define PART(k, n4) ((k) < (n4) ? (int)((k)&3) : 0)
+
+#define DEFINE_SOFTMAX(SUF, T, EXP)                                                                \
+    /* Item it: rows [it*RB, it*RB + RB) of a last-axis softmax / cross-entropy. */                \
+    static void rows_##SUF(const sm_ctx *c, int64_t it) {                                          \
+        const int64_t n = c->n, n4 = n - n % 4, r0 = it * RB;                                      \
+        const int64_t nr = c->outer - r0 < RB ? c->outer - r0 : RB;                                \
+        const T *x = (const T *)c->x + r0 * n;                                                     \
+        T *y = (T *)c->y + r0 * n, m[RB];                                                          \
+        for (int64_t r = 0; r < nr; r++) {                                                         \
+            const T *xr = x + r * n;                                                               \
+            T q4[4] = {-(T)INFINITY, -(T)INFINITY, -(T)INFINITY, -(T)INFINITY}; /* max is exact */ \
+            for (int64_t k = 0; k < n; k++) q4[k & 3] = xr[k] > q4[k & 3] ? xr[k] : q4[k & 3];     \
+            T mr = q4[0] > q4[1] ? q4[0] : q4[1], mr2 = q4[2] > q4[3] ? q4[2] : q4[3];             \
+            mr = mr > mr2 ? mr : mr2;                                                              \
+            m[r] = mr;                                                                             \
+            GT__SIMD for (int64_t k = 0; k < n; k++) y[r * n + k] = xr[k] - mr;                    \
+        }                                                                                          \
+        GT__SIMD for (int64_t i = 0; i < nr * n; i++) y[i] = EXP(y[i]);                            \
+        for (int64_t r = 0; r < nr; r++) {                                                         \
+            const T *xr = x + r * n;                                                               \
+            T *yr = y + r * n;                                                                     \
+            double p0 = 0, p1 = 0, p2 = 0, p3 = 0; /* PART's order, in registers */                \
+            int64_t q = 0;                                                                         \
+            for (; q < n4; q += 4) p0 += yr[q], p1 += yr[q + 1], p2 += yr[q + 2], p3 += yr[q + 3]; \
+            for (; q < n; q++) p0 += yr[q];                                                        \
+            const T sv = (T)((p0 + p1) + (p2 + p3)), mr = m[r];                                    \
+            if (c->mode == M_SOFTMAX) {                                                            \
+                const T inv = 1 / sv;                                                              \
+                GT__SIMD for (int64_t k = 0; k < n; k++) yr[k] *= inv;                             \
+            } else if (c->mode == M_LOG_SOFTMAX) {                                                 \
+                const T ls = log(sv);                                                              \
+                GT__SIMD for (int64_t k = 0; k < n; k++) yr[k] = (xr[k] - mr) - ls;                \
+            } else if (c->mode == M_XENT) {                                                        \
+                const T ls = log(sv), *zr = (const T *)c->aux + (r0 + r) * n;                      \
+                double l = 0;                                                                      \
+                for (int64_t k = 0; k < n; k++) {                                                  \
+                    l += zr[k] * (ls - (xr[k] - mr));                                              \
+                    yr[k] = yr[k] / sv - zr[k];                                                    \
+                }                                                                                  \
+                ((T *)c->loss)[r0 + r] = (T)l;                                                     \
             } else {                                                                               \
-                T inv = 1 / (T)s;                                                                  \
-                GT__SIMD for (int64_t i = 0; i < n; i++) y[i] *= inv;                              \
+                const int64_t lab = label_at(c->ldt, c->aux, r0 + r);                              \
+                ((T *)c->loss)[r0 + r] = log(sv) - (xr[lab] - mr);                                 \
+                GT__SIMD for (int64_t k = 0; k < n; k++) yr[k] = yr[k] / sv - (k == lab ? 1 : 0);  \
             }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+                                                                                                   \
+    /* Item it: outer index it / nt, columns [j0, j0 + w) with the axis at stride inner. */        \
+    static void cols_##SUF(const sm_ctx *c, int64_t it) {                                          \
+        const int64_t n = c->n, in = c->inner, nt = (in + TW - 1) / TW, n4 = n - n % 4;            \
+        const int64_t o = it / nt, j0 = (it % nt) * TW, base = o * n * in + j0;                    \
+        const int w = in - j0 < TW ? (int)(in - j0) : TW;                                          \
+        const T *x = (const T *)c->x + base, *a = (const T *)c->aux + base;                        \
+        T *y = (T *)c->y + base;                                                                   \
+        double p[4][TW];                                                                           \
+        T m[TW], sv[TW], f[TW];                                                                    \
+        for (int j = 0; j < w; j++) p[0][j] = p[1][j] = p[2][j] = p[3][j] = 0;                     \
+        if (c->mode == M_SCALE) { /* y = g[o, j] * backprop: g is per row, x indexes it */         \
+            const T *g = (const T *)c->x + o * in + j0;                                            \
+            for (int64_t k = 0; k < n; k++)                                                        \
+                GT__SIMD for (int j = 0; j < w; j++) y[k * in + j] = g[j] * a[k * in + j];         \
             return;                                                                                \
         }                                                                                          \
-        T m[TW];                                                                                   \
-        double s[TW];                                                                              \
-        for (int j = 0; j < w; j++) m[j] = -(T)INFINITY, s[j] = 0;                                 \
-        for (int64_t k = 0; k < n; k++)                                                            \
-            for (int j = 0; j < w; j++) m[j] = x[k * in + j] > m[j] ? x[k * in + j] : m[j];        \
-        for (int64_t k = 0; k < n; k++)                                                            \
-            GT__SIMD for (int j = 0; j < w; j++) {                                                 \
-                T e = EXP(x[k * in + j] - m[j]);                                                   \
-                s[j] += e;                                                                         \
-                if (!c->log) y[k * in + j] = e;                                                    \
-            }                                                                                      \
-        T f[TW];                                                                                   \
-        for (int j = 0; j < w; j++) f[j] = c->log ? log((T)s[j]) : 1 / (T)s[j];                    \
-        for (int64_t k = 0; k < n; k++)                                                            \
-            GT__SIMD for (int j = 0; j < w; j++) {                                                 \
-                if (c->log) y[k * in + j] = (x[k * in + j] - m[j]) - f[j];                         \
-                else y[k * in + j] *= f[j];                                                        \
-            }                                                                                      \
-    }                                                                                              \
-                                                                                                   \
-    static void softmax_grad_tile_##SUF(const sm_ctx *c, int64_t o, int64_t j0, int w) {           \
-        const int64_t n = c->n, in = c->inner, base = o * n * in + j0;                             \
-        const T *g = (const T *)c->a + base, *yv = (const T *)c->b + base;                         \
-        T *out = (T *)c->y + base;                                                                 \
-        double s[TW];                                                                              \
-        for (int j = 0; j < w; j++) s[j] = 0;                                                      \
-        for (int64_t k = 0; k < n; k++)                                                            \
-            for (int j = 0; j < w; j++)                                                            \
-                s[j] += c->log ? g[k * in + j] : g[k * in + j] * yv[k * in + j];                   \
-        T sv[TW];                                                                                  \
-        for (int j = 0; j < w; j++) sv[j] = (T)s[j];                                               \
-        for (int64_t k = 0; k < n; k++)                                                            \
-            GT__SIMD for (int j = 0; j < w; j++) {                                                 \
-                int64_t i = k * in + j;                                                            \
-                out[i] = c->log ? g[i] - sv[j] * EXP(yv[i]) : (g[i] - sv[j]) * yv[i];              \
-            }                                                                                      \
-    }                                                                                              \
-                                                                                                   \
-    static void xent_tile_##SUF(const sm_ctx *c, int64_t o, int64_t j0, int w) {                   \
-        const int64_t n = c->n, in = c->inner, base = o * n * in + j0;                             \
-        const T *z = (const T *)c->a + base, *x = (const T *)c->b + base;                          \
-        T *loss = (T *)c->z + o * in + j0, *bp = (T *)c->y + base;                                 \
-        T m[TW], sv[TW], ls[TW];                                                                   \
-        double s[TW], l[TW];                                                                       \
-        for (int j = 0; j < w; j++) m[j] = -(T)INFINITY, s[j] = 0, l[j] = 0;                       \
-        for (int64_t k = 0; k < n; k++)                                                            \
-            for (int j = 0; j < w; j++) m[j] = x[k * in + j] > m[j] ? x[k * in + j] : m[j];        \
-        for (int64_t k = 0; k < n; k++)                                                            \
-            GT__SIMD for (int j = 0; j < w; j++) {                                                 \
-                T e = EXP(x[k * in + j] - m[j]);                                                   \
-                bp[k * in + j] = e;                                                                \
-                s[j] += e;                                                                         \
-            }                                                                                      \
-        for (int j = 0; j < w; j++) sv[j] = (T)s[j], ls[j] = log(sv[j]);                           \
-        for (int64_t k = 0; k < n; k++)                                                            \
-            GT__SIMD for (int j = 0; j < w; j++) {                                                 \
-                int64_t i = k * in + j;                                                            \
-                l[j] += z[i] * (ls[j] - (x[i] - m[j]));                                            \
-                bp[i] = bp[i] / sv[j] - z[i];                                                      \
-            }                                                                                      \
-        for (int j = 0; j < w; j++) loss[j] = (T)l[j];                                             \
-    }                                                                                              \
-                                                                                                   \
-    static void sparse_tile_##SUF(const sm_ctx *c, int64_t r, int64_t j0, int w) {                 \
-        (void)j0, (void)w;                                                                         \
-        const int64_t n = c->n;                                                                    \
-        const T *x = (const T *)c->b + r * n;                                                      \
-        T *bp = (T *)c->y + r * n;                                                                 \
-        int64_t lab = label_at(c->ldt, c->a, r);                                                   \
-        T m = -(T)INFINITY;                                                                        \
-        for (int64_t k = 0; k < n; k++) m = x[k] > m ? x[k] : m;                                   \
-        double s = 0;                                                                              \
-        for (int64_t k = 0; k < n; k++) {                                                          \
-            T e = EXP(x[k] - m);                                                                   \
-            bp[k] = e;                                                                             \
-            s += e;                                                                                \
+        if (c->mode == M_GRAD || c->mode == M_LOG_GRAD) { /* x = dy, a = y */                      \
+            const bool lg = c->mode == M_LOG_GRAD;                                                 \
+            for (int64_t k = 0; k < n; k++)                                                        \
+                GT__SIMD for (int j = 0; j < w; j++)                                               \
+                    p[PART(k, n4)][j] += lg ? x[k * in + j] : x[k * in + j] * a[k * in + j];       \
+            for (int j = 0; j < w; j++) sv[j] = (T)((p[0][j] + p[1][j]) + (p[2][j] + p[3][j]));    \
+            for (int64_t k = 0; k < n; k++)                                                        \
+                GT__SIMD for (int j = 0; j < w; j++) {                                             \
+                    const int64_t i = k * in + j;                                                  \
+                    y[i] = lg ? x[i] - sv[j] * EXP(a[i]) : (x[i] - sv[j]) * a[i];                  \
+                }                                                                                  \
+            return;                                                                                \
         }                                                                                          \
-        T sv = (T)s;                                                                               \
-        ((T *)c->z)[r] = log(sv) - (x[lab] - m);                                                   \
-        for (int64_t k = 0; k < n; k++) bp[k] = bp[k] / sv - (k == lab ? (T)1 : (T)0);             \
-    }                                                                                              \
-                                                                                                   \
-    static void scale_tile_##SUF(const sm_ctx *c, int64_t o, int64_t j0, int w) {                  \
-        const int64_t n = c->n, in = c->inner, base = o * n * in + j0;                             \
-        const T *g = (const T *)c->a + o * in + j0, *b = (const T *)c->b + base;                   \
-        T *out = (T *)c->y + base;                                                                 \
+        for (int j = 0; j < w; j++) m[j] = -(T)INFINITY;                                           \
         for (int64_t k = 0; k < n; k++)                                                            \
-            for (int j = 0; j < w; j++) out[k * in + j] = g[j] * b[k * in + j];                    \
+            for (int j = 0; j < w; j++) m[j] = x[k * in + j] > m[j] ? x[k * in + j] : m[j];        \
+        for (int64_t k = 0; k < n; k++)                                                            \
+            GT__SIMD for (int j = 0; j < w; j++) {                                                 \
+                const T e = EXP(x[k * in + j] - m[j]);                                             \
+                y[k * in + j] = e;                                                                 \
+                p[PART(k, n4)][j] += e;                                                            \
+            }                                                                                      \
+        for (int j = 0; j < w; j++) {                                                              \
+            sv[j] = (T)((p[0][j] + p[1][j]) + (p[2][j] + p[3][j]));                                \
+            f[j] = c->mode == M_SOFTMAX ? 1 / sv[j] : log(sv[j]);                                  \
+        }                                                                                          \
+        if (c->mode == M_SOFTMAX) {                                                                \
+            for (int64_t k = 0; k < n; k++)                                                        \
+                GT__SIMD for (int j = 0; j < w; j++) y[k * in + j] *= f[j];                        \
+        } else if (c->mode == M_LOG_SOFTMAX) {                                                     \
+            for (int64_t k = 0; k < n; k++)                                                        \
+                GT__SIMD for (int j = 0; j < w; j++) {                                             \
+                    const int64_t i = k * in + j;                                                  \
+                    y[i] = (x[i] - m[j]) - f[j];                                                   \
+                }                                                                                  \
+        } else { /* M_XENT: a = labels */                                                          \
+            double l[TW];                                                                          \
+            for (int j = 0; j < w; j++) l[j] = 0;                                                  \
+            for (int64_t k = 0; k < n; k++)                                                        \
+                for (int j = 0; j < w; j++) {                                                      \
+                    const int64_t i = k * in + j;                                                  \
+                    l[j] += a[i] * (f[j] - (x[i] - m[j]));                                         \
+                    y[i] = y[i] / sv[j] - a[i];                                                    \
+                }                                                                                  \
+            T *loss = (T *)c->loss + o * in + j0;                                                  \
+            for (int j = 0; j < w; j++) loss[j] = (T)l[j];                                         \
+        }                                                                                          \
     }
 
 DEFINE_SOFTMAX(f32, float, gt__expf)
 DEFINE_SOFTMAX(f64, double, exp)
 
-#define PICK(name, dt) ((dt) == GT_F32 ? name##_f32 : name##_f64)
+/* Runs mode over [outer, n, inner]: blocks of rows on the last axis for the modes that have
+ * a row form, column tiles otherwise. */
+static void run(sm_ctx *c, gt_dtype dt) {
+    bool f32 = dt == GT_F32;
+    if (c->inner == 1 && c->mode <= M_SPARSE) {
+        run_items(f32 ? rows_f32 : rows_f64, c, (c->outer + RB - 1) / RB);
+        return;
+    }
+    int64_t nt = (c->inner + TW - 1) / TW;
+    run_items(f32 ? cols_f32 : cols_f64, c, c->outer * nt);
+}
 
 void gt__softmax(gt_dtype dt, const void *x, void *y, int64_t outer, int64_t n, int64_t inner,
                  bool log) {
-    sm_ctx c = {.a = x, .y = y, .n = n, .inner = inner, .log = log};
-    run_tiles(PICK(softmax_tile, dt), &c, outer);
+    if (n == 0) return;
+    sm_ctx c = {.mode = log ? M_LOG_SOFTMAX : M_SOFTMAX, .x = x, .aux = x, .y = y,
+                .outer = outer, .n = n, .inner = inner};
+    run(&c, dt);
 }
 
 void gt__softmax_grad(gt_dtype dt, const void *g, const void *y, void *out, int64_t outer,
                       int64_t n, int64_t inner, bool log) {
-    sm_ctx c = {.a = g, .b = y, .y = out, .n = n, .inner = inner, .log = log};
-    run_tiles(PICK(softmax_grad_tile, dt), &c, outer);
+    if (n == 0) return;
+    sm_ctx c = {.mode = log ? M_LOG_GRAD : M_GRAD, .x = g, .aux = y, .y = out, .outer = outer,
+                .n = n, .inner = inner};
+    run(&c, dt);
 }
 
 void gt__softmax_xent(gt_dtype dt, const void *labels, const void *logits, void *loss,
                       void *backprop, int64_t outer, int64_t n, int64_t inner) {
-    sm_ctx c = {.a = labels, .b = logits, .y = backprop, .z = loss, .n = n, .inner = inner};
-    run_tiles(PICK(xent_tile, dt), &c, outer);
+    if (n == 0) { /* no classes: every loss is an empty sum */
+        for (int64_t i = 0; i < outer * inner; i++) {
+            if (dt == GT_F32) ((float *)loss)[i] = 0;
+            else ((double *)loss)[i] = 0;
+        }
+        return;
+    }
+    sm_ctx c = {.mode = M_XENT, .x = logits, .aux = labels, .y = backprop, .loss = loss,
+                .outer = outer, .n = n, .inner = inner};
+    run(&c, dt);
 }
 
 void gt__sparse_xent(gt_dtype dt, gt_dtype label_dt, const void *labels, const void *logits,
                      void *loss, void *backprop, int64_t rows, int64_t c) {
-    sm_ctx k = {.a = labels, .b = logits, .y = backprop, .z = loss, .n = c, .inner = 1,
-                .ldt = label_dt};
-    run_tiles(PICK(sparse_tile, dt), &k, rows);
+    if (c == 0) return; /* then rows == 0: any label would have been out of range */
+    sm_ctx k = {.mode = M_SPARSE, .x = logits, .aux = labels, .y = backprop, .loss = loss,
+                .outer = rows, .n = c, .inner = 1, .ldt = label_dt};
+    run(&k, dt);
 }
 
 void gt__scale_rows(gt_dtype dt, const void *g, const void *b, void *out, int64_t outer,
                     int64_t n, int64_t inner) {
-    sm_ctx c = {.a = g, .b = b, .y = out, .n = n, .inner = inner};
-    run_tiles(PICK(scale_tile, dt), &c, outer);
+    if (n == 0) return;
+    sm_ctx c = {.mode = M_SCALE, .x = g, .aux = b, .y = out, .outer = outer, .n = n,
+                .inner = inner};
+    run(&c, dt);
 }
 
 int64_t gt__bad_label(gt_dtype label_dt, const void *labels, int64_t rows, int64_t c) {

@@ -5,6 +5,8 @@
 
 #include "core/internal.h"
 
+#include <math.h>
+
 typedef enum gt__ew_kind {
     /* y = f(x) */
     GT__EW_NEG, GT__EW_ABS, GT__EW_SIGN, GT__EW_SQUARE, GT__EW_SQRT, GT__EW_RSQRT, GT__EW_EXP,
@@ -56,10 +58,16 @@ typedef struct gt__ew_attr {
  * value over the whole range (tests/test_ops_unary.c sweeps it); +inf above 88.73, 0 below
  * -103.98, NaN for NaN. */
 static inline float gt__expf(float x) {
+    union {
+        float f;
+        uint32_t u;
+    } t, s1, s2;
     float xc = x > 89.0f ? 89.0f : x < -104.0f ? -104.0f : x;
-    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    float n = (xc * 1.44269504088896341f + magic) - magic;
-    n = n == n ? n : 0; /* NaN stays NaN through r; keep the int conversion defined */
+    /* Adding 1.5 * 2^23 rounds x*log2(e) to an integer n held in the low mantissa bits, so n
+     * is read from the bits (no float-to-int conversion, defined even for NaN). */
+    t.f = xc * 1.44269504088896341f + 12582912.0f;
+    float n = t.f - 12582912.0f;
+    int32_t ni = (int32_t)(t.u - 0x4B400000u), n1 = ni / 2, n2 = ni - n1;
     float r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -69,8 +77,6 @@ static inline float gt__expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
-    int32_t ni = (int32_t)n, n1 = ni / 2, n2 = ni - n1;
-    union { uint32_t u; float f; } s1, s2;
     s1.u = (uint32_t)(n1 + 127) << 23;
     s2.u = (uint32_t)(n2 + 127) << 23;
     return p * s1.f * s2.f;
@@ -85,9 +91,9 @@ static inline float gt__tanhf(float x) {
     p = p * s - 5.37397155531e-2f;
     p = p * s + 1.33314422036e-1f;
     p = p * s - 3.33332819422e-1f;
-    float small = p * s * x + x; /* odd: keeps the sign of -0 */
+    float small = p * s * a + a;
     float big = 1.0f - 2.0f / (gt__expf(2.0f * a) + 1.0f);
-    return a < 0.625f ? small : x < 0 ? -big : big;
+    return copysignf(a < 0.625f ? small : big, x);
 }
 
 /* y[i] = f(x[i]) for n elements of dtype dt (f32/f64 for every kind; NEG, ABS, SIGN and

@@ -228,7 +228,8 @@ static bool build(gt_optimizer *o, int n, gt_tensor *const *vars) {
                       o->kind == OPT_ADAGRAD;
         bool need_vhat = ((o->kind == OPT_ADAM || o->kind == OPT_ADAMW) && o->d.amsgrad) ||
                          (o->kind == OPT_RMSPROP && o->d.centered);
-        double vinit = o->kind == OPT_ADAGRAD ? o->d.initial_accumulator_value : 0;
+        /* Constant(value) casts the python float to the dtype through float32 */
+        double vinit = o->kind == OPT_ADAGRAD ? (double)(float)o->d.initial_accumulator_value : 0;
         if (ok && need_m) ok = (s->m = slot_buf(s->dt, s->n, 0)) != NULL;
         if (ok && need_v) ok = (s->v = slot_buf(s->dt, s->n, vinit)) != NULL;
         if (ok && need_vhat) ok = (s->vhat = slot_buf(s->dt, s->n, 0)) != NULL;
@@ -251,6 +252,12 @@ static slot *find_slot(gt_optimizer *o, const gt_tensor *v, int hint) {
 
 /* ---- the update rules, one definition for float and double ------------------------------- */
 
+/* Keras' float64 arithmetic keeps two kinds of constants apart: a python float multiplied into
+ * a float64 tensor stays exact (1 - beta_1, rho, epsilon), but ops.cast(python float, float64)
+ * converts through a float32 tensor first (beta_1 and beta_2 in the powers, SGD's momentum,
+ * weight_decay), and the learning rate is a float32 variable. The float64 path copies that,
+ * which makes its trajectories equal to Keras' float64 ones to ~1e-15. */
+
 /* T: element type; SQ: sqrt; POW: pow. hp: hyper-parameters already in T. */
 #define DEFINE_UPDATES(T, SQ, POW, SFX)                                                        \
     static void wd_##SFX(T *w, int64_t n, T wd, T lr) {                                        \
@@ -263,7 +270,7 @@ static slot *find_slot(gt_optimizer *o, const gt_tensor *v, int hint) {
             for (int64_t i = 0; i < n; i++) w[i] = w[i] - g[i] * lr;                           \
             return;                                                                            \
         }                                                                                      \
-        T mu = (T)o->d.momentum, *m = s->m;                                                    \
+        T mu = (T)(float)o->d.momentum, *m = s->m; /* ops.cast(python float) goes via f32 */                                                    \
         for (int64_t i = 0; i < n; i++) {                                                      \
             m[i] = m[i] * mu - g[i] * lr;                                                      \
             w[i] = o->d.nesterov ? w[i] + (m[i] * mu - g[i] * lr) : w[i] + m[i];               \
@@ -273,7 +280,7 @@ static slot *find_slot(gt_optimizer *o, const gt_tensor *v, int hint) {
         const T *g = s->g;                                                                     \
         T *m = s->m, *v = s->v, *vh = s->vhat;                                                 \
         T t = (T)(o->iterations + 1);                                                          \
-        T b1p = POW((T)o->d.beta_1, t), b2p = POW((T)o->d.beta_2, t);                          \
+        T b1p = POW((T)(float)o->d.beta_1, t), b2p = POW((T)(float)o->d.beta_2, t);                          \
         T alpha = lr * SQ((T)1 - b2p) / ((T)1 - b1p);                                          \
         T omb1 = (T)(1 - o->d.beta_1), omb2 = (T)(1 - o->d.beta_2), eps = (T)o->d.epsilon;     \
         for (int64_t i = 0; i < s->n; i++) {                                                   \
@@ -515,7 +522,7 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
         slot *s = find_slot(o, vars[i], i);
         if (s->dt == GT_F64) {
             double *w = gt_variable_data(vars[i]);
-            if (o->d.weight_decay != 0) wd_f64(w, s->n, o->d.weight_decay, (double)lr);
+            if (o->d.weight_decay != 0) wd_f64(w, s->n, (double)(float)o->d.weight_decay, (double)lr);
             step_f64(o, s, w, (double)lr);
         } else {
             float *w = gt_variable_data_f32(vars[i]);

@@ -89,7 +89,8 @@ static void sqdiff_grad(gt__gctx *g) {
 }
 
 #define ARITH_OP(var, nm, keep, gradfn)                                                         \
-    const gt__op var = {.name = nm, .nin = 2, .keep_in = keep, .attr_size = sizeof(bin_attr),   \
+    const gt__op var = {.name = nm, .nin = 2, .flags = GT__OP_BATCHABLE, .keep_in = keep,        \
+                        .attr_size = sizeof(bin_attr),                                          \
                         .infer = arith_infer, .forward = arith_forward, .grad = gradfn}
 
 ARITH_OP(gt__op_add, "add", 0, add_grad);

@@ -86,12 +86,16 @@ static void gather_forward(gt__call *c) {
 static gt_tensor *gather_grad_apply(const gt_tensor *upd, const gt_tensor *idx, int axis,
                                     int64_t n);
 
+/* Batchable: a leading row axis on gy (rank one above the output's) shifts the axis by one. */
 static void gather_grad(gt__gctx *g) {
     const gather_attr *a = g->attr;
-    if (g->need[0]) g->gx[0] = gather_grad_apply(g->gy, g->in[1], a->axis, g->meta[0].shape[a->axis]);
+    int b = g->gy->rank == g->meta[0].rank - 1 + g->in[1]->rank + 1;
+    if (g->need[0])
+        g->gx[0] = gather_grad_apply(g->gy, g->in[1], a->axis + b, g->meta[0].shape[a->axis]);
 }
 
-const gt__op gt__op_gather = {.name = "gather", .nin = 2, .keep_in = 1u << 1,
+const gt__op gt__op_gather = {.name = "gather", .nin = 2, .flags = GT__OP_BATCHABLE,
+                              .keep_in = 1u << 1,
                               .attr_size = sizeof(gather_attr), .infer = gather_infer,
                               .forward = gather_forward, .grad = gather_grad};
 
@@ -141,10 +145,12 @@ static void gather_grad_forward(gt__call *c) {
 
 /* Linear in the updates: the adjoint of a scatter-add is the gather with the same indices. */
 static void gather_grad_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = gt_gather(g->gy, g->in[1], ((const gather_attr *)g->attr)->axis);
+    int b = g->gy->rank == g->meta[0].rank - g->in[1]->rank + 2;
+    if (g->need[0]) g->gx[0] = gt_gather(g->gy, g->in[1], ((const gather_attr *)g->attr)->axis + b);
 }
 
-const gt__op gt__op_gather_grad = {.name = "gather_grad", .nin = 2, .keep_in = 1u << 1,
+const gt__op gt__op_gather_grad = {.name = "gather_grad", .nin = 2, .flags = GT__OP_BATCHABLE,
+                                   .keep_in = 1u << 1,
                                    .attr_size = sizeof(gather_attr), .infer = gather_grad_infer,
                                    .forward = gather_grad_forward, .grad = gather_grad_grad};
 

@@ -114,7 +114,7 @@ static void where_grad(gt__gctx *g) {
     if (g->need[1]) g->gx[1] = gt_where(g->in[0], g->gy, zero);
     if (g->need[2]) g->gx[2] = gt_where(g->in[0], zero, g->gy);
 }
-const gt__op gt__op_where = {.name = "where", .nin = 3, .keep_in = 1u, .infer = where_infer,
+const gt__op gt__op_where = {.name = "where", .nin = 3, .flags = GT__OP_BATCHABLE, .keep_in = 1u, .infer = where_infer,
                              .forward = where_forward, .grad = where_grad};
 gt_tensor *gt_where(const gt_tensor *cond, const gt_tensor *a, const gt_tensor *b) {
     const gt_tensor *in[3] = {cond, a, b};
@@ -151,7 +151,7 @@ static void cast_forward(gt__call *c) {
 static void cast_grad(gt__gctx *g) {
     if (gt__is_float(g->meta[0].dtype) && gt__is_float(g->gy->dtype)) g->gx[0] = gt_cast(g->gy, g->meta[0].dtype);
 }
-const gt__op gt__op_cast = {.name = "cast", .nin = 1, .attr_size = sizeof(cast_attr),
+const gt__op gt__op_cast = {.name = "cast", .nin = 1, .flags = GT__OP_BATCHABLE, .attr_size = sizeof(cast_attr),
                             .infer = cast_infer, .forward = cast_forward, .grad = cast_grad};
 gt_tensor *gt_cast(const gt_tensor *x, gt_dtype dtype) {
     cast_attr a = {dtype};
@@ -161,7 +161,7 @@ gt_tensor *gt_cast(const gt_tensor *x, gt_dtype dtype) {
 /* ---- identity and stop_gradient ----------------------------------------------------------- */
 
 static void identity_grad(gt__gctx *g) { g->gx[0] = g->gy; }
-const gt__op gt__op_identity = {.name = "identity", .nin = 1, .flags = GT__OP_ALIAS,
+const gt__op gt__op_identity = {.name = "identity", .nin = 1, .flags = GT__OP_ALIAS | GT__OP_BATCHABLE,
                                 .infer = same_infer, .grad = identity_grad};
 const gt__op gt__op_stop_gradient = {.name = "stop_gradient", .nin = 1,
                                      .flags = GT__OP_ALIAS | GT__OP_NONDIFF | GT__OP_STOP,

@@ -4,6 +4,7 @@
 #include "kernels/shape.h"
 #include "ops/registry.h"
 
+#include <stddef.h>
 #include <stdio.h>
 
 extern const gt__op gt__op_gather, gt__op_gather_grad, gt__op_one_hot;
@@ -17,6 +18,24 @@ static void strides_of(int rank, const int64_t *shape, int64_t *st) {
 }
 
 #define SHAPE_STR(r, s) gt__shape_str((char[96]){0}, 96, (r), (s))
+
+/* Gradient rules here are GT__OP_BATCHABLE: a Jacobian sweep may hand them gy with one extra
+ * leading row axis ([B, *out_shape]); they then return gx as [B, *in_shape]. The row axis is
+ * recognised by gy's rank exceeding the op's output rank. */
+static int rows_of(const gt__gctx *g, int out_rank) { return g->gy->rank == out_rank + 1; }
+
+/* The input's shape, with the row axis of gy in front when there is one. */
+static int in_shape(const gt__gctx *g, int k, int b, int64_t *shape) {
+    if (b) shape[0] = g->gy->shape[0];
+    memcpy(shape + b, g->meta[k].shape, sizeof(int64_t) * (size_t)g->meta[k].rank);
+    return g->meta[k].rank + b;
+}
+
+static gt_tensor *reshape_back(gt__gctx *g, int out_rank) {
+    int64_t sh[GT_MAX_RANK + 1];
+    int r = in_shape(g, 0, rows_of(g, out_rank), sh);
+    return gt_reshape(g->gy, r, sh);
+}
 
 /* ---- reshape --------------------------------------------------------------------------------- */
 
@@ -32,7 +51,8 @@ static bool reshape_infer(gt__call *c) {
     gt__shape_str(sx, sizeof sx, x->rank, x->shape);
     gt__shape_str(ss, sizeof ss, a->rank, a->shape);
     int infer = -1;
-    int64_t known = 1;
+    bool zero = false;
+    int64_t known = 1; /* product of the known non-zero sizes (TF leaves zeros out of it) */
     for (int i = 0; i < a->rank; i++) {
         int64_t d = c->shape[i] = a->shape[i];
         if (d == -1) {
@@ -53,46 +73,50 @@ static bool reshape_infer(gt__call *c) {
             gt__error("gt_reshape: shape %s has too many elements (the size overflows)", ss);
             return false;
         }
-        known *= d;
+        if (d) known *= d;
+        else zero = true;
     }
     c->dtype = x->dtype;
     c->rank = a->rank;
     if (infer >= 0) {
-        /* TF: a -1 next to a 0 dimension is ambiguous unless the input is empty too, then 0. */
-        if (known == 0) {
-            if (x->size != 0) {
-                gt__error("gt_reshape: cannot reshape a tensor with %lld elements (shape %s) to "
-                          "%s: the known dimensions multiply to 0",
-                          (long long)x->size, sx, ss);
-                return false;
-            }
-            c->shape[infer] = 0;
-            return true;
+        /* TensorFlow's rule (ReshapeOp): when the requested shape has a 0, the input's zero
+         * dimensions are left out too, so the -1 is still inferred from the other sizes
+         * ([2,0,3] -> [-1,2,0] gives [3,2,0]). */
+        int64_t in_n = 1;
+        bool in_zero = false;
+        for (int i = 0; i < x->rank; i++) {
+            if (x->shape[i] > 0 || !zero) in_n *= x->shape[i];
+            else in_zero = true;
         }
-        if (x->size % known) {
+        int64_t missing = in_n / known;
+        if (!in_zero && missing * known != in_n) {
             gt__error("gt_reshape: cannot reshape a tensor with %lld elements (shape %s) to %s: "
                       "%lld is not a multiple of %lld (the product of the known dimensions)",
-                      (long long)x->size, sx, ss, (long long)x->size, (long long)known);
+                      (long long)x->size, sx, ss, (long long)in_n, (long long)known);
             return false;
         }
-        c->shape[infer] = x->size / known;
-        return true;
+        c->shape[infer] = missing;
     }
-    if (known != x->size) {
+    int64_t total = 1;
+    for (int i = 0; i < a->rank; i++) total *= c->shape[i];
+    if (total != x->size) {
         gt__error("gt_reshape: cannot reshape a tensor with %lld elements (shape %s) to %s, which "
                   "has %lld elements; the element counts must match (one dimension may be -1)",
-                  (long long)x->size, sx, ss, (long long)known);
+                  (long long)x->size, sx, ss, (long long)total);
         return false;
     }
     return true;
 }
 
+/* The tape keeps only the attr's leading rank (attr_size below), all the rule reads. */
 static void reshape_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = gt_reshape(g->gy, g->meta[0].rank, g->meta[0].shape);
+    if (g->need[0]) g->gx[0] = reshape_back(g, *(const int *)g->attr);
 }
 
-const gt__op gt__op_reshape = {.name = "reshape", .nin = 1, .flags = GT__OP_ALIAS,
-                               .attr_size = 0, .infer = reshape_infer, .grad = reshape_grad};
+const gt__op gt__op_reshape = {.name = "reshape", .nin = 1,
+                               .flags = GT__OP_ALIAS | GT__OP_BATCHABLE,
+                               .attr_size = offsetof(reshape_attr, shape), .infer = reshape_infer,
+                               .grad = reshape_grad};
 
 gt_tensor *gt_reshape(const gt_tensor *x, int rank, const int64_t *shape) {
     if (!x) {
@@ -135,8 +159,13 @@ static bool expand_dims_infer(gt__call *c) {
     return true;
 }
 
-const gt__op gt__op_expand_dims = {.name = "expand_dims", .nin = 1, .flags = GT__OP_ALIAS,
-                                   .infer = expand_dims_infer, .grad = reshape_grad};
+static void expand_dims_grad(gt__gctx *g) {
+    if (g->need[0]) g->gx[0] = reshape_back(g, g->meta[0].rank + 1);
+}
+
+const gt__op gt__op_expand_dims = {.name = "expand_dims", .nin = 1,
+                                   .flags = GT__OP_ALIAS | GT__OP_BATCHABLE,
+                                   .infer = expand_dims_infer, .grad = expand_dims_grad};
 
 gt_tensor *gt_expand_dims(const gt_tensor *x, int axis) {
     axis_attr a = {axis};
@@ -144,12 +173,13 @@ gt_tensor *gt_expand_dims(const gt_tensor *x, int axis) {
 }
 
 typedef struct squeeze_attr {
+    int out_rank; /* set by infer; the only field the gradient reads (and the tape keeps) */
     int naxes;
     int axes[GT_MAX_RANK];
 } squeeze_attr;
 
 static bool squeeze_infer(gt__call *c) {
-    const squeeze_attr *a = c->attr;
+    squeeze_attr *a = (squeeze_attr *)c->attr;
     const gt_tensor *x = c->in[0];
     bool drop[GT_MAX_RANK] = {0};
     if (a->naxes == 0) {
@@ -170,11 +200,18 @@ static bool squeeze_infer(gt__call *c) {
     c->rank = 0;
     for (int i = 0; i < x->rank; i++)
         if (!drop[i]) c->shape[c->rank++] = x->shape[i];
+    a->out_rank = c->rank;
     return true;
 }
 
-const gt__op gt__op_squeeze = {.name = "squeeze", .nin = 1, .flags = GT__OP_ALIAS,
-                               .infer = squeeze_infer, .grad = reshape_grad};
+static void squeeze_grad(gt__gctx *g) {
+    if (g->need[0]) g->gx[0] = reshape_back(g, ((const squeeze_attr *)g->attr)->out_rank);
+}
+
+const gt__op gt__op_squeeze = {.name = "squeeze", .nin = 1,
+                               .flags = GT__OP_ALIAS | GT__OP_BATCHABLE,
+                               .attr_size = offsetof(squeeze_attr, naxes),
+                               .infer = squeeze_infer, .grad = squeeze_grad};
 
 gt_tensor *gt_squeeze(const gt_tensor *x, int naxes, const int *axes) {
     if (naxes < 0 || naxes > GT_MAX_RANK || (naxes > 0 && !axes)) {
@@ -232,12 +269,14 @@ static void transpose_forward(gt__call *c) {
 
 static void transpose_grad(gt__gctx *g) {
     const perm_attr *a = g->attr;
-    int inv[GT_MAX_RANK];
-    for (int i = 0; i < g->meta[0].rank; i++) inv[a->perm[i]] = i;
+    int r = g->meta[0].rank, b = rows_of(g, r), inv[GT_MAX_RANK + 1];
+    inv[0] = 0;
+    for (int i = 0; i < r; i++) inv[b + a->perm[i]] = b + i;
     if (g->need[0]) g->gx[0] = gt_transpose(g->gy, inv);
 }
 
-const gt__op gt__op_transpose = {.name = "transpose", .nin = 1, .attr_size = sizeof(perm_attr),
+const gt__op gt__op_transpose = {.name = "transpose", .nin = 1, .flags = GT__OP_BATCHABLE,
+                                 .attr_size = sizeof(perm_attr),
                                  .infer = transpose_infer, .forward = transpose_forward,
                                  .grad = transpose_grad};
 
@@ -323,20 +362,20 @@ static bool concat_infer(gt__call *c) {
 static void concat_forward(gt__call *c) { join_forward(c, ((const axis_attr *)c->attr)->axis, false); }
 
 static void concat_grad(gt__gctx *g) {
-    int ax = ((const axis_attr *)g->attr)->axis;
+    int b = rows_of(g, g->meta[0].rank), ax = ((const axis_attr *)g->attr)->axis + b;
     int64_t off = 0;
     for (int k = 0; k < g->nin; k++) {
-        const gt__meta *m = &g->meta[k];
         if (g->need[k]) {
-            int64_t begin[GT_MAX_RANK] = {0};
+            int64_t begin[GT_MAX_RANK + 1] = {0}, size[GT_MAX_RANK + 1];
+            in_shape(g, k, b, size);
             begin[ax] = off;
-            g->gx[k] = gt_slice(g->gy, begin, m->shape);
+            g->gx[k] = gt_slice(g->gy, begin, size);
         }
-        off += m->shape[ax];
+        off += g->meta[k].shape[ax - b];
     }
 }
 
-const gt__op gt__op_concat = {.name = "concat", .flags = GT__OP_VARIADIC,
+const gt__op gt__op_concat = {.name = "concat", .flags = GT__OP_VARIADIC | GT__OP_BATCHABLE,
                               .attr_size = sizeof(axis_attr), .infer = concat_infer,
                               .forward = concat_forward, .grad = concat_grad};
 
@@ -377,17 +416,19 @@ static bool stack_infer(gt__call *c) {
 static void stack_forward(gt__call *c) { join_forward(c, ((const axis_attr *)c->attr)->axis, true); }
 
 static void stack_grad(gt__gctx *g) {
-    int ax = ((const axis_attr *)g->attr)->axis;
-    int64_t begin[GT_MAX_RANK] = {0}, size[GT_MAX_RANK];
-    for (int i = 0, j = 0; i <= g->meta[0].rank; i++) size[i] = i == ax ? 1 : g->meta[0].shape[j++];
+    int r = g->meta[0].rank, b = rows_of(g, r + 1), ax = ((const axis_attr *)g->attr)->axis + b;
+    int64_t begin[GT_MAX_RANK + 1] = {0}, size[GT_MAX_RANK + 1], back[GT_MAX_RANK + 1];
+    memcpy(size, g->gy->shape, sizeof(int64_t) * (size_t)g->gy->rank);
+    size[ax] = 1;
+    int rb = in_shape(g, 0, b, back);
     for (int k = 0; k < g->nin; k++) {
         if (!g->need[k]) continue;
         begin[ax] = k;
-        g->gx[k] = gt_reshape(gt_slice(g->gy, begin, size), g->meta[k].rank, g->meta[k].shape);
+        g->gx[k] = gt_reshape(gt_slice(g->gy, begin, size), rb, back);
     }
 }
 
-const gt__op gt__op_stack = {.name = "stack", .flags = GT__OP_VARIADIC,
+const gt__op gt__op_stack = {.name = "stack", .flags = GT__OP_VARIADIC | GT__OP_BATCHABLE,
                              .attr_size = sizeof(axis_attr), .infer = stack_infer,
                              .forward = stack_forward, .grad = stack_grad};
 
@@ -444,15 +485,17 @@ static void slice_forward(gt__call *c) {
 static void slice_grad(gt__gctx *g) {
     const slice_attr *a = g->attr;
     const gt__meta *m = &g->meta[0];
-    int64_t pad[2 * GT_MAX_RANK];
+    int b = rows_of(g, m->rank);
+    int64_t pad[2 * GT_MAX_RANK + 2] = {0};
     for (int i = 0; i < m->rank; i++) {
-        pad[2 * i] = a->begin[i];
-        pad[2 * i + 1] = m->shape[i] - a->begin[i] - a->size[i];
+        pad[2 * (i + b)] = a->begin[i];
+        pad[2 * (i + b) + 1] = m->shape[i] - a->begin[i] - a->size[i];
     }
     if (g->need[0]) g->gx[0] = gt_pad(g->gy, pad, 0.0);
 }
 
-const gt__op gt__op_slice = {.name = "slice", .nin = 1, .attr_size = sizeof(slice_attr),
+const gt__op gt__op_slice = {.name = "slice", .nin = 1, .flags = GT__OP_BATCHABLE,
+                             .attr_size = sizeof(slice_attr),
                              .infer = slice_infer, .forward = slice_forward, .grad = slice_grad};
 
 gt_tensor *gt_slice(const gt_tensor *x, const int64_t *begin, const int64_t *size) {
@@ -592,8 +635,9 @@ static void tile_grad(gt__gctx *g) {
     if (!g->need[0]) return;
     const tile_attr *a = g->attr;
     const gt__meta *m = &g->meta[0];
-    int r = m->rank, ns = 0, na = 0, axes[GT_MAX_RANK];
-    int64_t sh[2 * GT_MAX_RANK];
+    int r = m->rank, b = rows_of(g, r), ns = 0, na = 0, axes[GT_MAX_RANK];
+    int64_t sh[2 * GT_MAX_RANK + 1];
+    if (b) sh[ns++] = g->gy->shape[0];
     for (int i = 0; i < r; i++) {
         if (a->mult[i] != 1) {
             axes[na++] = ns;
@@ -611,20 +655,22 @@ static void tile_grad(gt__gctx *g) {
     }
     /* Too many axes for one view: fold one tiled axis at a time as [before, m, d, after]. */
     gt_tensor *cur = g->gy;
-    int64_t cs[GT_MAX_RANK];
-    memcpy(cs, g->gy->shape, sizeof(int64_t) * (size_t)r);
-    for (int i = 0; i < r && cur; i++) {
-        if (a->mult[i] == 1) continue;
-        int64_t v[4] = {1, a->mult[i], m->shape[i], 1};
+    int n = r + b;
+    int64_t cs[GT_MAX_RANK + 1];
+    memcpy(cs, g->gy->shape, sizeof(int64_t) * (size_t)n);
+    for (int i = b; i < n && cur; i++) {
+        if (a->mult[i - b] == 1) continue;
+        int64_t v[4] = {1, a->mult[i - b], m->shape[i - b], 1};
         for (int k = 0; k < i; k++) v[0] *= cs[k];
-        for (int k = i + 1; k < r; k++) v[3] *= cs[k];
-        cs[i] = m->shape[i];
-        cur = gt_reshape(gt_reduce_sum(gt_reshape(cur, 4, v), GT_AXES(1), false), r, cs);
+        for (int k = i + 1; k < n; k++) v[3] *= cs[k];
+        cs[i] = m->shape[i - b];
+        cur = gt_reshape(gt_reduce_sum(gt_reshape(cur, 4, v), GT_AXES(1), false), n, cs);
     }
     g->gx[0] = cur;
 }
 
-const gt__op gt__op_tile = {.name = "tile", .nin = 1, .attr_size = sizeof(tile_attr),
+const gt__op gt__op_tile = {.name = "tile", .nin = 1, .flags = GT__OP_BATCHABLE,
+                            .attr_size = sizeof(tile_attr),
                             .infer = tile_infer, .forward = tile_forward, .grad = tile_grad};
 
 gt_tensor *gt_tile(const gt_tensor *x, const int64_t *multiples) {
@@ -719,12 +765,15 @@ static void pad_forward(gt__call *c) {
 
 static void pad_grad(gt__gctx *g) {
     const pad_attr *a = g->attr;
-    int64_t begin[GT_MAX_RANK];
-    for (int i = 0; i < g->meta[0].rank; i++) begin[i] = a->pad[2 * i];
-    if (g->need[0]) g->gx[0] = gt_slice(g->gy, begin, g->meta[0].shape);
+    int b = rows_of(g, g->meta[0].rank);
+    int64_t begin[GT_MAX_RANK + 1] = {0}, size[GT_MAX_RANK + 1];
+    in_shape(g, 0, b, size);
+    for (int i = 0; i < g->meta[0].rank; i++) begin[i + b] = a->pad[2 * i];
+    if (g->need[0]) g->gx[0] = gt_slice(g->gy, begin, size);
 }
 
-const gt__op gt__op_pad = {.name = "pad", .nin = 1, .attr_size = sizeof(pad_attr),
+const gt__op gt__op_pad = {.name = "pad", .nin = 1, .flags = GT__OP_BATCHABLE,
+                           .attr_size = sizeof(pad_attr),
                            .infer = pad_infer, .forward = pad_forward, .grad = pad_grad};
 
 gt_tensor *gt_pad(const gt_tensor *x, const int64_t *paddings, double value) {
@@ -779,12 +828,13 @@ static void broadcast_to_forward(gt__call *c) {
                            ss);
 }
 
-/* The tape sums a gradient down to its input's shape (the one place un-broadcasting lives). */
+/* The tape sums a gradient down to its input's shape (the one place un-broadcasting lives),
+ * with or without a leading row axis. */
 static void broadcast_to_grad(gt__gctx *g) {
     if (g->need[0]) g->gx[0] = g->gy;
 }
 
-const gt__op gt__op_broadcast_to = {.name = "broadcast_to", .nin = 1,
+const gt__op gt__op_broadcast_to = {.name = "broadcast_to", .nin = 1, .flags = GT__OP_BATCHABLE,
                                     .attr_size = 0, .infer = broadcast_to_infer,
                                     .forward = broadcast_to_forward, .grad = broadcast_to_grad};
 

