@@ -24,9 +24,10 @@ static gt_tensor *SimpleModel_call(gt_model *self, const gt_tensor *x, bool trai
 static SimpleModel *SimpleModel_new(void) {
     SimpleModel *m = (SimpleModel *)gt_model_new(&(gt_model_desc){
         .class_name = "SimpleModel", .call = SimpleModel_call, .size = sizeof(SimpleModel)});
-    if (!m) return NULL;
-    m->dense1 = gt_model_track(&m->base,
-                               gt_dense(&(gt_dense_desc){.units = 5, .activation = GT_ACT_RELU}));
+    if (!m)
+        return NULL;
+    m->dense1 =
+        gt_model_track(&m->base, gt_dense(&(gt_dense_desc){.units = 5, .activation = GT_ACT_RELU}));
     m->dense2 = gt_model_track(
         &m->base, gt_dense(&(gt_dense_desc){.units = 2, .activation = GT_ACT_SOFTMAX}));
     return m;
@@ -36,8 +37,7 @@ static SimpleModel *SimpleModel_new(void) {
 
 /* One step of the seed: loss and gradients under a tape; returns the loss (NaN on error). */
 static double loss_and_grads(SimpleModel *model, const gt_loss *loss_fn, const gt_tensor *inputs,
-                             const gt_tensor *labels, gt_tensor **vars, int *n,
-                             gt_tensor **grads) {
+                             const gt_tensor *labels, gt_tensor **vars, int *n, gt_tensor **grads) {
     gt_tape *tape = gt_tape_begin(NULL);
     gt_tensor *predictions = gt_model_call(&model->base, inputs, true);
     gt_tensor *loss = gt_loss_call(loss_fn, labels, predictions, NULL);
@@ -67,17 +67,15 @@ int main(void) {
     bool ok = true;
     for (int step = 0; step <= steps && ok; step++) {
         gt_scope_begin(); /* a training step is one scope: memory stays flat */
-        double loss = loss_and_grads(model, loss_fn, inputs, labels, trainable_vars, &n,
-                                     gradients);
+        double loss = loss_and_grads(model, loss_fn, inputs, labels, trainable_vars, &n, gradients);
         if (step == 0) {
             first = loss;
             printf("Loss before apply_gradients: %.6f\n", loss);
         }
         last = loss;
         /* optimizer.apply_gradients(zip(gradients, trainable_vars)) */
-        ok = !isnan(loss) && (step == steps ||
-                              gt_optimizer_apply_gradients(optimizer, n, gradients,
-                                                           trainable_vars));
+        ok = !isnan(loss) && (step == steps || gt_optimizer_apply_gradients(optimizer, n, gradients,
+                                                                            trainable_vars));
         gt_scope_end();
     }
     if (ok) {

@@ -20,7 +20,7 @@ typedef struct SimpleModel {
 /* def call(self, x): */
 static gt_tensor *SimpleModel_call(gt_model *self, const gt_tensor *x, bool training) {
     SimpleModel *m = (SimpleModel *)self;
-    x = gt_layer_call(m->dense1, x, training);   /* x = self.dense1(x) */
+    x = gt_layer_call(m->dense1, x, training);    /* x = self.dense1(x) */
     return gt_layer_call(m->dense2, x, training); /* return self.dense2(x) */
 }
 
@@ -28,10 +28,11 @@ static gt_tensor *SimpleModel_call(gt_model *self, const gt_tensor *x, bool trai
 static SimpleModel *SimpleModel_new(void) {
     SimpleModel *m = (SimpleModel *)gt_model_new(&(gt_model_desc){
         .class_name = "SimpleModel", .call = SimpleModel_call, .size = sizeof(SimpleModel)});
-    if (!m) return NULL;
+    if (!m)
+        return NULL;
     /* self.dense1 = layers.Dense(5, activation='relu') */
-    m->dense1 = gt_model_track(&m->base,
-                               gt_dense(&(gt_dense_desc){.units = 5, .activation = GT_ACT_RELU}));
+    m->dense1 =
+        gt_model_track(&m->base, gt_dense(&(gt_dense_desc){.units = 5, .activation = GT_ACT_RELU}));
     /* self.dense2 = layers.Dense(2, activation='softmax') */
     m->dense2 = gt_model_track(
         &m->base, gt_dense(&(gt_dense_desc){.units = 2, .activation = GT_ACT_SOFTMAX}));
@@ -57,8 +58,8 @@ int main(void) {
     /* trainable_vars = model.trainable_variables. Keras 3 builds the layers on the first call,
      * so the list is read once the model has run (before it, Keras 3 gives []). */
     gt_tensor *trainable_vars[16], *gradients[16];
-    int n = model ? gt_layer_trainable_variables(gt_model_layer(&model->base), trainable_vars, 16)
-                  : 0;
+    int n =
+        model ? gt_layer_trainable_variables(gt_model_layer(&model->base), trainable_vars, 16) : 0;
     /* gradients = tape.gradient(loss, trainable_vars) */
     bool ok = loss && gt_tape_gradient(tape, 1, (const gt_tensor *const[]){loss}, NULL, n,
                                        (const gt_tensor *const *)trainable_vars,

@@ -135,7 +135,8 @@ typedef struct gt_mem_stats {
     uint64_t frees;        /**< buffers returned to the system allocator */
     uint64_t cache_hits;   /**< buffer requests served from the size-class cache */
     int64_t bytes_live;    /**< bytes in buffers currently held by tensors */
-    int64_t bytes_peak;    /**< high-water mark of bytes_live since start or reset */
+    int64_t bytes_peak;    /**< high-water mark of bytes_live since start or reset (exact when
+                                one thread makes the tensors, as programs usually do) */
     int64_t bytes_cached;  /**< bytes parked in the cache, ready for reuse */
     uint64_t lib_mallocs;  /**< every system allocation the library made (buffers, tapes, ...) */
 } gt_mem_stats;

@@ -107,11 +107,11 @@ typedef enum gt_csv_header {
 
 /** CSV options; {0} (or NULL) means comma-separated, header auto-detected, no label column. */
 typedef struct gt_csv_desc {
-    char delimiter;        /**< field separator; 0 means ',' */
-    gt_csv_header header;  /**< see gt_csv_header */
-    bool has_label;        /**< split one column off as the labels (y) */
-    int label_column;      /**< its 0-based index when has_label; negative counts from the end
-                                (-1 is the last column) */
+    char delimiter;         /**< field separator; 0 means ',' */
+    gt_csv_header header;   /**< see gt_csv_header */
+    bool has_label;         /**< split one column off as the labels (y) */
+    int label_column;       /**< its 0-based index when has_label; negative counts from the end
+                                 (-1 is the last column) */
     const char *label_name; /**< or the label column's header name (implies has_label and a
                                  header) */
 } gt_csv_desc;
@@ -206,8 +206,7 @@ gt_dataset *gt_dataset_slice(const gt_dataset *ds, int64_t begin, int64_t count)
  *  becomes *val, the rest *train: the first floor(n * (1 - fraction)) samples train. fraction
  *  must be in (0, 1) and leave both parts non-empty (Keras' error otherwise). Both are views
  *  with ds's batch options. */
-bool gt_dataset_split(const gt_dataset *ds, double fraction, gt_dataset **train,
-                      gt_dataset **val);
+bool gt_dataset_split(const gt_dataset *ds, double fraction, gt_dataset **train, gt_dataset **val);
 
 /** Number of samples. */
 int64_t gt_dataset_size(const gt_dataset *ds);

@@ -166,16 +166,16 @@ typedef struct gt_layer_vtable {
  *  the struct). */
 struct gt_layer {
     const gt_layer_vtable *vt;
-    char name[96];          /**< "dense", "dense_1", ... */
-    bool built;             /**< build() ran */
-    bool trainable;         /**< layer.trainable (default true) */
-    gt_dtype dtype;         /**< weight dtype, fixed at build from the first input (f32/f64) */
+    char name[96];  /**< "dense", "dense_1", ... */
+    bool built;     /**< build() ran */
+    bool trainable; /**< layer.trainable (default true) */
+    gt_dtype dtype; /**< weight dtype, fixed at build from the first input (f32/f64) */
     int nweights, capweights;
     gt_tensor **weights;    /**< own weights in creation order */
     bool *weight_trainable; /**< whether each was created trainable */
     int nchildren, capchildren;
-    gt_layer **children;    /**< tracked sublayers (owned) in tracking order */
-    int out_rank;           /**< output shape of the last call (summary); -1 before */
+    gt_layer **children; /**< tracked sublayers (owned) in tracking order */
+    int out_rank;        /**< output shape of the last call (summary); -1 before */
     int64_t out_shape[GT_MAX_RANK];
 };
 
@@ -197,9 +197,8 @@ bool gt_layer_build(gt_layer *layer, int rank, const int64_t *input_shape);
 /** For use in a build function: creates a weight variable of the layer's dtype, named name,
  *  with path "<scopes>/<layer>/<name>", initialized by init, appended to the layer's
  *  weights. Returns the variable (owned by the layer) or NULL on error. */
-gt_tensor *gt_layer_add_weight(gt_layer *layer, const char *name, int rank,
-                               const int64_t *shape, const gt_initializer *init,
-                               bool trainable);
+gt_tensor *gt_layer_add_weight(gt_layer *layer, const char *name, int rank, const int64_t *shape,
+                               const gt_initializer *init, bool trainable);
 /** Registers a sublayer (Keras tracks sublayers assigned to attributes); the parent owns it
  *  from then on. Returns child (NULL if child is NULL or on error, in which case the child
  *  is freed). */
@@ -229,11 +228,11 @@ char *gt_snake_case(const char *name, char *buf, size_t n);
 /** Dense options; {0} = Keras defaults except units, which must be > 0. */
 typedef struct gt_dense_desc {
     int64_t units;
-    gt_activation activation;       /**< default linear */
-    bool no_bias;                   /**< use_bias=False */
+    gt_activation activation;          /**< default linear */
+    bool no_bias;                      /**< use_bias=False */
     gt_initializer kernel_initializer; /**< default glorot_uniform */
     gt_initializer bias_initializer;   /**< default zeros */
-    const char *name;               /**< NULL: auto-named dense, dense_1, ... */
+    const char *name;                  /**< NULL: auto-named dense, dense_1, ... */
 } gt_dense_desc;
 /** keras.layers.Dense: activation(matmul(x, kernel) + bias); inputs of rank > 2 act on the
  *  last axis. kernel (in, units) then bias (units,). */
@@ -258,7 +257,7 @@ struct gt_model {
     gt_layer layer;
     gt_model_call_fn call;
     void (*destroy)(gt_model *self);
-    gt_layer_vtable vtable;  /**< the model's own vtable (class name per model type) */
+    gt_layer_vtable vtable; /**< the model's own vtable (class name per model type) */
     char class_name[96];
 };
 
@@ -328,7 +327,7 @@ typedef struct gt_loss_desc {
     double label_smoothing; /**< CCE / BCE, in [0, 1] */
     int axis;               /**< CCE class axis; 0 means -1 (write negative axes) */
     gt_reduction reduction;
-    double delta;           /**< Huber (0 -> 1.0) */
+    double delta; /**< Huber (0 -> 1.0) */
 } gt_loss_desc;
 
 typedef struct gt_loss gt_loss;
@@ -373,14 +372,14 @@ typedef enum gt_schedule_kind {
 typedef struct gt_schedule {
     gt_schedule_kind kind;
     double initial_learning_rate;
-    double decay_steps;      /**< > 0 */
+    double decay_steps; /**< > 0 */
     double decay_rate;
-    bool staircase;          /**< Exponential / InverseTime */
-    int nboundaries;         /**< PiecewiseConstant: boundaries[n], values[n+1] */
+    bool staircase;  /**< Exponential / InverseTime */
+    int nboundaries; /**< PiecewiseConstant: boundaries[n], values[n+1] */
     const double *boundaries;
     const double *values;
-    double alpha;            /**< CosineDecay floor fraction */
-    double warmup_target;    /**< CosineDecay: 0 means None (GT_ZERO for a target of 0) */
+    double alpha;         /**< CosineDecay floor fraction */
+    double warmup_target; /**< CosineDecay: 0 means None (GT_ZERO for a target of 0) */
     double warmup_steps;
     double end_learning_rate; /**< PolynomialDecay (0 -> 1e-4; GT_ZERO for 0) */
     double power;             /**< PolynomialDecay (0 -> 1.0) */
@@ -400,17 +399,17 @@ double gt_schedule_value(const gt_schedule *s, int64_t step);
  *  "Argument(s) not recognized" otherwise, and so does this). Zero-valued fields take the
  *  default; GT_ZERO asks for an actual 0 where the default is not 0. */
 typedef struct gt_optimizer_desc {
-    double learning_rate;  /**< default 0.01 (SGD) / 0.001 (others) */
-    gt_schedule schedule;  /**< instead of learning_rate when kind != NONE */
-    double momentum;       /**< SGD, RMSprop; in [0, 1] */
-    bool nesterov;         /**< SGD */
-    double beta_1, beta_2; /**< Adam/AdamW: 0.9, 0.999 */
-    double epsilon;        /**< 1e-7 */
-    bool amsgrad;          /**< Adam/AdamW */
-    double rho;            /**< RMSprop: 0.9 */
-    bool centered;         /**< RMSprop */
+    double learning_rate;             /**< default 0.01 (SGD) / 0.001 (others) */
+    gt_schedule schedule;             /**< instead of learning_rate when kind != NONE */
+    double momentum;                  /**< SGD, RMSprop; in [0, 1] */
+    bool nesterov;                    /**< SGD */
+    double beta_1, beta_2;            /**< Adam/AdamW: 0.9, 0.999 */
+    double epsilon;                   /**< 1e-7 */
+    bool amsgrad;                     /**< Adam/AdamW */
+    double rho;                       /**< RMSprop: 0.9 */
+    bool centered;                    /**< RMSprop */
     double initial_accumulator_value; /**< Adagrad: 0.1 */
-    double weight_decay;   /**< decoupled, every optimizer (AdamW default 0.004) */
+    double weight_decay;              /**< decoupled, every optimizer (AdamW default 0.004) */
     double clipnorm, clipvalue, global_clipnorm; /**< at most one; 0 disables */
 } gt_optimizer_desc;
 
@@ -460,8 +459,7 @@ gt_metric *gt_metric_sparse_categorical_accuracy(const char *name);
 bool gt_metric_update(gt_metric *m, const gt_tensor *y_true, const gt_tensor *y_pred,
                       const gt_tensor *sample_weight);
 /** update_state(values, sample_weight) for Mean. */
-bool gt_metric_update_values(gt_metric *m, const gt_tensor *values,
-                             const gt_tensor *sample_weight);
+bool gt_metric_update_values(gt_metric *m, const gt_tensor *values, const gt_tensor *sample_weight);
 /** result(): total / count in float32 (0 when count is 0, divide_no_nan). */
 double gt_metric_result(const gt_metric *m);
 /** reset_state(). */

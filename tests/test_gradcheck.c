@@ -8,7 +8,8 @@
 
 static const gtt_case *const families[] = {gtt_cases_binary, gtt_cases_misc,   gtt_cases_unary,
                                            gtt_cases_nn,     gtt_cases_reduce, gtt_cases_matmul,
-                                           gtt_cases_shape,  gtt_cases_autodiff};
+                                           gtt_cases_shape,  gtt_cases_autodiff,
+                                           gtt_cases_conv};
 
 int main(int argc, char **argv) {
     const char *only = argc > 1 ? argv[1] : NULL; /* optional: run one op's cases */

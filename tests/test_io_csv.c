@@ -24,7 +24,8 @@ static void test_basic(void) {
     gt_csv c;
     /* Header auto-detected, label by name in the middle. */
     GTT_OK(parse("a,label,b\n1,0,2.5\n-3e2,1,4\n", &(gt_csv_desc){.label_name = "label"}, &c));
-    GTT_CHECK(c.rows == 2 && c.cols == 2, "2x2 features, got %lldx%lld", (long long)c.rows, (long long)c.cols);
+    GTT_CHECK(c.rows == 2 && c.cols == 2, "2x2 features, got %lldx%lld", (long long)c.rows,
+              (long long)c.cols);
     GTT_CHECK(c.x && c.x[0] == 1 && c.x[1] == 2.5f && c.x[2] == -300 && c.x[3] == 4, "values");
     GTT_CHECK(c.y && c.y[0] == 0 && c.y[1] == 1, "labels");
     GTT_CHECK(c.names && !strcmp(c.names[0], "a") && !strcmp(c.names[1], "b") &&
@@ -88,7 +89,8 @@ static void test_file_and_dataset(void) {
     char path[] = "/tmp/gt_test_io_csv_XXXXXX";
     int fd = mkstemp(path);
     GTT_CHECK(fd >= 0, "mkstemp");
-    if (fd < 0) return;
+    if (fd < 0)
+        return;
     const char *text = "f1,f2,class\n0.5,1,2\n1.5,2,0\n2.5,3,1\n";
     GTT_CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text), "write");
     close(fd);
@@ -98,7 +100,8 @@ static void test_file_and_dataset(void) {
     gt_dataset *ds = gt_dataset_from_csv(&c, true);
     GTT_OK(ds != NULL);
     if (ds) {
-        GTT_CHECK(gt_dataset_size(ds) == 3 && gt_dataset_num_classes(ds) == 3, "3 samples, 3 classes");
+        GTT_CHECK(gt_dataset_size(ds) == 3 && gt_dataset_num_classes(ds) == 3,
+                  "3 samples, 3 classes");
         gt_scope_begin();
         gt_tensor *x, *y;
         GTT_OK(gt_dataset_batch(ds, 2, 1, &x, &y));
@@ -115,7 +118,8 @@ static void test_file_and_dataset(void) {
         gt_scope_begin();
         gt_tensor *x, *y;
         GTT_OK(gt_dataset_batch(ds, 3, 0, &x, &y));
-        GTT_CHECK(y && gt_tensor_dtype(y) == GT_F32 && gt_tensor_rank(y) == 2 && gt_tensor_dim(y, 1) == 1,
+        GTT_CHECK(y && gt_tensor_dtype(y) == GT_F32 && gt_tensor_rank(y) == 2 &&
+                      gt_tensor_dim(y, 1) == 1,
                   "float targets [B,1]");
         gt_scope_end();
         gt_dataset_free(ds);
@@ -126,8 +130,42 @@ static void test_file_and_dataset(void) {
     gt_csv_free(&c);
 }
 
+/* Every byte of a CSV text flipped or replaced: parses or fails with a message, never crashes. */
+static void test_fuzz(void) {
+    const char *src = "a,\"b c\",label\r\n1,2.5,0\n\n-3e2,\"4\",1\n5,6,2";
+    size_t n = strlen(src);
+    char *b = malloc(n + 1);
+    const char repl[] = ",\"\n\r \x00x.-e9";
+    int ok = 0, err = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < sizeof repl; k++) {
+            memcpy(b, src, n);
+            b[i] = k < sizeof repl - 1 ? repl[k] : (char)(b[i] ^ 0x80);
+            for (int lab = 0; lab < 2; lab++) {
+                gt_csv c;
+                gt_error_clear();
+                gt_csv_desc d = {.has_label = lab == 1, .label_column = -1};
+                if (gt_csv_parse(b, n - (i % 3 == 0), "fuzz", &d, &c)) {
+                    ok++;
+                    GTT_CHECK(c.rows >= 0 && c.cols >= 0 && (c.rows * c.cols == 0 || c.x),
+                              "consistent");
+                    gt_csv_free(&c);
+                } else {
+                    err++;
+                    if (!gt_error())
+                        GTT_CHECK(0, "a failure without a message");
+                }
+            }
+        }
+    free(b);
+    gt_error_clear();
+    printf("csv fuzz: %d parsed, %d rejected\n", ok, err);
+    GTT_CHECK(ok > 0 && err > 0, "both outcomes");
+}
+
 int main(void) {
     test_basic();
+    test_fuzz();
     test_errors();
     test_file_and_dataset();
     return gtt_finish();

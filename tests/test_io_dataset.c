@@ -32,7 +32,8 @@ static gt_dataset *small(void) {
     uint8_t x[60];
     int32_t y[10];
     for (int i = 0; i < 10; i++) {
-        for (int k = 0; k < 6; k++) x[i * 6 + k] = (uint8_t)(10 * i + k);
+        for (int k = 0; k < 6; k++)
+            x[i * 6 + k] = (uint8_t)(10 * i + k);
         y[i] = i % 3;
     }
     return gt_dataset_new(&(gt_dataset_desc){
@@ -43,7 +44,8 @@ static gt_dataset *small(void) {
 static void batch_ids(gt_dataset *ds, int64_t bs, int64_t b, int64_t *ids, int64_t *m) {
     gt_tensor *x, *y;
     *m = 0;
-    if (!gt_dataset_batch(ds, bs, b, &x, &y)) return;
+    if (!gt_dataset_batch(ds, bs, b, &x, &y))
+        return;
     *m = gt_tensor_dim(x, 0);
     int64_t per = gt_tensor_size(x) / *m;
     for (int64_t j = 0; j < *m; j++) {
@@ -55,11 +57,13 @@ static void batch_ids(gt_dataset *ds, int64_t bs, int64_t b, int64_t *ids, int64
 static void test_batches(void) {
     gt_dataset *ds = small();
     GTT_OK(ds != NULL);
-    if (!ds) return;
+    if (!ds)
+        return;
     gt_scope_begin();
     int64_t shape[GT_MAX_RANK];
-    GTT_CHECK(gt_dataset_size(ds) == 10 && gt_dataset_sample_shape(ds, shape) == 2 && shape[0] == 2 &&
-                  shape[1] == 3 && gt_dataset_num_classes(ds) == 3 && gt_dataset_label(ds, 4) == 1,
+    GTT_CHECK(gt_dataset_size(ds) == 10 && gt_dataset_sample_shape(ds, shape) == 2 &&
+                  shape[0] == 2 && shape[1] == 3 && gt_dataset_num_classes(ds) == 3 &&
+                  gt_dataset_label(ds, 4) == 1,
               "size, shape, classes, label");
     GTT_CHECK(gt_dataset_num_batches(ds, 4) == 3 && gt_dataset_num_batches(ds, 10) == 1 &&
                   gt_dataset_num_batches(ds, 11) == 1 && gt_dataset_num_batches(ds, 1) == 10,
@@ -70,7 +74,8 @@ static void test_batches(void) {
                   gt_tensor_dim(x, 2) == 3 && gt_tensor_dtype(x) == GT_F32,
               "x is float32 [2,2,3]");
     double want[12];
-    for (int i = 0; i < 12; i++) want[i] = (float)((80 + (i / 6) * 10 + i % 6) / 255.0);
+    for (int i = 0; i < 12; i++)
+        want[i] = (float)((80 + (i / 6) * 10 + i % 6) / 255.0);
     gtt_tensor_close("last batch x", x, want, 12, 0, 0);
     const double wy[2] = {8 % 3, 9 % 3};
     gtt_tensor_close("last batch y", y, wy, 2, 0, 0);
@@ -89,7 +94,8 @@ static void test_batches(void) {
     GTT_OK(gt_dataset_batch(ds, 4, 1, &x, &y)); /* samples 4..7: labels 1 2 0 1 */
     const double oh[12] = {0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0};
     gtt_tensor_close("one-hot y", y, oh, 12, 0, 0);
-    GTT_CHECK(y && gt_tensor_dtype(y) == GT_F32 && gt_tensor_dim(y, 1) == 3, "one-hot float32 [B,3]");
+    GTT_CHECK(y && gt_tensor_dtype(y) == GT_F32 && gt_tensor_dim(y, 1) == 3,
+              "one-hot float32 [B,3]");
     GTT_OK(gt_dataset_set_one_hot(ds, false));
 
     GTT_OK(gt_dataset_set_scale(ds, 2.0, -1.0));
@@ -111,7 +117,8 @@ static void test_batches(void) {
 /* Every byte value scales exactly as NumPy's x / 255.0 cast to float32. */
 static void test_scale_exact(void) {
     uint8_t x[256];
-    for (int i = 0; i < 256; i++) x[i] = (uint8_t)i;
+    for (int i = 0; i < 256; i++)
+        x[i] = (uint8_t)i;
     gt_dataset *ds = gt_dataset_new(&(gt_dataset_desc){.count = 256, .x_rank = 0, .x_u8 = x});
     GTT_OK(ds != NULL);
     gt_scope_begin();
@@ -120,7 +127,8 @@ static void test_scale_exact(void) {
     GTT_CHECK(yb == NULL, "no labels, no y");
     int bad = 0;
     for (int v = 0; v < 256; v++)
-        if ((float)gt_tensor_get(xb, v) != (float)(v / 255.0)) bad++;
+        if ((float)gt_tensor_get(xb, v) != (float)(v / 255.0))
+            bad++;
     GTT_CHECK(bad == 0, "%d byte values differ from float32(v / 255.0)", bad);
     gt_scope_end();
     gt_dataset_free(ds);
@@ -131,7 +139,8 @@ static void test_shuffle(void) {
     int64_t o[10];
     GTT_OK(gt_shuffle_order(10, 42, 0, o));
     const int64_t golden[10] = {4, 2, 8, 3, 6, 5, 0, 9, 7, 1};
-    GTT_CHECK(!memcmp(o, golden, sizeof o), "seed 42 epoch 0 order: %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld",
+    GTT_CHECK(!memcmp(o, golden, sizeof o),
+              "seed 42 epoch 0 order: %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld",
               (long long)o[0], (long long)o[1], (long long)o[2], (long long)o[3], (long long)o[4],
               (long long)o[5], (long long)o[6], (long long)o[7], (long long)o[8], (long long)o[9]);
 
@@ -140,20 +149,24 @@ static void test_shuffle(void) {
     int64_t ids[10], m, seen[10] = {0}, order3[10], k = 0;
     /* Epoch 3 straight away on one dataset, after epochs 0..2 on the other: same order. */
     GTT_OK(gt_dataset_shuffle(a, 7, 3));
-    for (int e = 0; e < 3; e++) GTT_OK(gt_dataset_shuffle(b, 7, e));
+    for (int e = 0; e < 3; e++)
+        GTT_OK(gt_dataset_shuffle(b, 7, e));
     GTT_OK(gt_dataset_shuffle(b, 7, 3));
     for (int64_t bi = 0; bi < gt_dataset_num_batches(a, 3); bi++) {
         int64_t ib[3], mb;
         batch_ids(a, 3, bi, ids, &m);
         batch_ids(b, 3, bi, ib, &mb);
-        GTT_CHECK(m == mb && !memcmp(ids, ib, (size_t)m * sizeof *ids), "epoch 3 independent of history");
+        GTT_CHECK(m == mb && !memcmp(ids, ib, (size_t)m * sizeof *ids),
+                  "epoch 3 independent of history");
         for (int64_t j = 0; j < m; j++) {
-            if (ids[j] >= 0 && ids[j] < 10) seen[ids[j]]++;
+            if (ids[j] >= 0 && ids[j] < 10)
+                seen[ids[j]]++;
             order3[k++] = ids[j];
         }
     }
     int once = 0;
-    for (int i = 0; i < 10; i++) once += seen[i] == 1;
+    for (int i = 0; i < 10; i++)
+        once += seen[i] == 1;
     GTT_CHECK(once == 10 && k == 10, "an epoch visits every sample exactly once");
     int64_t direct[10];
     GTT_OK(gt_shuffle_order(10, 7, 3, direct));
@@ -166,7 +179,8 @@ static void test_shuffle(void) {
     gt_dataset_unshuffle(a);
     batch_ids(a, 10, 0, ids, &m);
     bool identity = m == 10;
-    for (int i = 0; i < 10 && identity; i++) identity = ids[i] == i;
+    for (int i = 0; i < 10 && identity; i++)
+        identity = ids[i] == i;
     GTT_CHECK(identity, "unshuffle restores the stored order");
     gt_scope_end();
     gt_dataset_free(a);
@@ -178,9 +192,11 @@ static void test_shuffle(void) {
         int64_t p[5];
         gt_shuffle_order(5, 1, e, p);
         for (int i = 0; i < 5; i++)
-            if (p[i] == 0) land[i]++;
+            if (p[i] == 0)
+                land[i]++;
     }
-    for (int i = 0; i < 5; i++) GTT_CHECK(land[i] > 880 && land[i] < 1120, "position %d: %d of 5000", i, land[i]);
+    for (int i = 0; i < 5; i++)
+        GTT_CHECK(land[i] > 880 && land[i] < 1120, "position %d: %d of 5000", i, land[i]);
 
     /* A large permutation is a permutation. */
     int64_t n = 60000, *big = malloc((size_t)n * sizeof *big);
@@ -188,11 +204,12 @@ static void test_shuffle(void) {
     GTT_OK(gt_shuffle_order(n, 123, 9, big));
     int64_t dup = 0, moved = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (big[i] < 0 || big[i] >= n || hit[big[i]]++) dup++;
+        if (big[i] < 0 || big[i] >= n || hit[big[i]]++)
+            dup++;
         moved += big[i] != i;
     }
-    GTT_CHECK(dup == 0 && moved > n - 100, "60000-permutation: %lld bad, %lld moved", (long long)dup,
-              (long long)moved);
+    GTT_CHECK(dup == 0 && moved > n - 100, "60000-permutation: %lld bad, %lld moved",
+              (long long)dup, (long long)moved);
     free(big);
     free(hit);
     GTT_CHECK(!gt_shuffle_order(3, 1, -1, o), "negative epoch");
@@ -202,7 +219,8 @@ static void test_shuffle(void) {
 static void test_split_and_views(void) {
     gt_dataset *ds = small(), *tr, *va;
     GTT_OK(gt_dataset_split(ds, 0.2, &tr, &va));
-    GTT_CHECK(tr && va && gt_dataset_size(tr) == 8 && gt_dataset_size(va) == 2, "10 * 0.8 = 8 train");
+    GTT_CHECK(tr && va && gt_dataset_size(tr) == 8 && gt_dataset_size(va) == 2,
+              "10 * 0.8 = 8 train");
     GTT_CHECK(va && gt_dataset_label(va, 0) == 8 % 3 && gt_dataset_label(va, 1) == 9 % 3,
               "validation is the last samples");
     gt_scope_begin();
@@ -213,10 +231,12 @@ static void test_split_and_views(void) {
     int64_t all[8], k = 0;
     for (int64_t b = 0; b < gt_dataset_num_batches(tr, 3); b++) {
         batch_ids(tr, 3, b, ids, &m);
-        for (int64_t j = 0; j < m; j++) all[k++] = ids[j];
+        for (int64_t j = 0; j < m; j++)
+            all[k++] = ids[j];
     }
     int ok = k == 8;
-    for (int i = 0; i < k; i++) ok &= all[i] >= 0 && all[i] < 8;
+    for (int i = 0; i < k; i++)
+        ok &= all[i] >= 0 && all[i] < 8;
     GTT_CHECK(ok, "shuffled train draws only from the first 8 samples");
     gt_scope_end();
     gt_dataset_free(tr);
@@ -267,8 +287,10 @@ static void test_no_allocation_per_step(void) {
     enum { N = 1000, D = 784 };
     uint8_t *x = malloc(N * D);
     int32_t y[N];
-    for (int i = 0; i < N * D; i++) x[i] = (uint8_t)(i * 31);
-    for (int i = 0; i < N; i++) y[i] = i % 10;
+    for (int i = 0; i < N * D; i++)
+        x[i] = (uint8_t)(i * 31);
+    for (int i = 0; i < N; i++)
+        y[i] = i % 10;
     gt_dataset *ds = gt_dataset_new(&(gt_dataset_desc){
         .count = N, .x_rank = 2, .x_shape = (const int64_t[]){28, 28}, .x_u8 = x, .labels = y});
     free(x);
@@ -295,7 +317,8 @@ static void test_no_allocation_per_step(void) {
               (unsigned long long)(after.mallocs - before.mallocs),
               (unsigned long long)(after.lib_mallocs - before.lib_mallocs));
     size_t mem = gt_dataset_memory(ds);
-    GTT_CHECK(mem >= (size_t)N * D + N * 4 && mem < (size_t)N * D + N * 4 + N * 8 + 64 * D * 4 + 4096,
+    GTT_CHECK(mem >= (size_t)N * D + N * 4 &&
+                  mem < (size_t)N * D + N * 4 + N * 8 + 64 * D * 4 + 4096,
               "memory %zu: bytes + labels + order + one staging batch", mem);
     gt_dataset_free(ds);
 }
@@ -304,23 +327,31 @@ static void test_constructors(void) {
     uint8_t x[4] = {1, 2, 3, 4};
     float xf[4] = {1, 2, 3, 4};
     int32_t bad[2] = {0, -1};
-    GTT_CHECK(!gt_dataset_new(&(gt_dataset_desc){.count = 2, .x_rank = 1, .x_shape = (const int64_t[]){2},
-                                                 .x_u8 = x, .x_f32 = xf}),
-              "two x sources");
+    GTT_CHECK(
+        !gt_dataset_new(&(gt_dataset_desc){
+            .count = 2, .x_rank = 1, .x_shape = (const int64_t[]){2}, .x_u8 = x, .x_f32 = xf}),
+        "two x sources");
     GTT_ERROR_HAS("exactly one of x_u8 and x_f32");
-    GTT_CHECK(!gt_dataset_new(&(gt_dataset_desc){.count = 2, .x_rank = 1, .x_shape = (const int64_t[]){2},
-                                                 .x_u8 = x, .labels = bad}),
-              "negative label");
+    GTT_CHECK(
+        !gt_dataset_new(&(gt_dataset_desc){
+            .count = 2, .x_rank = 1, .x_shape = (const int64_t[]){2}, .x_u8 = x, .labels = bad}),
+        "negative label");
     GTT_ERROR_HAS("label -1 of sample 1");
-    GTT_CHECK(!gt_dataset_new(&(gt_dataset_desc){.count = 2, .x_rank = 1, .x_shape = (const int64_t[]){2},
-                                                 .x_u8 = x, .labels = (const int32_t[]){0, 5},
+    GTT_CHECK(!gt_dataset_new(&(gt_dataset_desc){.count = 2,
+                                                 .x_rank = 1,
+                                                 .x_shape = (const int64_t[]){2},
+                                                 .x_u8 = x,
+                                                 .labels = (const int32_t[]){0, 5},
                                                  .num_classes = 3}),
               "label above num_classes");
     GTT_ERROR_HAS("outside [0, 3)");
-    gt_dataset *f = gt_dataset_new(&(gt_dataset_desc){.count = 2, .x_rank = 1,
-                                                       .x_shape = (const int64_t[]){2}, .x_f32 = xf,
-                                                       .targets = (const float[]){0.5f, 1.5f, 2.5f, 3.5f},
-                                                       .target_width = 2});
+    gt_dataset *f =
+        gt_dataset_new(&(gt_dataset_desc){.count = 2,
+                                          .x_rank = 1,
+                                          .x_shape = (const int64_t[]){2},
+                                          .x_f32 = xf,
+                                          .targets = (const float[]){0.5f, 1.5f, 2.5f, 3.5f},
+                                          .target_width = 2});
     GTT_OK(f != NULL);
     GTT_CHECK(!gt_dataset_set_one_hot(f, true), "one-hot needs labels");
     GTT_ERROR_HAS("float targets");
@@ -337,12 +368,17 @@ static void test_constructors(void) {
 /* IDX files to a dataset; an MNIST-layout folder of plain (not gzip) files. */
 static void test_idx_folder(void) {
     uint8_t img[5 * 28 * 28];
-    for (size_t i = 0; i < sizeof img; i++) img[i] = (uint8_t)(i % 251);
+    for (size_t i = 0; i < sizeof img; i++)
+        img[i] = (uint8_t)(i % 251);
     uint8_t lab[5] = {3, 1, 4, 1, 5};
-    GTT_OK(gt_idx_write(tmp_path("train-images-idx3-ubyte"), GT_IDX_U8, 3, (const int64_t[]){5, 28, 28}, img));
-    GTT_OK(gt_idx_write(tmp_path("train-labels-idx1-ubyte"), GT_IDX_U8, 1, (const int64_t[]){5}, lab));
-    GTT_OK(gt_idx_write(tmp_path("t10k-images-idx3-ubyte" GZ), GT_IDX_U8, 3, (const int64_t[]){2, 28, 28}, img));
-    GTT_OK(gt_idx_write(tmp_path("t10k-labels-idx1-ubyte" GZ), GT_IDX_U8, 1, (const int64_t[]){2}, lab));
+    GTT_OK(gt_idx_write(tmp_path("train-images-idx3-ubyte"), GT_IDX_U8, 3,
+                        (const int64_t[]){5, 28, 28}, img));
+    GTT_OK(
+        gt_idx_write(tmp_path("train-labels-idx1-ubyte"), GT_IDX_U8, 1, (const int64_t[]){5}, lab));
+    GTT_OK(gt_idx_write(tmp_path("t10k-images-idx3-ubyte" GZ), GT_IDX_U8, 3,
+                        (const int64_t[]){2, 28, 28}, img));
+    GTT_OK(gt_idx_write(tmp_path("t10k-labels-idx1-ubyte" GZ), GT_IDX_U8, 1, (const int64_t[]){2},
+                        lab));
     gt_dataset *tr, *te;
     GTT_OK(gt_mnist_load(tmpdir, &tr, &te));
     GTT_CHECK(tr && te && gt_dataset_size(tr) == 5 && gt_dataset_size(te) == 2, "5 + 2 samples");
@@ -353,7 +389,8 @@ static void test_idx_folder(void) {
     gt_dataset_free(te);
 
     /* Labels that do not match the images. */
-    GTT_CHECK(!gt_dataset_from_idx(tmp_path("train-images-idx3-ubyte"), tmp_path("t10k-labels-idx1-ubyte" GZ)),
+    GTT_CHECK(!gt_dataset_from_idx(tmp_path("train-images-idx3-ubyte"),
+                                   tmp_path("t10k-labels-idx1-ubyte" GZ)),
               "5 images, 2 labels");
     GTT_ERROR_HAS("must match one to one");
     float fl[5] = {0};
@@ -378,7 +415,8 @@ static long rss_kb(void) {
     FILE *f = fopen("/proc/self/statm", "r");
     long pages = 0, res = 0;
     if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &res) != 2) res = 0;
+        if (fscanf(f, "%ld %ld", &pages, &res) != 2)
+            res = 0;
         fclose(f);
     }
     return res * (sysconf(_SC_PAGESIZE) / 1024);
@@ -392,12 +430,14 @@ static void test_fashion_mnist(void) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bool ok = gt_mnist_load(NULL, &tr, &te);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    GTT_CHECK(ok, "Fashion-MNIST could not be loaded from " GT_FASHION_MNIST_DIR ": %s -- this "
-                  "test needs the real files: install them with `sudo apt-get install "
-                  "dataset-fashion-mnist` (scripts/install-deps.sh demo does it)",
+    GTT_CHECK(ok,
+              "Fashion-MNIST could not be loaded from " GT_FASHION_MNIST_DIR ": %s -- this "
+              "test needs the real files: install them with `sudo apt-get install "
+              "dataset-fashion-mnist` (scripts/install-deps.sh demo does it)",
               gt_error() ? gt_error() : "");
     gt_error_clear();
-    if (!ok) return;
+    if (!ok)
+        return;
     long rss1 = rss_kb();
     GTT_CHECK(gt_dataset_size(tr) == 60000 && gt_dataset_size(te) == 10000, "60000 + 10000");
     int64_t shape[GT_MAX_RANK];
@@ -407,7 +447,8 @@ static void test_fashion_mnist(void) {
     const int32_t first_test[10] = {9, 2, 1, 1, 6, 1, 4, 6, 5, 7};
     int bad = 0;
     for (int i = 0; i < 10; i++)
-        bad += gt_dataset_label(tr, i) != first_train[i] || gt_dataset_label(te, i) != first_test[i];
+        bad +=
+            gt_dataset_label(tr, i) != first_train[i] || gt_dataset_label(te, i) != first_test[i];
     GTT_CHECK(bad == 0, "first labels of train and test");
 
     gt_scope_begin();
@@ -418,11 +459,13 @@ static void test_fashion_mnist(void) {
               "x batch [128,28,28,1]");
     /* Pixel sums of the first images (computed from the files with Python's gzip module). */
     double s = 0;
-    for (int i = 0; i < 784; i++) s += gt_tensor_get(x, i) * 255.0;
+    for (int i = 0; i < 784; i++)
+        s += gt_tensor_get(x, i) * 255.0;
     GTT_CLOSE(s, 76247, 0.05, 0);
     GTT_OK(gt_dataset_batch(te, 10000, 0, &x, &y));
     s = 0;
-    for (int i = 0; i < 784; i++) s += gt_tensor_get(x, i) * 255.0;
+    for (int i = 0; i < 784; i++)
+        s += gt_tensor_get(x, i) * 255.0;
     GTT_CLOSE(s, 33456, 0.05, 0);
     GTT_CHECK(gt_dataset_num_batches(tr, 128) == 469, "469 batches of 128 (last holds 96)");
     GTT_OK(gt_dataset_batch(tr, 128, 468, &x, &y));
@@ -432,8 +475,8 @@ static void test_fashion_mnist(void) {
     size_t mem = gt_dataset_memory(tr);
     printf("Fashion-MNIST: loaded in %.2f s; train set holds %zu bytes (%.1f MB; float32 would be "
            "%.1f MB); process RSS grew by %.1f MB for train + test\n",
-           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), mem, mem / 1e6,
-           60000.0 * 784 * 4 / 1e6, (double)(rss1 - rss0) / 1024.0);
+           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), mem,
+           mem / 1e6, 60000.0 * 784 * 4 / 1e6, (double)(rss1 - rss0) / 1024.0);
     GTT_CHECK(mem >= 47040000 && mem < 48000000, "train set costs ~47 MB, not 188 MB (%zu)", mem);
     gt_dataset_free(tr);
     gt_dataset_free(te);
@@ -455,6 +498,7 @@ int main(void) {
     test_fashion_mnist();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
     return gtt_finish();
 }

@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #ifdef GT_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+#ifdef GT_HAVE_ZLIB
 #define HAVE_ZLIB 1
 #else
 #define HAVE_ZLIB 0
@@ -28,15 +32,18 @@ static const char *tmp_path(const char *name) {
 static void write_bytes(const char *path, const void *p, size_t n) {
     FILE *f = fopen(path, "wb");
     GTT_CHECK(f != NULL, "cannot create %s", path);
-    if (!f) return;
-    if (n) fwrite(p, 1, n, f);
+    if (!f)
+        return;
+    if (n)
+        fwrite(p, 1, n, f);
     fclose(f);
 }
 
 static unsigned char *read_bytes(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     *n = 0;
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     fseek(f, 0, SEEK_END);
     long len = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -49,12 +56,14 @@ static unsigned char *read_bytes(const char *path, size_t *n) {
 /* ---- round trips ------------------------------------------------------------------------- */
 
 static void test_round_trips(void) {
-    const gt_idx_type types[] = {GT_IDX_U8, GT_IDX_I8, GT_IDX_I16, GT_IDX_I32, GT_IDX_F32, GT_IDX_F64};
+    const gt_idx_type types[] = {GT_IDX_U8,  GT_IDX_I8,  GT_IDX_I16,
+                                 GT_IDX_I32, GT_IDX_F32, GT_IDX_F64};
     const int64_t dims[3] = {3, 4, 5};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         size_t es = gt_idx_type_size(types[t]);
         unsigned char *data = malloc(60 * es);
-        for (size_t i = 0; i < 60 * es; i++) data[i] = (unsigned char)(i * 37 + t * 11 + 5);
+        for (size_t i = 0; i < 60 * es; i++)
+            data[i] = (unsigned char)(i * 37 + t * 11 + 5);
         for (int gz = 0; gz < 1 + HAVE_ZLIB; gz++) {
             char name[32];
             snprintf(name, sizeof name, "rt_%02x.idx%s", types[t], gz ? ".gz" : "");
@@ -62,8 +71,8 @@ static void test_round_trips(void) {
             GTT_OK(gt_idx_write(path, types[t], 3, dims, data));
             gt_idx idx;
             GTT_OK(gt_idx_read(path, &idx));
-            GTT_CHECK(idx.type == types[t] && idx.rank == 3 && idx.dims[0] == 3 && idx.dims[1] == 4 &&
-                          idx.dims[2] == 5 && idx.count == 60,
+            GTT_CHECK(idx.type == types[t] && idx.rank == 3 && idx.dims[0] == 3 &&
+                          idx.dims[1] == 4 && idx.dims[2] == 5 && idx.count == 60,
                       "type %02x gz %d: header read back wrong", types[t], gz);
             GTT_CHECK(idx.data && !memcmp(idx.data, data, 60 * es), "type %02x gz %d: data differs",
                       types[t], gz);
@@ -85,7 +94,8 @@ static void test_exact_bytes(void) {
     GTT_OK(gt_idx_write(path, GT_IDX_I16, 2, (const int64_t[]){2, 3}, v));
     size_t n;
     unsigned char *b = read_bytes(path, &n);
-    const unsigned char want[] = {0, 0, 0x0B, 2, 0, 0, 0, 2, 0, 0, 0, 3,  0x00, 0x01, 0xFF, 0xFE,
+    const unsigned char want[] = {0,    0,    0x0B, 2,    0,    0,    0,    2,
+                                  0,    0,    0,    3,    0x00, 0x01, 0xFF, 0xFE,
                                   0x01, 0x00, 0x12, 0x34, 0x80, 0x00, 0x7F, 0xFF};
     GTT_CHECK(n == sizeof want && b && !memcmp(b, want, sizeof want), "file is %zu bytes", n);
     free(b);
@@ -96,7 +106,8 @@ static void test_exact_bytes(void) {
     gt_tensor *t = gt_idx_to_tensor(&idx);
     GTT_OK(t != NULL);
     if (t) {
-        GTT_CHECK(gt_tensor_dtype(t) == GT_I32 && gt_tensor_rank(t) == 2 && gt_tensor_dim(t, 1) == 3,
+        GTT_CHECK(gt_tensor_dtype(t) == GT_I32 && gt_tensor_rank(t) == 2 &&
+                      gt_tensor_dim(t, 1) == 3,
                   "i16 becomes an int32 [2,3] tensor");
         const double want_v[6] = {1, -2, 256, 0x1234, -32768, 32767};
         gtt_tensor_close("idx_to_tensor", t, want_v, 6, 0, 0);
@@ -112,7 +123,27 @@ static void test_exact_bytes(void) {
     gt_idx_free(&idx);
 }
 
-/* ---- errors ----------------------------------------------------------------------------------- */
+#if HAVE_ZLIB
+/* gzip-compresses n bytes (a gzip file of arbitrary contents). */
+static unsigned char *gz_bytes(const void *p, size_t n, size_t *out_n) {
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    size_t cap = deflateBound(&zs, (uLong)n) + 64;
+    unsigned char *out = malloc(cap);
+    zs.next_in = (Bytef *)(uintptr_t)p;
+    zs.avail_in = (uInt)n;
+    zs.next_out = out;
+    zs.avail_out = (uInt)cap;
+    deflate(&zs, Z_FINISH);
+    *out_n = cap - zs.avail_out;
+    deflateEnd(&zs);
+    return out;
+}
+#endif
+
+/* ---- errors -----------------------------------------------------------------------------------
+ */
 
 /* Parses bytes from memory and from a file; both must fail with `needle` in the message,
  * and the file's message must name the file. */
@@ -121,7 +152,8 @@ static void expect_error(const char *what, const void *p, size_t n, const char *
     gt_error_clear();
     bool ok = gt_idx_parse(p, n, what, &idx);
     GTT_CHECK(!ok, "%s: parse should fail", what);
-    if (ok) gt_idx_free(&idx);
+    if (ok)
+        gt_idx_free(&idx);
     GTT_CHECK(idx.data == NULL && idx.rank == 0, "%s: output zeroed on failure", what);
     GTT_ERROR_HAS(needle);
 
@@ -129,7 +161,8 @@ static void expect_error(const char *what, const void *p, size_t n, const char *
     write_bytes(path, p, n);
     ok = gt_idx_read(path, &idx);
     GTT_CHECK(!ok, "%s: read should fail", what);
-    if (ok) gt_idx_free(&idx);
+    if (ok)
+        gt_idx_free(&idx);
     const char *e = gt_error();
     GTT_CHECK(e && strstr(e, path) && strstr(e, needle), "%s: message names the file: %s", what,
               e ? e : "(none)");
@@ -188,7 +221,8 @@ static void test_errors(void) {
     GTT_OK(gt_idx_parse(gzb, gn, "gz", &idx));
     GTT_CHECK(idx.count == 6 && !memcmp(idx.data, good + 12, 6), "gzip parses");
     gt_idx_free(&idx);
-    unsigned char junk[16] = {0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0x12, 0x34};
+    unsigned char junk[16] = {0x1f, 0x8b, 0x08, 0,    0,    0,    0,    0,
+                              0,    3,    0xff, 0xff, 0xff, 0xff, 0x12, 0x34};
     expect_error("bad gzip", junk, sizeof junk, "corrupt gzip data");
     unsigned char junk2[4] = {0x1f, 0x8b, 0x77, 0x77};
     expect_error("bad gzip method", junk2, sizeof junk2, "gzip");
@@ -207,6 +241,40 @@ static void test_errors(void) {
     gt_idx_free(&idx);
     free(bb);
     free(gzb);
+
+    /* What is inside the gzip is checked like a plain file; the header bounds the inflation. */
+    size_t zn;
+    unsigned char inner[200];
+    memset(inner, 0x12, sizeof inner);
+    unsigned char *z = gz_bytes(inner, sizeof inner, &zn);
+    expect_error("gzip of a bad magic", z, zn, "bad magic bytes 12 12");
+    free(z);
+    unsigned char extra[18 + 5];
+    memcpy(extra, good, sizeof good);
+    memset(extra + sizeof good, 7, 5);
+    z = gz_bytes(extra, sizeof extra, &zn);
+    expect_error("gzip with trailing bytes", z, zn, "decompresses to more than the 18 bytes");
+    free(z);
+    z = gz_bytes(good, 9, &zn);
+    expect_error("gzip of a short header", z, zn, "truncated header");
+    free(z);
+    z = gz_bytes(good, 16, &zn);
+    expect_error("gzip of short data", z, zn, "truncated data");
+    free(z);
+    z = gz_bytes(huge, sizeof huge, &zn);
+    expect_error("gzip of overflowing dims", z, zn, "dimensions overflow");
+    free(z);
+    /* A bomb: 18 bytes announced, 64 MB of zeros behind them; refused after the 19th byte. */
+    size_t bomb_n = (size_t)64 << 20;
+    unsigned char *bomb = calloc(bomb_n, 1);
+    memcpy(bomb, good, 12);
+    z = gz_bytes(bomb, bomb_n, &zn);
+    free(bomb);
+    gt_mem_stats m0 = gt_mem_stats_get();
+    expect_error("gzip bomb", z, zn, "decompresses to more than the 18 bytes");
+    gt_mem_stats m1 = gt_mem_stats_get();
+    GTT_CHECK(m1.lib_mallocs - m0.lib_mallocs < 20, "the bomb is not inflated in full");
+    free(z);
 #endif
 
     /* Files that do not exist. */
@@ -234,20 +302,23 @@ static void fuzz_one(const unsigned char *p, size_t n) {
         /* A success is self-consistent: every element is readable. */
         size_t es = gt_idx_type_size(idx.type);
         volatile unsigned char sink = 0;
-        for (size_t i = 0; i < (size_t)idx.count * es; i++) sink ^= ((unsigned char *)idx.data)[i];
+        for (size_t i = 0; i < (size_t)idx.count * es; i++)
+            sink ^= ((unsigned char *)idx.data)[i];
         (void)sink;
         GTT_CHECK(gt_ok(), "success leaves no error");
         gt_idx_free(&idx);
     } else {
         fuzz_err++;
-        if (!gt_error()) GTT_CHECK(0, "a failure without a message (n=%zu)", n);
+        if (!gt_error())
+            GTT_CHECK(0, "a failure without a message (n=%zu)", n);
     }
     gt_error_clear();
 }
 
 static void fuzz_file(const unsigned char *src, size_t n) {
     unsigned char *b = malloc(n + 1);
-    for (size_t len = 0; len <= n; len++) fuzz_one(src, len); /* every truncation */
+    for (size_t len = 0; len <= n; len++)
+        fuzz_one(src, len); /* every truncation */
     const unsigned char flips[] = {0xFF, 0x01, 0x80};
     for (size_t i = 0; i < n; i++)
         for (size_t f = 0; f < sizeof flips; f++) {
@@ -265,15 +336,18 @@ static void fuzz_file(const unsigned char *src, size_t n) {
 
 static void test_fuzz(void) {
     unsigned char img[3 * 4 * 4];
-    for (size_t i = 0; i < sizeof img; i++) img[i] = (unsigned char)(i * 7);
+    for (size_t i = 0; i < sizeof img; i++)
+        img[i] = (unsigned char)(i * 7);
     const int64_t d[3] = {3, 4, 4};
     GTT_OK(gt_idx_write(tmp_path("fz.idx"), GT_IDX_U8, 3, d, img));
-    if (HAVE_ZLIB) GTT_OK(gt_idx_write(tmp_path("fz.idx.gz"), GT_IDX_U8, 3, d, img));
+    if (HAVE_ZLIB)
+        GTT_OK(gt_idx_write(tmp_path("fz.idx.gz"), GT_IDX_U8, 3, d, img));
     double f64[5] = {1, 2, 3, 4, 5};
     GTT_OK(gt_idx_write(tmp_path("fz64.idx"), GT_IDX_F64, 1, (const int64_t[]){5}, f64));
     const char *files[] = {"fz.idx", "fz.idx.gz", "fz64.idx"};
     for (int k = 0; k < 3; k++) {
-        if (k == 1 && !HAVE_ZLIB) continue;
+        if (k == 1 && !HAVE_ZLIB)
+            continue;
         size_t n;
         unsigned char *b = read_bytes(tmp_path(files[k]), &n);
         fuzz_file(b, n);
@@ -295,6 +369,7 @@ int main(void) {
     test_fuzz();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
     return gtt_finish();
 }

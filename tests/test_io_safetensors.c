@@ -28,15 +28,18 @@ static const char *tmp_path(const char *name) {
 static void write_bytes(const char *path, const void *p, size_t n) {
     FILE *f = fopen(path, "wb");
     GTT_CHECK(f != NULL, "cannot create %s", path);
-    if (!f) return;
-    if (n) fwrite(p, 1, n, f);
+    if (!f)
+        return;
+    if (n)
+        fwrite(p, 1, n, f);
     fclose(f);
 }
 
 static unsigned char *read_bytes(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     *n = 0;
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     fseek(f, 0, SEEK_END);
     long len = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -48,7 +51,8 @@ static unsigned char *read_bytes(const char *path, size_t *n) {
 
 static uint64_t le64(const unsigned char *p) {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
     return v;
 }
 
@@ -57,10 +61,12 @@ static unsigned char *make_file(const char *header, const void *data, size_t dn,
     size_t hl = strlen(header), pad = (8 - hl % 8) % 8;
     *n = 8 + hl + pad + dn;
     unsigned char *b = malloc(*n);
-    for (int i = 0; i < 8; i++) b[i] = (unsigned char)((hl + pad) >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)((hl + pad) >> (8 * i));
     memcpy(b + 8, header, hl);
     memset(b + 8 + hl, ' ', pad);
-    if (dn) memcpy(b + 8 + hl + pad, data, dn);
+    if (dn)
+        memcpy(b + 8 + hl + pad, data, dn);
     return b;
 }
 
@@ -69,7 +75,8 @@ static unsigned char *make_file(const char *header, const void *data, size_t dn,
 static void test_round_trip_and_layout(void) {
     gt_scope_begin();
     /* Bit patterns that a lossy path would change: -0, a NaN payload, a subnormal. */
-    uint32_t fbits[6] = {0x3F800000u, 0x80000000u, 0x7FC01234u, 0x00000001u, 0xC2F6E979u, 0x7F7FFFFFu};
+    uint32_t fbits[6] = {0x3F800000u, 0x80000000u, 0x7FC01234u,
+                         0x00000001u, 0xC2F6E979u, 0x7F7FFFFFu};
     float fv[6];
     memcpy(fv, fbits, sizeof fv);
     const double dv[4] = {3.141592653589793, -0.0, 1e-310, -1e300};
@@ -84,8 +91,8 @@ static void test_round_trip_and_layout(void) {
         gt_tensor_new(GT_BOOL, 1, (const int64_t[]){3}, bv),
         gt_tensor_new(GT_F32, 2, (const int64_t[]){0, 5}, NULL),
     };
-    const char *names[6] = {"sequential/dense/kernel", "w64", "quote\"back\\slash", "optimizer/iterations",
-                            "caf\xc3\xa9", "empty"};
+    const char *names[6] = {"sequential/dense/kernel", "w64",         "quote\"back\\slash",
+                            "optimizer/iterations",    "caf\xc3\xa9", "empty"};
     const gt_kv meta[2] = {{"format", "pt"}, {"note", "line\nbreak"}};
     const char *path = tmp_path("rt.safetensors");
     GTT_OK(gt_safetensors_save(path, 6, names, (const gt_tensor *const *)ts, 2, meta));
@@ -104,15 +111,16 @@ static void test_round_trip_and_layout(void) {
     GTT_CHECK(b && n >= 8, "file written");
     uint64_t hl = le64(b);
     size_t wl = strlen(want_header);
-    GTT_CHECK(hl % 8 == 0 && hl >= wl && hl < wl + 8, "header length %llu is the JSON (%zu) padded to 8",
-              (unsigned long long)hl, wl);
+    GTT_CHECK(hl % 8 == 0 && hl >= wl && hl < wl + 8,
+              "header length %llu is the JSON (%zu) padded to 8", (unsigned long long)hl, wl);
     GTT_CHECK(!memcmp(b + 8, want_header, wl), "header text:\n%.*s\nwant:\n%s", (int)wl, b + 8,
               want_header);
-    for (uint64_t i = wl; i < hl; i++) GTT_CHECK(b[8 + i] == ' ', "padding byte %llu is a space", (unsigned long long)i);
+    for (uint64_t i = wl; i < hl; i++)
+        GTT_CHECK(b[8 + i] == ' ', "padding byte %llu is a space", (unsigned long long)i);
     GTT_CHECK(n == 8 + hl + 83, "file size %zu = 8 + %llu + 83", n, (unsigned long long)hl);
     const unsigned char *data = b + 8 + hl;
-    GTT_CHECK(!memcmp(data + 0, fv, 24) && !memcmp(data + 24, dv, 32) && !memcmp(data + 56, iv, 16) &&
-                  !memcmp(data + 72, lv, 8),
+    GTT_CHECK(!memcmp(data + 0, fv, 24) && !memcmp(data + 24, dv, 32) &&
+                  !memcmp(data + 56, iv, 16) && !memcmp(data + 72, lv, 8),
               "raw little-endian data at the header's offsets");
     GTT_CHECK(data[80] == 1 && data[81] == 0 && data[82] == 1, "bools are bytes 0/1");
     free(b);
@@ -129,7 +137,8 @@ static void test_round_trip_and_layout(void) {
             GTT_OK(t != NULL);
             GTT_CHECK(t && gt_tensor_equal(t, ts[i]), "%s round trips bit for bit", names[i]);
         }
-        GTT_CHECK(gt_safetensors_metadata(st, "format") && !strcmp(gt_safetensors_metadata(st, "format"), "pt"),
+        GTT_CHECK(gt_safetensors_metadata(st, "format") &&
+                      !strcmp(gt_safetensors_metadata(st, "format"), "pt"),
                   "metadata format");
         GTT_CHECK(gt_safetensors_metadata(st, "note") &&
                       !strcmp(gt_safetensors_metadata(st, "note"), "line\nbreak"),
@@ -157,21 +166,26 @@ static void test_round_trip_and_layout(void) {
     struct dirent *de;
     int leftovers = 0;
     while (d && (de = readdir(d)))
-        if (strstr(de->d_name, ".tmp.")) leftovers++;
-    if (d) closedir(d);
+        if (strstr(de->d_name, ".tmp."))
+            leftovers++;
+    if (d)
+        closedir(d);
     GTT_CHECK(leftovers == 0, "%d temporary files left behind", leftovers);
 
     /* A failed save leaves the old file as it was. */
     size_t before_n, after_n;
     unsigned char *before = read_bytes(path, &before_n);
     const char *dup[2] = {"a", "a"};
-    GTT_CHECK(!gt_safetensors_save(path, 2, dup, (const gt_tensor *const *)ts, 0, NULL), "duplicate names");
+    GTT_CHECK(!gt_safetensors_save(path, 2, dup, (const gt_tensor *const *)ts, 0, NULL),
+              "duplicate names");
     GTT_ERROR_HAS("both called 'a'");
     const char *reserved[1] = {"__metadata__"};
-    GTT_CHECK(!gt_safetensors_save(path, 1, reserved, (const gt_tensor *const *)ts, 0, NULL), "reserved name");
+    GTT_CHECK(!gt_safetensors_save(path, 1, reserved, (const gt_tensor *const *)ts, 0, NULL),
+              "reserved name");
     GTT_ERROR_HAS("reserved");
     const char *badutf[1] = {"\xff\xfe"};
-    GTT_CHECK(!gt_safetensors_save(path, 1, badutf, (const gt_tensor *const *)ts, 0, NULL), "bad UTF-8 name");
+    GTT_CHECK(!gt_safetensors_save(path, 1, badutf, (const gt_tensor *const *)ts, 0, NULL),
+              "bad UTF-8 name");
     GTT_ERROR_HAS("UTF-8");
     GTT_CHECK(!gt_safetensors_save(path, 1, NULL, (const gt_tensor *const *)ts, 0, NULL),
               "names NULL needs variables");
@@ -192,7 +206,8 @@ static void test_round_trip_and_layout(void) {
 static void test_reference_fixture(void) {
     gt_safetensors *st = gt_safetensors_open(GT_TEST_DATA_DIR "/io/ref.safetensors");
     GTT_OK(st != NULL);
-    if (!st) return;
+    if (!st)
+        return;
     gt_scope_begin();
     GTT_CHECK(gt_safetensors_count(st) == 7, "7 tensors");
     GTT_CHECK(!strcmp(gt_safetensors_name(st, 0), "optimizer/iterations"), "data order: I64 first");
@@ -230,10 +245,13 @@ static bool var_equals(gt_tensor *v, const float *want, int64_t n) {
 
 static void test_variables(void) {
     gt_scope_begin();
-    const float k0[6] = {1, 2, 3, 4, 5, 6}, b0[3] = {0.5f, -0.5f, 0.25f}, m0[6] = {9, 8, 7, 6, 5, 4};
-    gt_tensor *kernel = gt_variable(gt_tensor_new(GT_F32, 2, (const int64_t[]){2, 3}, k0), "kernel");
+    const float k0[6] = {1, 2, 3, 4, 5, 6}, b0[3] = {0.5f, -0.5f, 0.25f},
+                m0[6] = {9, 8, 7, 6, 5, 4};
+    gt_tensor *kernel =
+        gt_variable(gt_tensor_new(GT_F32, 2, (const int64_t[]){2, 3}, k0), "kernel");
     gt_tensor *bias = gt_variable(gt_tensor_new(GT_F32, 1, (const int64_t[]){3}, b0), "bias");
-    gt_tensor *mom = gt_variable_ex(gt_tensor_new(GT_F32, 2, (const int64_t[]){2, 3}, m0), "m", false);
+    gt_tensor *mom =
+        gt_variable_ex(gt_tensor_new(GT_F32, 2, (const int64_t[]){2, 3}, m0), "m", false);
     gt_tensor *iters = gt_variable_ex(gt_scalar_of(GT_I64, 17), "iterations", false);
     gt_variable_set_path(kernel, "sequential/dense/kernel");
     gt_variable_set_path(bias, "sequential/dense/bias");
@@ -344,7 +362,8 @@ static void expect_corrupt(const char *what, const unsigned char *b, size_t n, c
     GTT_ERROR_HAS(needle);
 }
 
-static void expect_header_error(const char *what, const char *header, size_t dn, const char *needle) {
+static void expect_header_error(const char *what, const char *header, size_t dn,
+                                const char *needle) {
     unsigned char data[64] = {0};
     size_t n;
     unsigned char *b = make_file(header, data, dn, &n);
@@ -369,7 +388,8 @@ static void test_corrupt(void) {
     b[0] = 0xFF, b[1] = 0xFF; /* header length beyond the file */
     expect_corrupt("header length beyond file", b, n, "runs past the end of the file");
     memcpy(b, good, n);
-    for (int i = 0; i < 8; i++) b[i] = 0xFF;
+    for (int i = 0; i < 8; i++)
+        b[i] = 0xFF;
     expect_corrupt("header length 2^64-1", b, n, "runs past the end");
     memcpy(b, good, n);
     b[8] = '[';
@@ -391,7 +411,8 @@ static void test_corrupt(void) {
     expect_header_error("bad JSON: junk after", "{} x", 0, "extra text");
     expect_header_error("bad JSON: literal", "{\"a\":tru}", 0, "bad JSON header");
     char deep[400] = "{\"a\":";
-    for (int i = 0; i < 100; i++) strcat(deep, "[");
+    for (int i = 0; i < 100; i++)
+        strcat(deep, "[");
     expect_header_error("too deep", deep, 0, "nested more than");
     expect_header_error("entry not an object", "{\"a\":[1,2]}", 0, "is not an object");
     expect_header_error("unknown dtype",
@@ -400,11 +421,12 @@ static void test_corrupt(void) {
     expect_header_error("missing field", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 8,
                         "lacks 'data_offsets'");
     expect_header_error("unknown field",
-                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":1}}", 8,
-                        "unknown field 'x'");
-    expect_header_error("repeated field",
-                        "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
-                        8, "repeats the field");
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":1}}",
+                        8, "unknown field 'x'");
+    expect_header_error(
+        "repeated field",
+        "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+        "repeats the field");
     expect_header_error("negative dim",
                         "{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8,
                         "non-negative integers");
@@ -414,12 +436,14 @@ static void test_corrupt(void) {
     expect_header_error("shape/size mismatch",
                         "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8,
                         "hold 8 bytes, but F32 [3] needs 12");
-    expect_header_error("size overflow",
-                        "{\"a\":{\"dtype\":\"F64\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}",
-                        8, "overflows");
-    expect_header_error("huge number",
-                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,99999999999999999999999]}}",
-                        8, "non-negative integers");
+    expect_header_error(
+        "size overflow",
+        "{\"a\":{\"dtype\":\"F64\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", 8,
+        "overflows");
+    expect_header_error(
+        "huge number",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,99999999999999999999999]}}", 8,
+        "non-negative integers");
     expect_header_error("offsets out of range",
                         "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                         "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
@@ -431,19 +455,19 @@ static void test_corrupt(void) {
                         "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                         "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
                         8, "overlaps");
-    expect_header_error("gap",
-                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8,
-                        "belong to no tensor");
+    expect_header_error("gap", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                        8, "belong to no tensor");
     expect_header_error("duplicate name",
                         "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
                         "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
                         8, "two tensors are both called 'a'");
     expect_header_error("NUL in a name",
-                        "{\"a\\u0000b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
-                        "NUL");
-    expect_header_error("rank 9",
-                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}",
-                        4, "rank 9");
+                        "{\"a\\u0000b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                        4, "NUL");
+    expect_header_error(
+        "rank 9",
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4,
+        "rank 9");
     expect_header_error("metadata not strings", "{\"__metadata__\":{\"a\":1}}", 0, "not a string");
 
     /* Valid files gradtape can open but not fully read: other dtypes, bad bool bytes. */
@@ -465,8 +489,9 @@ static void test_corrupt(void) {
     }
     free(f);
     /* Unicode escapes decode to UTF-8 (with a surrogate pair). */
-    f = make_file("{\"\\u00e9\\ud83d\\ude00\":{\"dtype\":\"I32\",\"shape\":[],\"data_offsets\":[0,4]}}",
-                  h16, 4, &fn);
+    f = make_file(
+        "{\"\\u00e9\\ud83d\\ude00\":{\"dtype\":\"I32\",\"shape\":[],\"data_offsets\":[0,4]}}", h16,
+        4, &fn);
     st = gt_safetensors_parse(f, fn, "unicode");
     GTT_OK(st != NULL);
     GTT_CHECK(st && !strcmp(gt_safetensors_name(st, 0), "\xc3\xa9\xf0\x9f\x98\x80"),
@@ -495,7 +520,8 @@ static void fuzz_one(const unsigned char *p, size_t n) {
         gt_safetensors_close(st);
     } else {
         fuzz_err++;
-        if (!gt_error()) GTT_CHECK(0, "a failure without a message (n=%zu)", n);
+        if (!gt_error())
+            GTT_CHECK(0, "a failure without a message (n=%zu)", n);
     }
     gt_error_clear();
 }
@@ -503,15 +529,18 @@ static void fuzz_one(const unsigned char *p, size_t n) {
 static void test_fuzz(void) {
     gt_scope_begin();
     const float fv[4] = {1, 2, 3, 4};
-    gt_tensor *ts[3] = {gt_tensor_new(GT_F32, 2, (const int64_t[]){2, 2}, fv), gt_scalar_of(GT_I64, 5),
-                        gt_tensor_new(GT_BOOL, 1, (const int64_t[]){2}, (const bool[]){true, false})};
+    gt_tensor *ts[3] = {
+        gt_tensor_new(GT_F32, 2, (const int64_t[]){2, 2}, fv), gt_scalar_of(GT_I64, 5),
+        gt_tensor_new(GT_BOOL, 1, (const int64_t[]){2}, (const bool[]){true, false})};
     const char *names[3] = {"dense/kernel", "step", "mask"};
     const char *path = tmp_path("fuzz.safetensors");
-    GTT_OK(gt_safetensors_save(path, 3, names, (const gt_tensor *const *)ts, 1, &(gt_kv){"k", "v"}));
+    GTT_OK(
+        gt_safetensors_save(path, 3, names, (const gt_tensor *const *)ts, 1, &(gt_kv){"k", "v"}));
     gt_scope_end();
     size_t n;
     unsigned char *src = read_bytes(path, &n), *b = malloc(n + 1);
-    for (size_t len = 0; len <= n; len++) fuzz_one(src, len);
+    for (size_t len = 0; len <= n; len++)
+        fuzz_one(src, len);
     const unsigned char flips[] = {0xFF, 0x01, 0x20, 0x80};
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < sizeof flips; k++) {
@@ -539,6 +568,23 @@ static void test_fuzz(void) {
         }
         fuzz_one(b, len < n ? len : n);
     }
+    /* Random headers from JSON's alphabet behind a correct length: the parser's own fuzz. */
+    const char alphabet[] = "{}[]\":,\\ 0123456789-+.eEtrufalsn\"\"uU\xc3\xa9\xed\xa0\x80";
+    char text[96];
+    for (int r = 0; r < 20000; r++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        size_t len = 1 + s % (sizeof text - 1);
+        text[0] = '{';
+        for (size_t i = 1; i < len; i++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            text[i] = alphabet[s % (sizeof alphabet - 1)];
+        }
+        text[len] = 0;
+        size_t fn;
+        unsigned char *f = make_file(text, NULL, 0, &fn);
+        fuzz_one(f, fn);
+        free(f);
+    }
     free(src);
     free(b);
     printf("safetensors fuzz: %d opened, %d rejected with an error\n", fuzz_ok, fuzz_err);
@@ -558,6 +604,7 @@ int main(void) {
     test_fuzz();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
     return gtt_finish();
 }

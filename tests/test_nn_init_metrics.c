@@ -17,10 +17,12 @@ static void moments(const gt_tensor *t, double *mean, double *var, double *amax)
     *amax = 0;
     for (int64_t i = 0; i < n; i++) {
         s += v[i];
-        if (fabs(v[i]) > *amax) *amax = fabs(v[i]);
+        if (fabs(v[i]) > *amax)
+            *amax = fabs(v[i]);
     }
     *mean = s / (double)n;
-    for (int64_t i = 0; i < n; i++) m += (v[i] - *mean) * (v[i] - *mean);
+    for (int64_t i = 0; i < n; i++)
+        m += (v[i] - *mean) * (v[i] - *mean);
     *var = m / (double)n;
     free(v);
 }
@@ -34,8 +36,8 @@ static void stat_check(const char *name, gt_initializer init, int64_t rows, int6
                        double bound, double want_var, double kurt_m1) {
     gt_scope_begin();
     gt_tensor *t = gt_initializer_make(&init, GT_F32, GT_SHAPE(rows, cols));
-    GTT_CHECK(t && gt_tensor_dim(t, 0) == rows && gt_tensor_dim(t, 1) == cols, "%s shape: %s",
-              name, gt_error() ? gt_error() : "");
+    GTT_CHECK(t && gt_tensor_dim(t, 0) == rows && gt_tensor_dim(t, 1) == cols, "%s shape: %s", name,
+              gt_error() ? gt_error() : "");
     if (t) {
         double mean, var, amax, n = (double)(rows * cols);
         moments(t, &mean, &var, &amax);
@@ -55,8 +57,8 @@ static void initializers(void) {
     stat_check("glorot_uniform", (gt_initializer){.kind = GT_INIT_GLOROT_UNIFORM}, R, C, lim,
                lim * lim / 3, 0.8);
     lim = sqrt(6 / fi);
-    stat_check("he_uniform", (gt_initializer){.kind = GT_INIT_HE_UNIFORM}, R, C, lim,
-               lim * lim / 3, 0.8);
+    stat_check("he_uniform", (gt_initializer){.kind = GT_INIT_HE_UNIFORM}, R, C, lim, lim * lim / 3,
+               0.8);
     lim = sqrt(3 / fi);
     stat_check("lecun_uniform", (gt_initializer){.kind = GT_INIT_LECUN_UNIFORM}, R, C, lim,
                lim * lim / 3, 0.8);
@@ -67,8 +69,8 @@ static void initializers(void) {
     stat_check("glorot_normal", (gt_initializer){.kind = GT_INIT_GLOROT_NORMAL}, R, C,
                2 * sqrt(s) / tn, s, 2);
     s = 2 / fi;
-    stat_check("he_normal", (gt_initializer){.kind = GT_INIT_HE_NORMAL}, R, C, 2 * sqrt(s) / tn,
-               s, 2);
+    stat_check("he_normal", (gt_initializer){.kind = GT_INIT_HE_NORMAL}, R, C, 2 * sqrt(s) / tn, s,
+               2);
     s = 1 / fi;
     stat_check("lecun_normal", (gt_initializer){.kind = GT_INIT_LECUN_NORMAL}, R, C,
                2 * sqrt(s) / tn, s, 2);
@@ -77,10 +79,12 @@ static void initializers(void) {
     stat_check("random_uniform", (gt_initializer){.kind = GT_INIT_RANDOM_UNIFORM}, R, C, 0.05,
                0.1 * 0.1 / 12, 0.8);
     /* TruncatedNormal(0, 0.05): variance 0.05^2 * 0.8796^2 */
-    stat_check("truncated_normal", (gt_initializer){.kind = GT_INIT_TRUNCATED_NORMAL}, R, C,
-               0.1, 0.05 * 0.05 * tn * tn, 2);
+    stat_check("truncated_normal", (gt_initializer){.kind = GT_INIT_TRUNCATED_NORMAL}, R, C, 0.1,
+               0.05 * 0.05 * tn * tn, 2);
     stat_check("variance_scaling fan_out untruncated",
-               (gt_initializer){.kind = GT_INIT_VARIANCE_SCALING, .scale = 3, .mode = GT_FAN_OUT,
+               (gt_initializer){.kind = GT_INIT_VARIANCE_SCALING,
+                                .scale = 3,
+                                .mode = GT_FAN_OUT,
                                 .distribution = GT_DIST_UNTRUNCATED_NORMAL},
                R, C, 10 * sqrt(3 / fo), 3 / fo, 2);
     /* reference §3.3 check values: glorot_uniform (784,128) limit 0.0811107, he_normal
@@ -107,11 +111,14 @@ static void initializers(void) {
     GTT_CHECK(fin == 1 && fout == 1, "scalar fans");
     /* constants, seeds, float64 */
     double ones[4] = {1, 1, 1, 1}, c[4] = {2.5, 2.5, 2.5, 2.5};
-    gtt_tensor_close("ones", gt_initializer_make(&(gt_initializer){.kind = GT_INIT_ONES}, GT_F64,
-                                                 GT_SHAPE(2, 2)), ones, 4, 0, 0);
-    gtt_tensor_close("constant", gt_initializer_make(&(gt_initializer){.kind = GT_INIT_CONSTANT,
-                                                                       .value = 2.5},
-                                                     GT_F32, GT_SHAPE(4)), c, 4, 0, 0);
+    gtt_tensor_close(
+        "ones",
+        gt_initializer_make(&(gt_initializer){.kind = GT_INIT_ONES}, GT_F64, GT_SHAPE(2, 2)), ones,
+        4, 0, 0);
+    gtt_tensor_close("constant",
+                     gt_initializer_make(&(gt_initializer){.kind = GT_INIT_CONSTANT, .value = 2.5},
+                                         GT_F32, GT_SHAPE(4)),
+                     c, 4, 0, 0);
     gt_initializer seeded = {.kind = GT_INIT_HE_UNIFORM, .seed = 42};
     gt_tensor *a1 = gt_initializer_make(&seeded, GT_F32, GT_SHAPE(10, 10));
     gt_tensor *a2 = gt_initializer_make(&seeded, GT_F32, GT_SHAPE(10, 10));
@@ -131,16 +138,18 @@ static void initializers(void) {
         gtt_tensor_close(wide ? "orthogonal wide" : "orthogonal tall", qq, wv, 400, 1e-12, 0);
         free(wv);
     }
-    GTT_CHECK(!gt_initializer_make(&(gt_initializer){.kind = GT_INIT_ORTHOGONAL}, GT_F32,
-                                   GT_SHAPE(5)), "orthogonal rank 1");
+    GTT_CHECK(
+        !gt_initializer_make(&(gt_initializer){.kind = GT_INIT_ORTHOGONAL}, GT_F32, GT_SHAPE(5)),
+        "orthogonal rank 1");
     GTT_ERROR_HAS("rank >= 2");
-    GTT_CHECK(!gt_initializer_make(&(gt_initializer){.kind = GT_INIT_RANDOM_NORMAL,
-                                                     .stddev = -1}, GT_F32, GT_SHAPE(2)),
+    GTT_CHECK(!gt_initializer_make(&(gt_initializer){.kind = GT_INIT_RANDOM_NORMAL, .stddev = -1},
+                                   GT_F32, GT_SHAPE(2)),
               "negative stddev");
     GTT_ERROR_HAS("stddev must be >= 0");
-    GTT_CHECK(!gt_initializer_make(&(gt_initializer){.kind = GT_INIT_RANDOM_UNIFORM,
-                                                     .minval = 1, .maxval = 0}, GT_F32,
-                                   GT_SHAPE(2)), "minval > maxval");
+    GTT_CHECK(!gt_initializer_make(
+                  &(gt_initializer){.kind = GT_INIT_RANDOM_UNIFORM, .minval = 1, .maxval = 0},
+                  GT_F32, GT_SHAPE(2)),
+              "minval > maxval");
     GTT_ERROR_HAS("must be <= maxval");
     GTT_CHECK(!gt_initializer_make(&(gt_initializer){.kind = GT_INIT_ONES}, GT_I32, GT_SHAPE(2)),
               "int dtype");
@@ -192,10 +201,10 @@ static void metrics(void) {
     GTT_CLOSE(gt_metric_result(m), *nnref_get("met.mean", &n), 1e-7, 1e-6);
     gt_metric_reset(m);
     GTT_CHECK(gt_metric_result(m) == 0, "reset");
-    GTT_OK(gt_metric_update_values(m, gt_reshape(gt_slice(p, (int64_t[]){0, 0},
-                                                          (int64_t[]){6, 1}), GT_SHAPE(6)), sw));
-    GTT_OK(gt_metric_update_values(m, gt_reshape(gt_slice(p, (int64_t[]){0, 1},
-                                                          (int64_t[]){3, 1}), GT_SHAPE(3)), NULL));
+    GTT_OK(gt_metric_update_values(
+        m, gt_reshape(gt_slice(p, (int64_t[]){0, 0}, (int64_t[]){6, 1}), GT_SHAPE(6)), sw));
+    GTT_OK(gt_metric_update_values(
+        m, gt_reshape(gt_slice(p, (int64_t[]){0, 1}, (int64_t[]){3, 1}), GT_SHAPE(3)), NULL));
     GTT_CLOSE(gt_metric_result(m), *nnref_get("met.mean_sw", &n), 1e-7, 1e-6);
     GTT_CHECK(strcmp(gt_metric_name(m), "mean") == 0, "name");
     gt_metric_free(m);
@@ -228,7 +237,8 @@ static void metrics(void) {
 
 int main(void) {
     nnref_capture_warnings();
-    if (!nnref_load(GT_TEST_DATA_DIR "/keras_ref.txt")) return gtt_finish();
+    if (!nnref_load(GT_TEST_DATA_DIR "/keras_ref.txt"))
+        return gtt_finish();
     initializers();
     activations();
     metrics();

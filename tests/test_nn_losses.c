@@ -20,37 +20,147 @@ typedef struct lcase {
 } lcase;
 
 static const lcase cases[] = {
-    {"cce", GT_LOSS_CATEGORICAL_CROSSENTROPY, {0}, "loss.onehot", "loss.probs", 2, 2, {4, 3},
-     {4, 3}, GT_F32},
-    {"cce_logits", GT_LOSS_CATEGORICAL_CROSSENTROPY, {.from_logits = true}, "loss.onehot",
-     "loss.logits", 2, 2, {4, 3}, {4, 3}, GT_F32},
-    {"cce_smooth", GT_LOSS_CATEGORICAL_CROSSENTROPY, {.label_smoothing = 0.1}, "loss.onehot",
-     "loss.probs", 2, 2, {4, 3}, {4, 3}, GT_F32},
-    {"cce_logits_smooth", GT_LOSS_CATEGORICAL_CROSSENTROPY,
-     {.from_logits = true, .label_smoothing = 0.2}, "loss.onehot", "loss.logits", 2, 2, {4, 3},
-     {4, 3}, GT_F32},
-    {"scce", GT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, {0}, "loss.sparse", "loss.probs", 1, 2,
-     {4}, {4, 3}, GT_I32},
-    {"scce_logits", GT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, {.from_logits = true},
-     "loss.sparse", "loss.logits", 1, 2, {4}, {4, 3}, GT_I32},
-    {"scce_col", GT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, {.from_logits = true}, "loss.sparse",
-     "loss.logits", 2, 2, {4, 1}, {4, 3}, GT_I32},
-    {"bce", GT_LOSS_BINARY_CROSSENTROPY, {0}, "loss.btrue", "loss.bprobs", 2, 2, {4, 2}, {4, 2},
+    {"cce",
+     GT_LOSS_CATEGORICAL_CROSSENTROPY,
+     {0},
+     "loss.onehot",
+     "loss.probs",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
      GT_F32},
-    {"bce_logits", GT_LOSS_BINARY_CROSSENTROPY, {.from_logits = true}, "loss.btrue",
-     "loss.blogits", 2, 2, {4, 2}, {4, 2}, GT_F32},
-    {"bce_smooth", GT_LOSS_BINARY_CROSSENTROPY, {.label_smoothing = 0.2}, "loss.btrue",
-     "loss.bprobs", 2, 2, {4, 2}, {4, 2}, GT_F32},
-    {"bce_logits_smooth", GT_LOSS_BINARY_CROSSENTROPY,
-     {.from_logits = true, .label_smoothing = 0.1}, "loss.btrue", "loss.blogits", 2, 2, {4, 2},
-     {4, 2}, GT_F32},
-    {"mse", GT_LOSS_MEAN_SQUARED_ERROR, {0}, "loss.rtrue", "loss.rpred", 2, 2, {4, 3}, {4, 3},
+    {"cce_logits",
+     GT_LOSS_CATEGORICAL_CROSSENTROPY,
+     {.from_logits = true},
+     "loss.onehot",
+     "loss.logits",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
      GT_F32},
-    {"mae", GT_LOSS_MEAN_ABSOLUTE_ERROR, {0}, "loss.rtrue", "loss.rpred", 2, 2, {4, 3}, {4, 3},
+    {"cce_smooth",
+     GT_LOSS_CATEGORICAL_CROSSENTROPY,
+     {.label_smoothing = 0.1},
+     "loss.onehot",
+     "loss.probs",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"cce_logits_smooth",
+     GT_LOSS_CATEGORICAL_CROSSENTROPY,
+     {.from_logits = true, .label_smoothing = 0.2},
+     "loss.onehot",
+     "loss.logits",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"scce",
+     GT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+     {0},
+     "loss.sparse",
+     "loss.probs",
+     1,
+     2,
+     {4},
+     {4, 3},
+     GT_I32},
+    {"scce_logits",
+     GT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+     {.from_logits = true},
+     "loss.sparse",
+     "loss.logits",
+     1,
+     2,
+     {4},
+     {4, 3},
+     GT_I32},
+    {"scce_col",
+     GT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+     {.from_logits = true},
+     "loss.sparse",
+     "loss.logits",
+     2,
+     2,
+     {4, 1},
+     {4, 3},
+     GT_I32},
+    {"bce",
+     GT_LOSS_BINARY_CROSSENTROPY,
+     {0},
+     "loss.btrue",
+     "loss.bprobs",
+     2,
+     2,
+     {4, 2},
+     {4, 2},
+     GT_F32},
+    {"bce_logits",
+     GT_LOSS_BINARY_CROSSENTROPY,
+     {.from_logits = true},
+     "loss.btrue",
+     "loss.blogits",
+     2,
+     2,
+     {4, 2},
+     {4, 2},
+     GT_F32},
+    {"bce_smooth",
+     GT_LOSS_BINARY_CROSSENTROPY,
+     {.label_smoothing = 0.2},
+     "loss.btrue",
+     "loss.bprobs",
+     2,
+     2,
+     {4, 2},
+     {4, 2},
+     GT_F32},
+    {"bce_logits_smooth",
+     GT_LOSS_BINARY_CROSSENTROPY,
+     {.from_logits = true, .label_smoothing = 0.1},
+     "loss.btrue",
+     "loss.blogits",
+     2,
+     2,
+     {4, 2},
+     {4, 2},
+     GT_F32},
+    {"mse",
+     GT_LOSS_MEAN_SQUARED_ERROR,
+     {0},
+     "loss.rtrue",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"mae",
+     GT_LOSS_MEAN_ABSOLUTE_ERROR,
+     {0},
+     "loss.rtrue",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
      GT_F32},
     {"huber", GT_LOSS_HUBER, {0}, "loss.rtrue", "loss.rpred", 2, 2, {4, 3}, {4, 3}, GT_F32},
-    {"huber_delta", GT_LOSS_HUBER, {.delta = 0.5}, "loss.rtrue", "loss.rpred", 2, 2, {4, 3},
-     {4, 3}, GT_F32},
+    {"huber_delta",
+     GT_LOSS_HUBER,
+     {.delta = 0.5},
+     "loss.rtrue",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
 };
 
 static const char *const red_names[] = {"sum_over_batch_size", "sum", "none",
@@ -64,7 +174,8 @@ static void against_keras(void) {
         const lcase *k = &cases[c];
         for (int r = 0; r < 4; r++)
             for (int weighted = 0; weighted < 2; weighted++) {
-                if (r == GT_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT && !weighted) continue;
+                if (r == GT_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT && !weighted)
+                    continue;
                 gt_scope_begin();
                 gt_loss_desc d = k->d;
                 d.reduction = (gt_reduction)r;
@@ -132,15 +243,15 @@ static void check_values(void) {
     nnref_check("loss.ext.cce_via_logits", gt_loss_call(c0, et, sm, NULL), 1e-6, 1e-6);
     nnref_check("loss.ext.cce_via_probs", gt_loss_call(c0, et, gt_identity(sm), NULL), 1e-6, 1e-6);
     nnref_check("loss.ext.bce_via_logits", gt_loss_call(b0, bt, sg, NULL), 1e-6, 1e-6);
-    nnref_check("loss.ext.bce_via_probs", gt_loss_call(b0, bt, gt_identity(sg), NULL), 1e-6,
-                1e-6);
+    nnref_check("loss.ext.bce_via_probs", gt_loss_call(b0, bt, gt_identity(sg), NULL), 1e-6, 1e-6);
     /* from_logits=True on a sigmoid output warns with Keras' text (once per loss object) */
     gt_loss *b1 = gt_binary_crossentropy(&(gt_loss_desc){.from_logits = true});
     nnref_warnings = 0;
     gt_loss_call(b1, bt, sg, NULL);
     gt_loss_call(b1, bt, sg, NULL);
-    GTT_CHECK(nnref_warnings == 1 && strstr(nnref_last_warning, "`binary_crossentropy` received "
-                                                                "`from_logits=True`") &&
+    GTT_CHECK(nnref_warnings == 1 &&
+                  strstr(nnref_last_warning, "`binary_crossentropy` received "
+                                             "`from_logits=True`") &&
                   strstr(nnref_last_warning, "produced by a Sigmoid activation"),
               "%d: %s", nnref_warnings, nnref_last_warning);
     gt_loss_free(cce);
@@ -167,11 +278,11 @@ static void gradchecks(void) {
     gt_scope_begin();
     gt_tensor *probs = gtt_rand_uniform(GT_SHAPE(3, 4), 0.1, 0.9, 7);
     gt_tensor *logits = gtt_randn(GT_SHAPE(3, 4), 1.5, 0, 8);
-    gt_tensor *onehot = gt_one_hot(gt_tensor_new(GT_I32, GT_SHAPE(3), (int32_t[]){1, 3, 0}), 4,
-                                   1, 0, GT_F64);
+    gt_tensor *onehot =
+        gt_one_hot(gt_tensor_new(GT_I32, GT_SHAPE(3), (int32_t[]){1, 3, 0}), 4, 1, 0, GT_F64);
     gt_tensor *sparse = gt_tensor_new(GT_I64, GT_SHAPE(3), (int64_t[]){1, 3, 0});
-    gt_tensor *bin = gt_tensor_new(GT_F64, GT_SHAPE(3, 4),
-                                   (double[]){1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1});
+    gt_tensor *bin =
+        gt_tensor_new(GT_F64, GT_SHAPE(3, 4), (double[]){1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1});
     gt_tensor *target = gtt_randn(GT_SHAPE(3, 4), 1, 0, 9);
     /* regression predictions: away from the kinks of abs and Huber (|e| = delta) */
     gt_tensor *rpred = gt_add(target, gt_tensor_new(GT_F64, GT_SHAPE(3, 4),
@@ -184,8 +295,8 @@ static void gradchecks(void) {
         const gt_tensor *yt, *x;
     } fd[] = {
         {"cce", gt_categorical_crossentropy(NULL), onehot, probs},
-        {"cce logits ls", gt_categorical_crossentropy(
-                              &(gt_loss_desc){.from_logits = true, .label_smoothing = 0.1}),
+        {"cce logits ls",
+         gt_categorical_crossentropy(&(gt_loss_desc){.from_logits = true, .label_smoothing = 0.1}),
          onehot, logits},
         {"scce", gt_sparse_categorical_crossentropy(NULL), sparse, probs},
         {"scce logits", gt_sparse_categorical_crossentropy(&(gt_loss_desc){.from_logits = true}),
@@ -252,8 +363,8 @@ static void errors(void) {
     gt_tensor *il = gt_tensor_new(GT_I32, GT_SHAPE(1, 3), (int32_t[]){0, 1, 0});
     gt_tensor *fl = gt_tensor_new(GT_F32, GT_SHAPE(1, 3), (float[]){0, 1, 0});
     gt_tensor *pp = gt_tensor_new(GT_F32, GT_SHAPE(1, 3), (float[]){0.2f, 0.5f, 0.3f});
-    GTT_CLOSE(gt_item(gt_loss_call(cce, il, pp, NULL)), gt_item(gt_loss_call(cce, fl, pp, NULL)),
-              0, 0);
+    GTT_CLOSE(gt_item(gt_loss_call(cce, il, pp, NULL)), gt_item(gt_loss_call(cce, fl, pp, NULL)), 0,
+              0);
     gt_loss_free(cce);
     gt_loss_free(sc);
     gt_scope_end();
@@ -261,7 +372,8 @@ static void errors(void) {
 
 int main(void) {
     nnref_capture_warnings();
-    if (!nnref_load(GT_TEST_DATA_DIR "/keras_ref.txt")) return gtt_finish();
+    if (!nnref_load(GT_TEST_DATA_DIR "/keras_ref.txt"))
+        return gtt_finish();
     against_keras();
     check_values();
     gradchecks();

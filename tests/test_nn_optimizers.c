@@ -34,28 +34,52 @@ static const cfg cfgs[] = {
     {"rmsprop", gt_rmsprop, {.learning_rate = 0.05}},
     {"rmsprop_momentum", gt_rmsprop, {.learning_rate = 0.05, .momentum = 0.9}},
     {"rmsprop_centered", gt_rmsprop, {.learning_rate = 0.05, .centered = true}},
-    {"rmsprop_momentum_centered", gt_rmsprop,
+    {"rmsprop_momentum_centered",
+     gt_rmsprop,
      {.learning_rate = 0.05, .momentum = 0.5, .centered = true}},
     {"adagrad", gt_adagrad, {.learning_rate = 0.5}},
     {"adagrad_global_clipnorm", gt_adagrad, {.learning_rate = 0.5, .global_clipnorm = 2.0}},
-    {"sgd_exponential", gt_sgd,
-     {.schedule = {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY, .initial_learning_rate = 0.1,
-                   .decay_steps = 3, .decay_rate = 0.5}}},
-    {"sgd_exponential_staircase", gt_sgd,
-     {.schedule = {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY, .initial_learning_rate = 0.1,
-                   .decay_steps = 3, .decay_rate = 0.5, .staircase = true}}},
-    {"sgd_piecewise", gt_sgd,
-     {.schedule = {.kind = GT_SCHEDULE_PIECEWISE_CONSTANT, .nboundaries = 2,
-                   .boundaries = pw_bounds, .values = pw_values}}},
-    {"adam_cosine_warmup", gt_adam,
-     {.schedule = {.kind = GT_SCHEDULE_COSINE_DECAY, .initial_learning_rate = 0.05,
-                   .decay_steps = 6, .alpha = 0.1, .warmup_target = 0.2, .warmup_steps = 3}}},
-    {"sgd_polynomial", gt_sgd,
-     {.schedule = {.kind = GT_SCHEDULE_POLYNOMIAL_DECAY, .initial_learning_rate = 0.1,
-                   .decay_steps = 6, .end_learning_rate = 0.01, .power = 2.0}}},
-    {"sgd_inverse_time", gt_sgd,
-     {.schedule = {.kind = GT_SCHEDULE_INVERSE_TIME_DECAY, .initial_learning_rate = 0.1,
-                   .decay_steps = 2, .decay_rate = 0.5, .staircase = true}}},
+    {"sgd_exponential",
+     gt_sgd,
+     {.schedule = {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY,
+                   .initial_learning_rate = 0.1,
+                   .decay_steps = 3,
+                   .decay_rate = 0.5}}},
+    {"sgd_exponential_staircase",
+     gt_sgd,
+     {.schedule = {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY,
+                   .initial_learning_rate = 0.1,
+                   .decay_steps = 3,
+                   .decay_rate = 0.5,
+                   .staircase = true}}},
+    {"sgd_piecewise",
+     gt_sgd,
+     {.schedule = {.kind = GT_SCHEDULE_PIECEWISE_CONSTANT,
+                   .nboundaries = 2,
+                   .boundaries = pw_bounds,
+                   .values = pw_values}}},
+    {"adam_cosine_warmup",
+     gt_adam,
+     {.schedule = {.kind = GT_SCHEDULE_COSINE_DECAY,
+                   .initial_learning_rate = 0.05,
+                   .decay_steps = 6,
+                   .alpha = 0.1,
+                   .warmup_target = 0.2,
+                   .warmup_steps = 3}}},
+    {"sgd_polynomial",
+     gt_sgd,
+     {.schedule = {.kind = GT_SCHEDULE_POLYNOMIAL_DECAY,
+                   .initial_learning_rate = 0.1,
+                   .decay_steps = 6,
+                   .end_learning_rate = 0.01,
+                   .power = 2.0}}},
+    {"sgd_inverse_time",
+     gt_sgd,
+     {.schedule = {.kind = GT_SCHEDULE_INVERSE_TIME_DECAY,
+                   .initial_learning_rate = 0.1,
+                   .decay_steps = 2,
+                   .decay_rate = 0.5,
+                   .staircase = true}}},
 };
 
 /* g = (v - T) * A: two exactly rounded ops, bit-identical to TF's. */
@@ -95,19 +119,24 @@ static void trajectories(gt_dtype dt, double atol, double rtol) {
             gt_scope_begin();
             gt_tensor *g[2] = {grad_of(w, tw, aw), grad_of(b, tb, ab)};
             gt_tensor *v[2] = {w, b};
-            if (!gt_optimizer_apply_gradients(opt, 2, g, v)) bad++;
+            if (!gt_optimizer_apply_gradients(opt, 2, g, v))
+                bad++;
             gt_scope_end();
             for (int i = 0; i < 12; i++) {
                 double got = gt_tensor_get(w, i), want = ww[step * 12 + i];
                 double err = fabs(got - want) / (atol + rtol * fabs(want));
-                if (err > worst) worst = err;
-                if (err > 1) bad++;
+                if (err > worst)
+                    worst = err;
+                if (err > 1)
+                    bad++;
             }
             for (int i = 0; i < 4; i++) {
                 double got = gt_tensor_get(b, i), want = wb[step * 4 + i];
                 double err = fabs(got - want) / (atol + rtol * fabs(want));
-                if (err > worst) worst = err;
-                if (err > 1) bad++;
+                if (err > worst)
+                    worst = err;
+                if (err > 1)
+                    bad++;
             }
         }
         GTT_CHECK(bad == 0, "%s (%s): %d coordinates off, worst %.3g x tolerance", cfgs[c].name,
@@ -150,8 +179,8 @@ static void check_values(void) {
     GTT_CLOSE(1 - one_step(gt_adagrad(NULL), 1, 0.5), 0.0008451541, 1e-9, 0);
     /* SGD(lr=0.1, momentum=0.9) two steps of g = 1 from w = 1: nesterov 0.539, plain 0.71 */
     for (int nest = 0; nest < 2; nest++) {
-        gt_optimizer *o = gt_sgd(&(gt_optimizer_desc){.learning_rate = 0.1, .momentum = 0.9,
-                                                      .nesterov = nest});
+        gt_optimizer *o =
+            gt_sgd(&(gt_optimizer_desc){.learning_rate = 0.1, .momentum = 0.9, .nesterov = nest});
         gt_scope_begin();
         gt_tensor *w = gt_variable(gt_scalar_of(GT_F64, 1), "w");
         gt_tensor *g = gt_scalar_of(GT_F64, 1);
@@ -176,7 +205,8 @@ static void check_values(void) {
         for (int step = 0; step < 3; step++) {
             gt_tensor *g = gt_cast(gt_tensor_new(GT_F64, GT_SHAPE(6), gv), dt);
             GTT_OK(gt_optimizer_apply_gradients(o, 1, &g, &w));
-            for (int i = 0; i < 6; i++) w0[i] -= gv[i] > 0 ? 1 : -1;
+            for (int i = 0; i < 6; i++)
+                w0[i] -= gv[i] > 0 ? 1 : -1;
         }
         gtt_tensor_close("adam sign", w, w0, 6, 0, 0);
         gt_variable_free(w);
@@ -250,9 +280,11 @@ static void semantics_and_errors(void) {
                   .schedule = {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY, .decay_steps = 0}}),
               "decay_steps 0");
     GTT_ERROR_HAS("Argument `decay_steps` must be > 0.");
-    gt_optimizer *os = gt_sgd(&(gt_optimizer_desc){
-        .schedule = {.kind = GT_SCHEDULE_INVERSE_TIME_DECAY, .initial_learning_rate = 1,
-                     .decay_steps = 1, .decay_rate = 1}});
+    gt_optimizer *os =
+        gt_sgd(&(gt_optimizer_desc){.schedule = {.kind = GT_SCHEDULE_INVERSE_TIME_DECAY,
+                                                 .initial_learning_rate = 1,
+                                                 .decay_steps = 1,
+                                                 .decay_rate = 1}});
     GTT_CHECK(!gt_optimizer_set_learning_rate(os, 0.1), "lr with a schedule");
     GTT_ERROR_HAS("not settable");
     gt_optimizer_free(os);
@@ -276,30 +308,56 @@ static void schedules(void) {
         const char *name;
         gt_schedule s;
     } cases[] = {
-        {"exponential", {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY, .initial_learning_rate = 0.1,
-                         .decay_steps = 3, .decay_rate = 0.5}},
+        {"exponential",
+         {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY,
+          .initial_learning_rate = 0.1,
+          .decay_steps = 3,
+          .decay_rate = 0.5}},
         {"exponential_staircase",
-         {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY, .initial_learning_rate = 0.1, .decay_steps = 3,
-          .decay_rate = 0.5, .staircase = true}},
-        {"piecewise", {.kind = GT_SCHEDULE_PIECEWISE_CONSTANT, .nboundaries = 3, .boundaries = b3,
-                       .values = v4}},
-        {"cosine", {.kind = GT_SCHEDULE_COSINE_DECAY, .initial_learning_rate = 0.1,
-                    .decay_steps = 10}},
-        {"cosine_alpha", {.kind = GT_SCHEDULE_COSINE_DECAY, .initial_learning_rate = 0.1,
-                          .decay_steps = 10, .alpha = 0.2}},
-        {"cosine_warmup", {.kind = GT_SCHEDULE_COSINE_DECAY, .initial_learning_rate = 0.0,
-                           .decay_steps = 10, .alpha = 0.1, .warmup_target = 0.3,
-                           .warmup_steps = 5}},
-        {"polynomial", {.kind = GT_SCHEDULE_POLYNOMIAL_DECAY, .initial_learning_rate = 0.1,
-                        .decay_steps = 10}},
+         {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY,
+          .initial_learning_rate = 0.1,
+          .decay_steps = 3,
+          .decay_rate = 0.5,
+          .staircase = true}},
+        {"piecewise",
+         {.kind = GT_SCHEDULE_PIECEWISE_CONSTANT,
+          .nboundaries = 3,
+          .boundaries = b3,
+          .values = v4}},
+        {"cosine",
+         {.kind = GT_SCHEDULE_COSINE_DECAY, .initial_learning_rate = 0.1, .decay_steps = 10}},
+        {"cosine_alpha",
+         {.kind = GT_SCHEDULE_COSINE_DECAY,
+          .initial_learning_rate = 0.1,
+          .decay_steps = 10,
+          .alpha = 0.2}},
+        {"cosine_warmup",
+         {.kind = GT_SCHEDULE_COSINE_DECAY,
+          .initial_learning_rate = 0.0,
+          .decay_steps = 10,
+          .alpha = 0.1,
+          .warmup_target = 0.3,
+          .warmup_steps = 5}},
+        {"polynomial",
+         {.kind = GT_SCHEDULE_POLYNOMIAL_DECAY, .initial_learning_rate = 0.1, .decay_steps = 10}},
         {"polynomial_power_cycle",
-         {.kind = GT_SCHEDULE_POLYNOMIAL_DECAY, .initial_learning_rate = 0.1, .decay_steps = 4,
-          .end_learning_rate = 0.02, .power = 0.5, .cycle = true}},
-        {"inverse_time", {.kind = GT_SCHEDULE_INVERSE_TIME_DECAY, .initial_learning_rate = 0.1,
-                          .decay_steps = 3, .decay_rate = 0.5}},
+         {.kind = GT_SCHEDULE_POLYNOMIAL_DECAY,
+          .initial_learning_rate = 0.1,
+          .decay_steps = 4,
+          .end_learning_rate = 0.02,
+          .power = 0.5,
+          .cycle = true}},
+        {"inverse_time",
+         {.kind = GT_SCHEDULE_INVERSE_TIME_DECAY,
+          .initial_learning_rate = 0.1,
+          .decay_steps = 3,
+          .decay_rate = 0.5}},
         {"inverse_time_staircase",
-         {.kind = GT_SCHEDULE_INVERSE_TIME_DECAY, .initial_learning_rate = 0.1, .decay_steps = 3,
-          .decay_rate = 0.5, .staircase = true}},
+         {.kind = GT_SCHEDULE_INVERSE_TIME_DECAY,
+          .initial_learning_rate = 0.1,
+          .decay_steps = 3,
+          .decay_rate = 0.5,
+          .staircase = true}},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char key[128];
@@ -312,8 +370,8 @@ static void schedules(void) {
             /* float32 ops in Keras' order; powf/cosf vs Eigen: a few ulps */
             if (!(fabs(got - want[i]) <= 1e-9 + 1e-6 * fabs(want[i]))) {
                 if (bad++ < 3)
-                    fprintf(stderr, "  %s step %lld: %.9g want %.9g\n", cases[c].name,
-                            (long long)i, got, want[i]);
+                    fprintf(stderr, "  %s step %lld: %.9g want %.9g\n", cases[c].name, (long long)i,
+                            got, want[i]);
             }
         }
         GTT_CHECK(bad == 0, "schedule %s", cases[c].name);
@@ -325,7 +383,8 @@ static void schedules(void) {
 
 int main(void) {
     nnref_capture_warnings();
-    if (!nnref_load(GT_TEST_DATA_DIR "/keras_ref.txt")) return gtt_finish();
+    if (!nnref_load(GT_TEST_DATA_DIR "/keras_ref.txt"))
+        return gtt_finish();
     trajectories(GT_F32, 1e-7, 1e-6);
     /* float64 variables against Keras' own float64 run (the learning rate stays a float32
      * variable in both): only libm-level differences remain. */

@@ -23,8 +23,8 @@ static gt_tensor *SimpleModel_call(gt_model *self, const gt_tensor *x, bool trai
 static SimpleModel *SimpleModel_new(void) {
     SimpleModel *m = (SimpleModel *)gt_model_new(&(gt_model_desc){
         .class_name = "SimpleModel", .call = SimpleModel_call, .size = sizeof(SimpleModel)});
-    m->dense1 = gt_model_track(&m->base,
-                               gt_dense(&(gt_dense_desc){.units = 5, .activation = GT_ACT_RELU}));
+    m->dense1 =
+        gt_model_track(&m->base, gt_dense(&(gt_dense_desc){.units = 5, .activation = GT_ACT_RELU}));
     m->dense2 = gt_model_track(
         &m->base, gt_dense(&(gt_dense_desc){.units = 2, .activation = GT_ACT_SOFTMAX}));
     return m;
@@ -114,7 +114,8 @@ static void seed_reference(bool from_logits) {
 /* The summary texts of tests/data/keras_summary.txt. */
 static char *summary_block(const char *name) {
     FILE *f = fopen(GT_TEST_DATA_DIR "/keras_summary.txt", "r");
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     static char buf[1 << 16];
     size_t len = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
@@ -122,7 +123,8 @@ static char *summary_block(const char *name) {
     char marker[64];
     snprintf(marker, sizeof marker, "@@@ %s\n", name);
     char *s = strstr(buf, marker);
-    if (!s) return NULL;
+    if (!s)
+        return NULL;
     s += strlen(marker);
     char *e = strstr(s, "@@@ ");
     char *out = malloc((size_t)(e - s) + 1);
@@ -134,7 +136,8 @@ static char *summary_block(const char *name) {
 static void check_summary(const gt_model *m, int line_length, const char *block) {
     char *want = summary_block(block);
     GTT_CHECK(want != NULL, "summary block %s", block);
-    if (!want) return;
+    if (!want)
+        return;
     char *got = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&got, &len);
@@ -184,7 +187,8 @@ static void names_and_switches(void) {
     gt_error_clear();
     gt_reset_uids();
     char buf[96];
-    GTT_CHECK(strcmp(gt_snake_case("SimpleModel", buf, sizeof buf), "simple_model") == 0, "%s", buf);
+    GTT_CHECK(strcmp(gt_snake_case("SimpleModel", buf, sizeof buf), "simple_model") == 0, "%s",
+              buf);
     GTT_CHECK(strcmp(gt_snake_case("Conv2DTranspose", buf, sizeof buf), "conv2d_transpose") == 0,
               "%s", buf);
     GTT_CHECK(strcmp(gt_snake_case("HTTPServer", buf, sizeof buf), "http_server") == 0, "%s", buf);
@@ -202,8 +206,8 @@ static void names_and_switches(void) {
     GTT_OK(gt_layer_call(a, gt_ones(GT_F32, GT_SHAPE(2, 3)), false) != NULL);
     gt_tensor *v[4] = {0};
     int nv = gt_layer_trainable_variables(a, v, 4);
-    GTT_CHECK(nv == 2 && strcmp(gt_variable_path(v[0]), "dense/kernel") == 0,
-              "standalone path %s", nv ? gt_variable_path(v[0]) : "-");
+    GTT_CHECK(nv == 2 && strcmp(gt_variable_path(v[0]), "dense/kernel") == 0, "standalone path %s",
+              nv ? gt_variable_path(v[0]) : "-");
     gt_layer_set_trainable(a, false);
     GTT_CHECK(gt_layer_trainable_variables(a, NULL, 0) == 0, "trainable=False");
     GTT_CHECK(gt_layer_non_trainable_variables(a, NULL, 0) == 2, "non-trainable after switch");
@@ -216,9 +220,10 @@ static void names_and_switches(void) {
     GTT_ERROR_HAS("expected axis -1 of input shape to have value 3, but received input with "
                   "shape (2, 4)");
     /* no bias; custom initializers */
-    gt_layer *e = gt_dense(&(gt_dense_desc){
-        .units = 3, .no_bias = true,
-        .kernel_initializer = {.kind = GT_INIT_CONSTANT, .value = 0.5}});
+    gt_layer *e =
+        gt_dense(&(gt_dense_desc){.units = 3,
+                                  .no_bias = true,
+                                  .kernel_initializer = {.kind = GT_INIT_CONSTANT, .value = 0.5}});
     gt_tensor *y = gt_layer_call(e, gt_ones(GT_F32, GT_SHAPE(1, 2)), false);
     double want[3] = {1, 1, 1};
     gtt_tensor_close("constant kernel, no bias", y, want, 3, 0, 0);
@@ -242,13 +247,64 @@ static void names_and_switches(void) {
     gt_layer_free(e);
 }
 
+/* A user layer on the base (the docs/keras.md example): lazy build, weights, paths. */
+typedef struct scale {
+    gt_layer base;
+    gt_tensor *w;
+} scale;
+
+static bool scale_build(gt_layer *l, int rank, const int64_t *shape) {
+    scale *s = (scale *)l;
+    s->w = gt_layer_add_weight(l, "w", GT_SHAPE(shape[rank - 1]),
+                               &(gt_initializer){.kind = GT_INIT_ONES}, true);
+    return s->w != NULL;
+}
+static gt_tensor *scale_call(gt_layer *l, const gt_tensor *x, bool training) {
+    (void)training;
+    return gt_mul(x, ((scale *)l)->w);
+}
+static const gt_layer_vtable scale_vt = {"Scale", scale_build, scale_call, NULL};
+
+static void user_layer(void) {
+    gt_reset_uids();
+    gt_model *seq = gt_sequential(NULL);
+    gt_layer *sc = gt_layer_new(&scale_vt, sizeof(scale), NULL);
+    GTT_OK(gt_sequential_add(seq, sc));
+    GTT_OK(gt_sequential_add(seq, gt_dense(&(gt_dense_desc){.units = 2})));
+    GTT_CHECK(!gt_layer_built(sc), "lazy");
+    gt_scope_begin();
+    gt_tensor *x = gt_tensor_new(GT_F64, GT_SHAPE(1, 3), (double[]){1, 2, 3});
+    gt_tape *tape = gt_tape_begin(NULL);
+    gt_tensor *y = gt_reduce_sum(gt_model_call(seq, x, true), GT_ALL, false);
+    gt_tape_end(tape);
+    gt_tensor *v[4] = {0}, *g[4] = {0};
+    int n = gt_layer_trainable_variables(gt_model_layer(seq), v, 4);
+    GTT_CHECK(n == 3 && strcmp(gt_variable_path(v[0]), "sequential/scale/w") == 0 &&
+                  strcmp(gt_variable_path(v[1]), "sequential/dense/kernel") == 0,
+              "user layer paths (%d)", n);
+    GTT_CHECK(gt_tensor_dtype(v[0]) == GT_F64, "weights take the first input's float dtype");
+    GTT_OK(gt_tape_gradient(tape, 1, (const gt_tensor *const[]){y}, NULL, n,
+                            (const gt_tensor *const *)v, GT_UNCONNECTED_NONE, g));
+    /* d sum(x*w @ K + b) / dw_i = x_i * sum_j K_ij */
+    gt_tensor *want = gt_mul(x, gt_reshape(gt_reduce_sum(v[1], GT_AXES(1), false), GT_SHAPE(1, 3)));
+    double wv[3];
+    gt_tensor_to_f64(want, wv, 3);
+    gtt_tensor_close("user layer gradient", g[0], wv, 3, 1e-12, 1e-12);
+    GTT_CHECK(gt_layer_count_params(gt_model_layer(seq)) == 3 + 6 + 2, "params");
+    gt_tape_free(tape);
+    gt_scope_end();
+    gt_model_free(seq);
+}
+
 int main(void) {
     nnref_capture_warnings();
-    if (!nnref_load(GT_TEST_DATA_DIR "/keras_ref.txt")) return gtt_finish();
+    if (!nnref_load(GT_TEST_DATA_DIR "/keras_ref.txt"))
+        return gtt_finish();
     seed_reference(true);
     seed_reference(false);
     summaries();
     names_and_switches();
+    user_layer();
     nnref_free();
     return gtt_finish();
 }

@@ -18,11 +18,13 @@ static void expect(const char *what, const gt_tensor *t, gt_dtype dt, int rank,
     }
     GTT_CHECK(gt_tensor_dtype(t) == dt, "%s: dtype %s", what, gt_dtype_name(gt_tensor_dtype(t)));
     bool same = gt_tensor_rank(t) == rank;
-    for (int i = 0; same && i < rank; i++) same = gt_tensor_shape(t)[i] == shape[i];
+    for (int i = 0; same && i < rank; i++)
+        same = gt_tensor_shape(t)[i] == shape[i];
     GTT_CHECK(same, "%s: wrong shape (rank %d)", what, gt_tensor_rank(t));
     if (same && want) {
         int64_t n = 1;
-        for (int i = 0; i < rank; i++) n *= shape[i];
+        for (int i = 0; i < rank; i++)
+            n *= shape[i];
         gtt_tensor_close(what, t, want, n, 0, 0);
     }
 }
@@ -30,15 +32,26 @@ static void expect(const char *what, const gt_tensor *t, gt_dtype dt, int rank,
 /* 0, 1, 2, ... as a tensor of dtype dt (bool: i % 2). */
 static gt_tensor *iota(gt_dtype dt, int rank, const int64_t *shape) {
     int64_t n = 1;
-    for (int i = 0; i < rank; i++) n *= shape[i];
+    for (int i = 0; i < rank; i++)
+        n *= shape[i];
     char *buf = malloc((size_t)(n ? n : 1) * 8);
     for (int64_t i = 0; i < n; i++) {
         switch (dt) {
-        case GT_F32: ((float *)buf)[i] = (float)i; break;
-        case GT_F64: ((double *)buf)[i] = (double)i; break;
-        case GT_I32: ((int32_t *)buf)[i] = (int32_t)i; break;
-        case GT_I64: ((int64_t *)buf)[i] = i; break;
-        case GT_BOOL: ((bool *)buf)[i] = i % 2; break;
+        case GT_F32:
+            ((float *)buf)[i] = (float)i;
+            break;
+        case GT_F64:
+            ((double *)buf)[i] = (double)i;
+            break;
+        case GT_I32:
+            ((int32_t *)buf)[i] = (int32_t)i;
+            break;
+        case GT_I64:
+            ((int64_t *)buf)[i] = i;
+            break;
+        case GT_BOOL:
+            ((bool *)buf)[i] = i % 2;
+            break;
         }
     }
     gt_tensor *t = gt_tensor_new(dt, rank, shape, buf);
@@ -128,9 +141,12 @@ static void check_transpose(gt_dtype dt, int rank, const int64_t *shape, const i
     gt_tensor *y = gt_transpose(x, perm);
     int64_t os[8], xs[8], n = 1;
     int p[8];
-    for (int i = 0; i < rank; i++) p[i] = perm ? perm[i] : rank - 1 - i;
-    for (int i = rank - 1; i >= 0; i--) xs[i] = n, n *= shape[i];
-    for (int i = 0; i < rank; i++) os[i] = shape[p[i]];
+    for (int i = 0; i < rank; i++)
+        p[i] = perm ? perm[i] : rank - 1 - i;
+    for (int i = rank - 1; i >= 0; i--)
+        xs[i] = n, n *= shape[i];
+    for (int i = 0; i < rank; i++)
+        os[i] = shape[p[i]];
     double *want = malloc(sizeof(double) * (size_t)(n ? n : 1));
     for (int64_t o = 0; o < n; o++) {
         int64_t rem = o, src = 0;
@@ -190,7 +206,8 @@ static void test_concat_stack(void) {
         gt_tensor *x = iota(all_dtypes[d], S(2, 3)), *y = iota(all_dtypes[d], S(2, 1));
         bool bo = all_dtypes[d] == GT_BOOL;
         double want[] = {0, 1, 2, 0, 3, 4, 5, 1};
-        if (bo) want[2] = 0, want[4] = 1, want[5] = 0, want[6] = 1; /* x = i % 2 */
+        if (bo)
+            want[2] = 0, want[4] = 1, want[5] = 0, want[6] = 1; /* x = i % 2 */
         expect("concat dtypes", gt_concat(2, (const gt_tensor *[]){x, y}, 1), all_dtypes[d],
                S(2, 4), want);
     }
@@ -216,11 +233,13 @@ static void test_concat_stack(void) {
            (double[]){1, 4, 2, 5, 3, 6});
     expect("stack -1", gt_stack(2, (const gt_tensor *[]){p, q}, -1), GT_I64, S(3, 2),
            (double[]){1, 4, 2, 5, 3, 6});
-    expect("stack scalars", gt_stack(3, (const gt_tensor *[]){gt_scalar(1), gt_scalar(2), gt_scalar(3)}, 0),
-           GT_F32, S(3), (double[]){1, 2, 3});
+    expect("stack scalars",
+           gt_stack(3, (const gt_tensor *[]){gt_scalar(1), gt_scalar(2), gt_scalar(3)}, 0), GT_F32,
+           S(3), (double[]){1, 2, 3});
     expect("stack empty", gt_stack(2, (const gt_tensor *[]){e, e}, 1), GT_F32, S(0, 2, 2), NULL);
     GTT_CHECK(!gt_stack(2, (const gt_tensor *[]){p, gt_ones(GT_I64, S(2))}, 0), "shapes differ");
-    GTT_ERROR_HAS("gt_stack: tensor 1 has shape [2] but tensor 0 has shape [3]; all shapes must be equal");
+    GTT_ERROR_HAS(
+        "gt_stack: tensor 1 has shape [2] but tensor 0 has shape [3]; all shapes must be equal");
     GTT_CHECK(!gt_stack(2, (const gt_tensor *[]){p, q}, 2), "axis 2");
     GTT_ERROR_HAS("gt_stack: axis 2 is out of range for a tensor of rank 2");
     GTT_CHECK(!gt_stack(2, (const gt_tensor *[]){p, gt_cast(q, GT_I32)}, 0), "dtypes");
@@ -241,7 +260,8 @@ static void test_split(void) {
     expect("split axis 0", o[1], GT_I32, S(1, 4), (double[]){5, 6, 7, 8});
 
     GTT_CHECK(!gt_split(x, 3, NULL, 1, o) && !o[0] && !o[2], "4 into 3 parts");
-    GTT_ERROR_HAS("gt_split: axis 1 of shape [2,4] has size 4, which does not divide into 3 equal parts");
+    GTT_ERROR_HAS(
+        "gt_split: axis 1 of shape [2,4] has size 4, which does not divide into 3 equal parts");
     GTT_CHECK(!gt_split(x, 2, (const int64_t[]){1, 2}, 1, o), "sizes sum to 3");
     GTT_ERROR_HAS("gt_split: sizes [1,2] must add up to 4");
     GTT_CHECK(!gt_split(x, 2, (const int64_t[]){5, -1}, 1, o), "5 > 4");
@@ -256,7 +276,8 @@ static void test_split(void) {
     GTT_ERROR_HAS("gt_split: axis 2 is out of range");
 }
 
-/* ---- slice / pad / tile / broadcast_to ---------------------------------------------------------- */
+/* ---- slice / pad / tile / broadcast_to ----------------------------------------------------------
+ */
 
 static void test_slice_pad(void) {
     gt_tensor *x = gt_tensor_new(GT_F64, S(3, 4), (double[]){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
@@ -304,7 +325,8 @@ static void test_tile_broadcast(void) {
     gt_tensor *x = gt_tensor_new(GT_I32, S(2, 2), (int32_t[]){1, 2, 3, 4});
     expect("tile", gt_tile(x, (const int64_t[]){2, 3}), GT_I32, S(4, 6),
            (double[]){1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4, 1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4});
-    expect("tile col", gt_tile(gt_tensor_new(GT_F64, S(2, 1), (double[]){5, 6}), (const int64_t[]){1, 3}),
+    expect("tile col",
+           gt_tile(gt_tensor_new(GT_F64, S(2, 1), (double[]){5, 6}), (const int64_t[]){1, 3}),
            GT_F64, S(2, 3), (double[]){5, 5, 5, 6, 6, 6});
     expect("tile 0", gt_tile(x, (const int64_t[]){0, 2}), GT_I32, S(0, 4), NULL);
     expect("tile bool", gt_tile(iota(GT_BOOL, S(2)), (const int64_t[]){2}), GT_BOOL, S(4),
@@ -315,7 +337,8 @@ static void test_tile_broadcast(void) {
     GTT_ERROR_HAS("overflows");
 
     gt_tensor *r = gt_tensor_new(GT_F32, S(3), (float[]){1, 2, 3});
-    expect("broadcast row", gt_broadcast_to(r, S(2, 3)), GT_F32, S(2, 3), (double[]){1, 2, 3, 1, 2, 3});
+    expect("broadcast row", gt_broadcast_to(r, S(2, 3)), GT_F32, S(2, 3),
+           (double[]){1, 2, 3, 1, 2, 3});
     expect("broadcast col", gt_broadcast_to(gt_reshape(r, S(3, 1)), S(3, 2)), GT_F32, S(3, 2),
            (double[]){1, 1, 2, 2, 3, 3});
     expect("broadcast scalar", gt_broadcast_to(gt_scalar_of(GT_BOOL, 1), S(2)), GT_BOOL, S(2),
@@ -330,7 +353,8 @@ static void test_tile_broadcast(void) {
     GTT_ERROR_HAS("gt_broadcast_to: dimension 0 of shape [-1,3] is negative");
 }
 
-/* ---- gather / one_hot -------------------------------------------------------------------------- */
+/* ---- gather / one_hot --------------------------------------------------------------------------
+ */
 
 static void test_gather(void) {
     gt_tensor *p = gt_tensor_new(GT_F32, S(3, 2), (float[]){1, 2, 3, 4, 5, 6});
@@ -396,7 +420,8 @@ static void test_gather_grad(void) {
     gt_tape_watch(t2, q);
     gt_tensor *y2 = gt_gather(q, gt_tensor_new(GT_I64, S(2, 2), (int64_t[]){1, 1, 1, 0}), 1);
     gt_tape_end(t2);
-    expect("gather grad axis 1", gt_gradient(t2, y2, q), GT_F32, S(2, 3), (double[]){1, 3, 0, 1, 3, 0});
+    expect("gather grad axis 1", gt_gradient(t2, y2, q), GT_F32, S(2, 3),
+           (double[]){1, 3, 0, 1, 3, 0});
     gt_tape_free(t2);
 
     /* Integer indices get no gradient (they are never recorded). */
@@ -440,7 +465,8 @@ static void test_gather_grad_threads(void) {
     const float *wd = gt_tensor_data(w);
     float want = 0;
     for (int j = 0; j < 96; j++)
-        if (ix[j] == 3) want += wd[(2 * 96 + j) * 700 + 11];
+        if (ix[j] == 3)
+            want += wd[(2 * 96 + j) * 700 + 11];
     GTT_CHECK(g[0] && gt_tensor_get(g[0], (2 * 8 + 3) * 700 + 11) == (double)want,
               "gather gradient element (2,3,11)");
 }
@@ -451,14 +477,16 @@ static void test_one_hot(void) {
            (double[]){1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0});
     expect("one_hot on/off i64", gt_one_hot(i, 3, 5, -2, GT_I64), GT_I64, S(4, 3),
            (double[]){5, -2, -2, -2, -2, 5, -2, -2, -2, -2, -2, -2});
-    expect("one_hot bool 2-D", gt_one_hot(gt_tensor_new(GT_I64, S(2, 1), (int64_t[]){1, 0}), 2, 1, 0, GT_BOOL),
-           GT_BOOL, S(2, 1, 2), (double[]){0, 1, 1, 0});
+    expect("one_hot bool 2-D",
+           gt_one_hot(gt_tensor_new(GT_I64, S(2, 1), (int64_t[]){1, 0}), 2, 1, 0, GT_BOOL), GT_BOOL,
+           S(2, 1, 2), (double[]){0, 1, 1, 0});
     expect("one_hot f64 scalar", gt_one_hot(gt_scalar_of(GT_I32, 1), 2, 0.25, 0.5, GT_F64), GT_F64,
            S(2), (double[]){0.5, 0.25});
     expect("one_hot i32", gt_one_hot(i, 4, 1, 0, GT_I32), GT_I32, S(4, 4),
            (double[]){1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1});
     expect("one_hot depth 0", gt_one_hot(i, 0, 1, 0, GT_F32), GT_F32, S(4, 0), NULL);
-    expect("one_hot empty", gt_one_hot(gt_zeros(GT_I32, S(0)), 3, 1, 0, GT_F32), GT_F32, S(0, 3), NULL);
+    expect("one_hot empty", gt_one_hot(gt_zeros(GT_I32, S(0)), 3, 1, 0, GT_F32), GT_F32, S(0, 3),
+           NULL);
     GTT_CHECK(!gt_one_hot(i, -1, 1, 0, GT_F32), "depth -1");
     GTT_ERROR_HAS("gt_one_hot: depth is -1; it must be >= 0");
     GTT_CHECK(!gt_one_hot(gt_ones(GT_F32, S(2)), 3, 1, 0, GT_F32), "float indices");
@@ -486,14 +514,16 @@ static void test_grads(void) {
     gt_tensor *tr = gt_transpose(x, NULL);
     gt_tensor *rs = gt_reshape(x, S(4));
     gt_tape_end(t);
-    expect("tile grad = 6 per element", gt_gradient(t, tiled, x), GT_F64, S(2, 2), (double[]){6, 6, 6, 6});
+    expect("tile grad = 6 per element", gt_gradient(t, tiled, x), GT_F64, S(2, 2),
+           (double[]){6, 6, 6, 6});
     expect("pad grad = 1", gt_gradient(t, padded, x), GT_F64, S(2, 2), (double[]){1, 1, 1, 1});
     expect("slice grad", gt_gradient(t, sl, x), GT_F64, S(2, 2), (double[]){0, 1, 0, 1});
     expect("broadcast grad = 3", gt_gradient(t, bc, v), GT_F64, S(2), (double[]){3, 3});
     gt_tensor *gtr = NULL;
-    GTT_OK(gt_tape_gradient(t, 1, (const gt_tensor *[]){tr},
-                            (const gt_tensor *[]){gt_tensor_new(GT_F64, S(2, 2), (double[]){1, 2, 3, 4})},
-                            1, (const gt_tensor *[]){x}, GT_UNCONNECTED_NONE, &gtr));
+    GTT_OK(gt_tape_gradient(
+        t, 1, (const gt_tensor *[]){tr},
+        (const gt_tensor *[]){gt_tensor_new(GT_F64, S(2, 2), (double[]){1, 2, 3, 4})}, 1,
+        (const gt_tensor *[]){x}, GT_UNCONNECTED_NONE, &gtr));
     expect("transpose grad", gtr, GT_F64, S(2, 2), (double[]){1, 3, 2, 4});
     expect("reshape grad", gt_gradient(t, rs, x), GT_F64, S(2, 2), (double[]){1, 1, 1, 1});
     gt_tape_free(t);
@@ -501,13 +531,15 @@ static void test_grads(void) {
     /* Variables flow through the alias ops and concat. */
     gt_tensor *var = gt_variable(gt_tensor_new(GT_F32, S(2), (float[]){1, 2}), "v");
     gt_tape *t2 = gt_tape_begin(NULL);
-    gt_tensor *c = gt_concat(2, (const gt_tensor *[]){var, gt_squeeze(gt_reshape(var, S(1, 2)), GT_ALL)}, 0);
+    gt_tensor *c =
+        gt_concat(2, (const gt_tensor *[]){var, gt_squeeze(gt_reshape(var, S(1, 2)), GT_ALL)}, 0);
     gt_tape_end(t2);
     expect("variable concat", c, GT_F32, S(4), (double[]){1, 2, 1, 2});
     expect("variable concat grad", gt_gradient(t2, c, var), GT_F32, S(2), (double[]){2, 2});
     gt_tape_free(t2);
     gt_tape *t3 = gt_tape_begin(NULL);
-    gt_tensor *c3 = gt_stack(2, (const gt_tensor *[]){var, gt_squeeze(gt_expand_dims(var, 0), GT_ALL)}, 0);
+    gt_tensor *c3 =
+        gt_stack(2, (const gt_tensor *[]){var, gt_squeeze(gt_expand_dims(var, 0), GT_ALL)}, 0);
     gt_tape_end(t3);
     expect("variable stack grad", gt_gradient(t3, c3, var), GT_F32, S(2), (double[]){2, 2});
     gt_tape_free(t3);
@@ -517,22 +549,43 @@ static void test_grads(void) {
 /* ---- Jacobians: the gradient rules are batchable (they take gy with a leading row axis) --- */
 
 static gt_tensor *gidx;
-static gt_tensor *j_reshape(gt_tensor *x) { return gt_reshape(x, S(3, -1)); }
-static gt_tensor *j_expand(gt_tensor *x) { return gt_expand_dims(x, 1); }
-static gt_tensor *j_squeeze(gt_tensor *x) { return gt_squeeze(gt_reshape(x, S(2, 1, 3)), GT_AXES(1)); }
-static gt_tensor *j_transpose(gt_tensor *x) { return gt_transpose(x, NULL); }
-static gt_tensor *j_concat(gt_tensor *x) { return gt_concat(2, (const gt_tensor *[]){x, gt_mul(x, x)}, 1); }
-static gt_tensor *j_stack(gt_tensor *x) { return gt_stack(2, (const gt_tensor *[]){gt_mul(x, x), x}, 1); }
+static gt_tensor *j_reshape(gt_tensor *x) {
+    return gt_reshape(x, S(3, -1));
+}
+static gt_tensor *j_expand(gt_tensor *x) {
+    return gt_expand_dims(x, 1);
+}
+static gt_tensor *j_squeeze(gt_tensor *x) {
+    return gt_squeeze(gt_reshape(x, S(2, 1, 3)), GT_AXES(1));
+}
+static gt_tensor *j_transpose(gt_tensor *x) {
+    return gt_transpose(x, NULL);
+}
+static gt_tensor *j_concat(gt_tensor *x) {
+    return gt_concat(2, (const gt_tensor *[]){x, gt_mul(x, x)}, 1);
+}
+static gt_tensor *j_stack(gt_tensor *x) {
+    return gt_stack(2, (const gt_tensor *[]){gt_mul(x, x), x}, 1);
+}
 static gt_tensor *j_slice(gt_tensor *x) {
     return gt_slice(x, (const int64_t[]){1, 1}, (const int64_t[]){1, -1});
 }
-static gt_tensor *j_pad(gt_tensor *x) { return gt_pad(x, (const int64_t[]){1, 0, 0, 2}, 3); }
-static gt_tensor *j_tile(gt_tensor *x) { return gt_tile(x, (const int64_t[]){2, 2}); }
+static gt_tensor *j_pad(gt_tensor *x) {
+    return gt_pad(x, (const int64_t[]){1, 0, 0, 2}, 3);
+}
+static gt_tensor *j_tile(gt_tensor *x) {
+    return gt_tile(x, (const int64_t[]){2, 2});
+}
 static gt_tensor *j_tile_many(gt_tensor *x) {
     return gt_tile(gt_reshape(x, S(1, 2, 1, 3, 1)), (const int64_t[]){2, 2, 2, 1, 2});
 }
-static gt_tensor *j_bcast(gt_tensor *x) { return gt_broadcast_to(gt_slice(x, (const int64_t[]){0, 0}, (const int64_t[]){1, -1}), S(2, 2, 3)); }
-static gt_tensor *j_gather(gt_tensor *x) { return gt_gather(x, gidx, 1); }
+static gt_tensor *j_bcast(gt_tensor *x) {
+    return gt_broadcast_to(gt_slice(x, (const int64_t[]){0, 0}, (const int64_t[]){1, -1}),
+                           S(2, 2, 3));
+}
+static gt_tensor *j_gather(gt_tensor *x) {
+    return gt_gather(x, gidx, 1);
+}
 
 /* Jacobians of y = f(x)^2 and of the gradient of sum(y) (which runs the rules' own rules),
  * vectorised (one batched sweep) against one sweep per row. */

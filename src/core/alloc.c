@@ -11,8 +11,31 @@
 /* A thread parks at most this many bytes; beyond it buffers go back to the system. */
 #define GT__CACHE_LIMIT ((int64_t)2 << 30)
 
-static atomic_uint_fast64_t st_mallocs, st_frees, st_hits, st_lib_mallocs;
-static atomic_int_fast64_t st_live, st_peak, st_cached;
+/* Counters are per thread and written only by their thread (plain loads and stores, no
+ * locked instructions on the allocation path); gt_mem_stats_get sums them. Blocks are never
+ * freed, so a reader can walk the list while threads come and go. */
+typedef struct stats {
+    atomic_int_fast64_t mallocs, frees, hits, lib_mallocs, live, peak, cached;
+    struct stats *next;
+} stats;
+
+static _Atomic(stats *) all_stats;
+static _Thread_local stats *my_stats;
+static stats fallback_stats; /* if a thread cannot get its own block */
+
+static stats *me(void) {
+    if (GT__LIKELY(my_stats != NULL)) return my_stats;
+    stats *s = calloc(1, sizeof *s);
+    if (!s) return my_stats = &fallback_stats;
+    s->next = atomic_load(&all_stats);
+    while (!atomic_compare_exchange_weak(&all_stats, &s->next, s)) {
+    }
+    return my_stats = s;
+}
+
+static inline void bump(atomic_int_fast64_t *c, int64_t d) {
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d, memory_order_relaxed);
+}
 
 typedef struct block {
     gt__storage st; /* header first: a cached block is reused as it is */
@@ -41,11 +64,11 @@ static int class_of(size_t bytes) {
     return lo;
 }
 
-static void add_live(int64_t d) {
-    int64_t now = atomic_fetch_add(&st_live, d) + d;
-    int64_t peak = atomic_load(&st_peak);
-    while (now > peak && !atomic_compare_exchange_weak(&st_peak, &peak, now)) {
-    }
+static void add_live(stats *st, int64_t d) {
+    int64_t now = atomic_load_explicit(&st->live, memory_order_relaxed) + d;
+    atomic_store_explicit(&st->live, now, memory_order_relaxed);
+    if (now > atomic_load_explicit(&st->peak, memory_order_relaxed))
+        atomic_store_explicit(&st->peak, now, memory_order_relaxed);
 }
 
 gt__storage *gt__storage_new(size_t bytes) {
@@ -53,12 +76,13 @@ gt__storage *gt__storage_new(size_t bytes) {
     int c = class_of(bytes);
     size_t cap = c >= 0 ? class_bytes(c) : bytes;
     block *b = NULL;
+    stats *st = me();
     if (c >= 0 && cache[c]) {
         b = cache[c];
         cache[c] = b->next;
         cache_bytes -= (int64_t)cap;
-        atomic_fetch_sub(&st_cached, (int64_t)cap);
-        atomic_fetch_add(&st_hits, 1);
+        bump(&st->cached, -(int64_t)cap);
+        bump(&st->hits, 1);
     } else {
         if (cap > SIZE_MAX / 2) {
             gt__error_oom("a tensor buffer", bytes);
@@ -70,14 +94,14 @@ gt__storage *gt__storage_new(size_t bytes) {
             gt__error_oom("a tensor buffer", bytes);
             return NULL;
         }
-        atomic_fetch_add(&st_mallocs, 1);
-        atomic_fetch_add(&st_lib_mallocs, 1);
+        bump(&st->mallocs, 1);
+        bump(&st->lib_mallocs, 1);
         b->st.size_class = c;
         b->st.bytes = cap;
         b->st.data = (char *)b + GT__HDR;
     }
     atomic_init(&b->st.refs, 1);
-    add_live((int64_t)cap);
+    add_live(st, (int64_t)cap);
     return &b->st;
 }
 
@@ -86,16 +110,17 @@ void gt__storage_retain(gt__storage *s) { atomic_fetch_add_explicit(&s->refs, 1,
 void gt__storage_release(gt__storage *s) {
     if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) return;
     block *b = (block *)s;
-    add_live(-(int64_t)s->bytes);
+    stats *st = me();
+    add_live(st, -(int64_t)s->bytes);
     int c = s->size_class;
     if (c >= 0 && cache_bytes + (int64_t)s->bytes <= GT__CACHE_LIMIT) {
         b->next = cache[c];
         cache[c] = b;
         cache_bytes += (int64_t)s->bytes;
-        atomic_fetch_add(&st_cached, (int64_t)s->bytes);
+        bump(&st->cached, (int64_t)s->bytes);
         return;
     }
-    atomic_fetch_add(&st_frees, 1);
+    bump(&st->frees, 1);
     free(b);
 }
 
@@ -104,8 +129,8 @@ void gt_mem_trim(void) {
         while (cache[c]) {
             block *b = cache[c];
             cache[c] = b->next;
-            atomic_fetch_sub(&st_cached, (int64_t)b->st.bytes);
-            atomic_fetch_add(&st_frees, 1);
+            bump(&me()->cached, -(int64_t)b->st.bytes);
+            bump(&me()->frees, 1);
             free(b);
         }
     }
@@ -113,37 +138,47 @@ void gt_mem_trim(void) {
 }
 
 gt_mem_stats gt_mem_stats_get(void) {
-    gt_mem_stats s;
-    s.mallocs = atomic_load(&st_mallocs);
-    s.frees = atomic_load(&st_frees);
-    s.cache_hits = atomic_load(&st_hits);
-    s.bytes_live = atomic_load(&st_live);
-    s.bytes_peak = atomic_load(&st_peak);
-    s.bytes_cached = atomic_load(&st_cached);
-    s.lib_mallocs = atomic_load(&st_lib_mallocs);
-    return s;
+    gt_mem_stats r = {0};
+    int64_t peak = 0;
+    for (stats *s = atomic_load(&all_stats); s; s = s->next) {
+        r.mallocs += (uint64_t)atomic_load_explicit(&s->mallocs, memory_order_relaxed);
+        r.frees += (uint64_t)atomic_load_explicit(&s->frees, memory_order_relaxed);
+        r.cache_hits += (uint64_t)atomic_load_explicit(&s->hits, memory_order_relaxed);
+        r.lib_mallocs += (uint64_t)atomic_load_explicit(&s->lib_mallocs, memory_order_relaxed);
+        r.bytes_live += atomic_load_explicit(&s->live, memory_order_relaxed);
+        r.bytes_cached += atomic_load_explicit(&s->cached, memory_order_relaxed);
+        int64_t p = atomic_load_explicit(&s->peak, memory_order_relaxed);
+        if (p > peak) peak = p;
+    }
+    /* Exact when one thread makes the tensors (the usual case); otherwise the largest
+     * per-thread high-water mark, and never below what is live now. */
+    r.bytes_peak = peak > r.bytes_live ? peak : r.bytes_live;
+    return r;
 }
 
-void gt_mem_reset_peak(void) { atomic_store(&st_peak, atomic_load(&st_live)); }
+void gt_mem_reset_peak(void) {
+    stats *s = me();
+    atomic_store_explicit(&s->peak, atomic_load_explicit(&s->live, memory_order_relaxed), memory_order_relaxed);
+}
 
 void *gt__malloc(size_t bytes, const char *what) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) gt__error_oom(what, bytes);
-    else atomic_fetch_add(&st_lib_mallocs, 1);
+    else bump(&me()->lib_mallocs, 1);
     return p;
 }
 
 void *gt__calloc(size_t n, size_t size, const char *what) {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) gt__error_oom(what, n * size);
-    else atomic_fetch_add(&st_lib_mallocs, 1);
+    else bump(&me()->lib_mallocs, 1);
     return p;
 }
 
 void *gt__realloc(void *p, size_t bytes, const char *what) {
     void *q = realloc(p, bytes ? bytes : 1);
     if (!q) gt__error_oom(what, bytes);
-    else atomic_fetch_add(&st_lib_mallocs, 1);
+    else bump(&me()->lib_mallocs, 1);
     return q;
 }
 

@@ -18,19 +18,25 @@ typedef struct row {
     int64_t unq_len, unq_cap;
 } row;
 
-static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+static bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
 
 /* Splits one line (without its newline) into fields. */
-static bool split_line(row *r, const char *s, size_t n, char delim, const char *name, int64_t line) {
+static bool split_line(row *r, const char *s, size_t n, char delim, const char *name,
+                       int64_t line) {
     r->nf = 0;
     r->unq_len = 0;
     /* Unquoted text can be at most the line itself. */
-    if (!gt__grow((void **)&r->unq, &r->unq_cap, (int64_t)n + 1, 1, "a CSV line")) return false;
+    if (!gt__grow((void **)&r->unq, &r->unq_cap, (int64_t)n + 1, 1, "a CSV line"))
+        return false;
     size_t i = 0;
     for (;;) {
-        if (!gt__grow((void **)&r->f, &r->cap, r->nf + 1, sizeof(field), "a CSV row")) return false;
+        if (!gt__grow((void **)&r->f, &r->cap, r->nf + 1, sizeof(field), "a CSV row"))
+            return false;
         size_t j = i;
-        while (j < n && is_blank(s[j])) j++;
+        while (j < n && is_blank(s[j]))
+            j++;
         if (j < n && s[j] == '"') {
             char *out = r->unq + r->unq_len;
             size_t k = 0;
@@ -53,7 +59,8 @@ static bool split_line(row *r, const char *s, size_t n, char delim, const char *
                 }
                 out[k++] = s[j++];
             }
-            while (j < n && is_blank(s[j])) j++;
+            while (j < n && is_blank(s[j]))
+                j++;
             if (j < n && s[j] != delim) {
                 gt__error("csv: %s: line %lld: unexpected '%c' after a closing quote in field %lld",
                           name, (long long)line, s[j], (long long)r->nf + 1);
@@ -64,14 +71,17 @@ static bool split_line(row *r, const char *s, size_t n, char delim, const char *
             i = j;
         } else {
             size_t e = j;
-            while (e < n && s[e] != delim) e++;
+            while (e < n && s[e] != delim)
+                e++;
             size_t end = e;
-            while (end > j && is_blank(s[end - 1])) end--;
+            while (end > j && is_blank(s[end - 1]))
+                end--;
             r->f[r->nf++] = (field){s + j, end - j};
             i = e;
         }
-        if (i >= n) break;
-        i++; /* the delimiter */
+        if (i >= n)
+            break;
+        i++;          /* the delimiter */
         if (i == n) { /* a trailing delimiter ends with one empty field */
             if (!gt__grow((void **)&r->f, &r->cap, r->nf + 1, sizeof(field), "a CSV row"))
                 return false;
@@ -85,17 +95,23 @@ static bool split_line(row *r, const char *s, size_t n, char delim, const char *
 /* Parses a whole field as a number; *range is set when it overflows float32. */
 static bool parse_num(const field *f, char **scratch, int64_t *cap, double *v, bool *range) {
     *range = false;
-    if (f->n == 0) return false;
-    if (!gt__grow((void **)scratch, cap, (int64_t)f->n + 1, 1, "a CSV field")) return false;
+    if (f->n == 0)
+        return false;
+    if (!gt__grow((void **)scratch, cap, (int64_t)f->n + 1, 1, "a CSV field"))
+        return false;
     memcpy(*scratch, f->p, f->n);
     (*scratch)[f->n] = 0;
-    if (is_blank((*scratch)[0])) return false;
+    if (is_blank((*scratch)[0]))
+        return false;
     char *end;
     errno = 0;
     double d = strtod(*scratch, &end);
-    if (end != *scratch + f->n) return false;
-    if (isfinite(d) && fabs(d) > FLT_MAX) *range = true;
-    if (errno == ERANGE && fabs(d) > 1.0) *range = true; /* underflow to 0 is fine */
+    if (end != *scratch + f->n)
+        return false;
+    if (isfinite(d) && fabs(d) > FLT_MAX)
+        *range = true;
+    if (errno == ERANGE && fabs(d) > 1.0)
+        *range = true; /* underflow to 0 is fine */
     *v = d;
     return true;
 }
@@ -110,11 +126,13 @@ static char *dup_field(const field *f) {
 }
 
 void gt_csv_free(gt_csv *csv) {
-    if (!csv) return;
+    if (!csv)
+        return;
     gt__free(csv->x);
     gt__free(csv->y);
     if (csv->names)
-        for (int64_t i = 0; i < csv->cols; i++) gt__free(csv->names[i]);
+        for (int64_t i = 0; i < csv->cols; i++)
+            gt__free(csv->names[i]);
     gt__free(csv->names);
     gt__free(csv->label_name);
     memset(csv, 0, sizeof *csv);
@@ -132,13 +150,15 @@ bool gt_csv_parse(const char *text, size_t n, const char *name, const gt_csv_des
         return false;
     }
     gt_csv_desc d = desc ? *desc : (gt_csv_desc){0};
-    if (!name) name = "(memory)";
+    if (!name)
+        name = "(memory)";
     char delim = d.delimiter ? d.delimiter : ',';
     if (delim == '"' || delim == '\n' || delim == '\r') {
         gt__error("csv: %s: the delimiter cannot be a quote or a newline", name);
         return false;
     }
-    if (d.label_name) d.has_label = true;
+    if (d.label_name)
+        d.has_label = true;
     if (d.label_name && d.header == GT_CSV_HEADER_ABSENT) {
         gt__error("csv: %s: label_name '%s' needs a header line, but header is ABSENT", name,
                   d.label_name);
@@ -155,21 +175,26 @@ bool gt_csv_parse(const char *text, size_t n, const char *name, const gt_csv_des
         i = 3;
     while (i < n) {
         size_t e = i;
-        while (e < n && text[e] != '\n') e++;
+        while (e < n && text[e] != '\n')
+            e++;
         size_t len = e - i;
-        if (len && text[i + len - 1] == '\r') len--;
+        if (len && text[i + len - 1] == '\r')
+            len--;
         const char *s = text + i;
         i = e < n ? e + 1 : n;
         line++;
         size_t k = 0;
-        while (k < len && (is_blank(s[k]) || s[k] == '\r')) k++;
-        if (k == len) continue; /* blank line */
+        while (k < len && (is_blank(s[k]) || s[k] == '\r'))
+            k++;
+        if (k == len)
+            continue; /* blank line */
         if (memchr(s, 0, len)) {
             gt__error("csv: %s: line %lld contains a NUL byte: not a text file", name,
                       (long long)line);
             goto done;
         }
-        if (!split_line(&r, s, len, delim, name, line)) goto done;
+        if (!split_line(&r, s, len, delim, name, line))
+            goto done;
 
         if (first) {
             first = false;
@@ -180,7 +205,8 @@ bool gt_csv_parse(const char *text, size_t n, const char *name, const gt_csv_des
                     double v;
                     bool range;
                     if (!parse_num(&r.f[c], &scratch, &scratch_cap, &v, &range)) {
-                        if (!gt_ok()) goto done;
+                        if (!gt_ok())
+                            goto done;
                         header = true;
                     }
                 }
@@ -215,12 +241,16 @@ bool gt_csv_parse(const char *text, size_t n, const char *name, const gt_csv_des
             if (header) {
                 out->names = gt__calloc((size_t)(out->cols ? out->cols : 1), sizeof(char *),
                                         "CSV column names");
-                if (!out->names) goto done;
+                if (!out->names)
+                    goto done;
                 for (int64_t c = 0, o = 0; c < r.nf; c++) {
                     char *nm = dup_field(&r.f[c]);
-                    if (!nm) goto done;
-                    if (c == label) out->label_name = nm;
-                    else out->names[o++] = nm;
+                    if (!nm)
+                        goto done;
+                    if (c == label)
+                        out->label_name = nm;
+                    else
+                        out->names[o++] = nm;
                 }
                 continue;
             }
@@ -240,21 +270,25 @@ bool gt_csv_parse(const char *text, size_t n, const char *name, const gt_csv_des
             double v;
             bool range;
             if (!parse_num(&r.f[c], &scratch, &scratch_cap, &v, &range) || range) {
-                if (!gt_ok()) goto done;
-                const char *col = out->names ? (c == label ? out->label_name
-                                                           : out->names[c > label && label >= 0 ? c - 1 : c])
-                                             : NULL;
+                if (!gt_ok())
+                    goto done;
+                const char *col =
+                    out->names ? (c == label ? out->label_name
+                                             : out->names[c > label && label >= 0 ? c - 1 : c])
+                               : NULL;
                 int shown = r.f[c].n > 40 ? 40 : (int)r.f[c].n;
-                gt__error("csv: %s: line %lld, column %lld%s%s%s: '%.*s'%s", name,
-                          (long long)line, (long long)c + 1, col ? " ('" : "", col ? col : "",
-                          col ? "')" : "", shown, r.f[c].p,
-                          range ? " is out of float32's range"
+                gt__error("csv: %s: line %lld, column %lld%s%s%s: '%.*s'%s", name, (long long)line,
+                          (long long)c + 1, col ? " ('" : "", col ? col : "", col ? "')" : "",
+                          shown, r.f[c].p,
+                          range      ? " is out of float32's range"
                           : r.f[c].n ? " is not a number"
                                      : " is empty (every field must be a number)");
                 goto done;
             }
-            if (c == label) out->y[rows] = (float)v;
-            else xr[o++] = (float)v;
+            if (c == label)
+                out->y[rows] = (float)v;
+            else
+                xr[o++] = (float)v;
         }
         rows++;
     }
@@ -269,17 +303,20 @@ done:
     gt__free(r.unq);
     gt__free(scratch);
     if (!ok) {
-        if (gt_ok()) gt__error("csv: %s: could not be read", name);
+        if (gt_ok())
+            gt__error("csv: %s: could not be read", name);
         gt_csv_free(out);
     }
     return ok;
 }
 
 bool gt_csv_read(const char *path, const gt_csv_desc *desc, gt_csv *out) {
-    if (out) memset(out, 0, sizeof *out);
+    if (out)
+        memset(out, 0, sizeof *out);
     uint8_t *buf;
     size_t n;
-    if (!gt__io_read_file("csv", path, &buf, &n)) return false;
+    if (!gt__io_read_file("csv", path, &buf, &n))
+        return false;
     bool ok = gt_csv_parse((const char *)buf, n, path, desc, out);
     gt__free(buf);
     return ok;

@@ -31,15 +31,16 @@ struct gt_dataset {
     int64_t xb_shape[GT_MAX_RANK];
     bool one_hot;
     bool shuffled;
-    int64_t *order; /* count entries once shuffled */
-    float *xstage;  /* staging buffers, grown to the largest batch seen */
+    int64_t *order;     /* count entries once shuffled */
+    float *xstage;      /* staging buffers, grown to the largest batch seen */
     int64_t xstage_cap; /* bytes */
     void *ystage;
     int64_t ystage_cap; /* bytes */
 };
 
 static void store_release(ds_store *s) {
-    if (!s || --s->refs > 0) return;
+    if (!s || --s->refs > 0)
+        return;
     free(s->x_u8);
     gt__free(s->x_f32);
     gt__free(s->labels);
@@ -48,13 +49,15 @@ static void store_release(ds_store *s) {
 }
 
 static void build_lut(gt_dataset *ds) {
-    for (int v = 0; v < 256; v++) ds->lut[v] = (float)((double)v * ds->scale + ds->offset);
+    for (int v = 0; v < 256; v++)
+        ds->lut[v] = (float)((double)v * ds->scale + ds->offset);
 }
 
 /* A view of [begin, begin + count) of store s with default or copied batch options. */
 static gt_dataset *view_new(ds_store *s, int64_t begin, int64_t count, const gt_dataset *like) {
     gt_dataset *ds = gt__calloc(1, sizeof *ds, "a dataset");
-    if (!ds) return NULL;
+    if (!ds)
+        return NULL;
     s->refs++;
     ds->s = s;
     ds->begin = begin;
@@ -101,18 +104,22 @@ static bool check_labels(const char *who, const int32_t *labels, int64_t n, int6
                       (long long)i, (long long)(*classes > 0 ? *classes : INT32_MAX));
             return false;
         }
-        if (labels[i] > mx) mx = labels[i];
+        if (labels[i] > mx)
+            mx = labels[i];
     }
-    if (*classes <= 0) *classes = mx + 1;
+    if (*classes <= 0)
+        *classes = mx + 1;
     return true;
 }
 
 static ds_store *store_new(int64_t n, int rank, const int64_t *shape, int64_t size) {
     ds_store *s = gt__calloc(1, sizeof *s, "a dataset");
-    if (!s) return NULL;
+    if (!s)
+        return NULL;
     s->n = n;
     s->x_rank = rank;
-    for (int i = 0; i < rank; i++) s->x_shape[i] = shape[i];
+    for (int i = 0; i < rank; i++)
+        s->x_shape[i] = shape[i];
     s->x_size = size;
     return s;
 }
@@ -128,7 +135,8 @@ gt_dataset *gt_dataset_new(const gt_dataset_desc *desc) {
         gt__error("%s: count is negative (%lld)", who, (long long)desc->count);
         return NULL;
     }
-    if (!sample_shape_ok(who, desc->x_rank, desc->x_shape, &size)) return NULL;
+    if (!sample_shape_ok(who, desc->x_rank, desc->x_shape, &size))
+        return NULL;
     if (!desc->x_u8 == !desc->x_f32) {
         gt__error("%s: give exactly one of x_u8 and x_f32", who);
         return NULL;
@@ -145,31 +153,38 @@ gt_dataset *gt_dataset_new(const gt_dataset_desc *desc) {
         return NULL;
     }
     int64_t classes = desc->num_classes;
-    if (desc->labels && !check_labels(who, desc->labels, desc->count, &classes)) return NULL;
+    if (desc->labels && !check_labels(who, desc->labels, desc->count, &classes))
+        return NULL;
     ds_store *s = store_new(desc->count, desc->x_rank, desc->x_shape, size);
-    if (!s) return NULL;
+    if (!s)
+        return NULL;
     s->refs = 0;
     size_t xb = (size_t)total * (desc->x_u8 ? 1 : sizeof(float));
     bool ok;
     if (desc->x_u8) {
         ok = (s->x_u8 = malloc(xb ? xb : 1)) != NULL;
-        if (!ok) gt__error_oom("a dataset's samples", xb);
-        else memcpy(s->x_u8, desc->x_u8, xb);
+        if (!ok)
+            gt__error_oom("a dataset's samples", xb);
+        else
+            memcpy(s->x_u8, desc->x_u8, xb);
     } else {
         ok = (s->x_f32 = gt__malloc(xb ? xb : 1, "a dataset's samples")) != NULL;
-        if (ok) memcpy(s->x_f32, desc->x_f32, xb);
+        if (ok)
+            memcpy(s->x_f32, desc->x_f32, xb);
     }
     s->bytes = xb;
     if (ok && desc->labels) {
         size_t lb = (size_t)desc->count * sizeof(int32_t);
         ok = (s->labels = gt__malloc(lb ? lb : 1, "a dataset's labels")) != NULL;
-        if (ok) memcpy(s->labels, desc->labels, lb);
+        if (ok)
+            memcpy(s->labels, desc->labels, lb);
         s->num_classes = classes;
         s->bytes += lb;
     } else if (ok && desc->targets) {
         size_t tb = (size_t)ybytes;
         ok = (s->targets = gt__malloc(tb ? tb : 1, "a dataset's targets")) != NULL;
-        if (ok) memcpy(s->targets, desc->targets, tb);
+        if (ok)
+            memcpy(s->targets, desc->targets, tb);
         s->y_width = width;
         s->bytes += tb;
     }
@@ -184,7 +199,8 @@ gt_dataset *gt_dataset_new(const gt_dataset_desc *desc) {
 gt_dataset *gt_dataset_from_idx(const char *images_path, const char *labels_path) {
     const char *who = "gt_dataset_from_idx";
     gt_idx im = {0}, lb = {0};
-    if (!gt_idx_read(images_path, &im)) return NULL;
+    if (!gt_idx_read(images_path, &im))
+        return NULL;
     if (labels_path && !gt_idx_read(labels_path, &lb)) {
         gt_idx_free(&im);
         return NULL;
@@ -205,10 +221,12 @@ gt_dataset *gt_dataset_from_idx(const char *images_path, const char *labels_path
         }
     }
     s = store_new(n, im.rank - 1, im.dims + 1, n ? im.count / n : 0);
-    if (!s) goto fail;
+    if (!s)
+        goto fail;
     if (!n) { /* a zero-sample file: the product of the rest still defines the sample */
         s->x_size = 1;
-        for (int i = 1; i < im.rank; i++) s->x_size *= im.dims[i];
+        for (int i = 1; i < im.rank; i++)
+            s->x_size *= im.dims[i];
     }
     if (im.type == GT_IDX_U8) {
         s->x_u8 = im.data; /* kept as bytes, no copy */
@@ -217,15 +235,27 @@ gt_dataset *gt_dataset_from_idx(const char *images_path, const char *labels_path
     } else {
         size_t xb = (size_t)im.count * sizeof(float);
         s->x_f32 = gt__malloc(xb ? xb : 1, "a dataset's samples");
-        if (!s->x_f32) goto fail;
+        if (!s->x_f32)
+            goto fail;
         for (int64_t i = 0; i < im.count; i++) {
             switch (im.type) {
-            case GT_IDX_I8: s->x_f32[i] = ((int8_t *)im.data)[i]; break;
-            case GT_IDX_I16: s->x_f32[i] = ((int16_t *)im.data)[i]; break;
-            case GT_IDX_I32: s->x_f32[i] = (float)((int32_t *)im.data)[i]; break;
-            case GT_IDX_F32: s->x_f32[i] = ((float *)im.data)[i]; break;
-            case GT_IDX_F64: s->x_f32[i] = (float)((double *)im.data)[i]; break;
-            default: break;
+            case GT_IDX_I8:
+                s->x_f32[i] = ((int8_t *)im.data)[i];
+                break;
+            case GT_IDX_I16:
+                s->x_f32[i] = ((int16_t *)im.data)[i];
+                break;
+            case GT_IDX_I32:
+                s->x_f32[i] = (float)((int32_t *)im.data)[i];
+                break;
+            case GT_IDX_F32:
+                s->x_f32[i] = ((float *)im.data)[i];
+                break;
+            case GT_IDX_F64:
+                s->x_f32[i] = (float)((double *)im.data)[i];
+                break;
+            default:
+                break;
             }
         }
         s->bytes = xb;
@@ -233,17 +263,27 @@ gt_dataset *gt_dataset_from_idx(const char *images_path, const char *labels_path
     if (labels_path) {
         size_t bytes = (size_t)n * sizeof(int32_t);
         s->labels = gt__malloc(bytes ? bytes : 1, "a dataset's labels");
-        if (!s->labels) goto fail;
+        if (!s->labels)
+            goto fail;
         for (int64_t i = 0; i < n; i++) {
             switch (lb.type) {
-            case GT_IDX_U8: s->labels[i] = ((uint8_t *)lb.data)[i]; break;
-            case GT_IDX_I8: s->labels[i] = ((int8_t *)lb.data)[i]; break;
-            case GT_IDX_I16: s->labels[i] = ((int16_t *)lb.data)[i]; break;
-            default: s->labels[i] = ((int32_t *)lb.data)[i]; break;
+            case GT_IDX_U8:
+                s->labels[i] = ((uint8_t *)lb.data)[i];
+                break;
+            case GT_IDX_I8:
+                s->labels[i] = ((int8_t *)lb.data)[i];
+                break;
+            case GT_IDX_I16:
+                s->labels[i] = ((int16_t *)lb.data)[i];
+                break;
+            default:
+                s->labels[i] = ((int32_t *)lb.data)[i];
+                break;
             }
         }
         s->bytes += bytes;
-        if (!check_labels(labels_path, s->labels, n, &s->num_classes)) goto fail;
+        if (!check_labels(labels_path, s->labels, n, &s->num_classes))
+            goto fail;
     }
     gt_idx_free(&im);
     gt_idx_free(&lb);
@@ -275,7 +315,8 @@ gt_dataset *gt_dataset_from_csv(const gt_csv *csv, bool class_labels) {
     int32_t *labels = NULL;
     if (csv->y && class_labels) {
         labels = gt__malloc((size_t)(csv->rows ? csv->rows : 1) * sizeof(int32_t), "CSV labels");
-        if (!labels) return NULL;
+        if (!labels)
+            return NULL;
         for (int64_t i = 0; i < csv->rows; i++) {
             float v = csv->y[i];
             if (!(v >= 0 && v < 2147483648.0f) || v != floorf(v)) {
@@ -299,30 +340,35 @@ gt_dataset *gt_dataset_from_csv(const gt_csv *csv, bool class_labels) {
 
 /* ---- Fashion-MNIST / MNIST folders ---------------------------------------------------------- */
 
-#define INSTALL_HINT                                                                         \
-    "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass " \
-    "the folder holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "            \
+#define INSTALL_HINT                                                                               \
+    "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass "      \
+    "the folder holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "                  \
     "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz"
 
 /* "<dir>/<base>.gz" if it exists, else "<dir>/<base>"; false (+error) when neither does. */
 static bool find_file(const char *dir, const char *base, char *out, size_t n) {
     struct stat st;
     snprintf(out, n, "%s/%s.gz", dir, base);
-    if (stat(out, &st) == 0) return true;
+    if (stat(out, &st) == 0)
+        return true;
     snprintf(out, n, "%s/%s", dir, base);
-    if (stat(out, &st) == 0) return true;
+    if (stat(out, &st) == 0)
+        return true;
     gt__error("mnist: %s/%s(.gz) not found: " INSTALL_HINT, dir, base);
     return false;
 }
 
 bool gt_mnist_load(const char *dir, gt_dataset **train, gt_dataset **test) {
-    if (train) *train = NULL;
-    if (test) *test = NULL;
+    if (train)
+        *train = NULL;
+    if (test)
+        *test = NULL;
     if (!train || !test) {
         gt__error("gt_mnist_load: train and test must not be NULL");
         return false;
     }
-    if (!dir) dir = GT_FASHION_MNIST_DIR;
+    if (!dir)
+        dir = GT_FASHION_MNIST_DIR;
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         gt__error("mnist: the folder %s does not exist: " INSTALL_HINT, dir);
@@ -332,9 +378,11 @@ bool gt_mnist_load(const char *dir, gt_dataset **train, gt_dataset **test) {
                                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
     size_t len = strlen(dir) + 64;
     char *paths = gt__malloc(4 * len, "file names");
-    if (!paths) return false;
+    if (!paths)
+        return false;
     bool ok = true;
-    for (int i = 0; i < 4 && ok; i++) ok = find_file(dir, names[i], paths + i * len, len);
+    for (int i = 0; i < 4 && ok; i++)
+        ok = find_file(dir, names[i], paths + i * len, len);
     gt_dataset *tr = ok ? gt_dataset_from_idx(paths, paths + len) : NULL;
     gt_dataset *te = tr ? gt_dataset_from_idx(paths + 2 * len, paths + 3 * len) : NULL;
     if (te && tr->s->x_size != te->s->x_size) {
@@ -359,7 +407,8 @@ bool gt_mnist_load(const char *dir, gt_dataset **train, gt_dataset **test) {
 /* ---- views and accessors -------------------------------------------------------------------- */
 
 void gt_dataset_free(gt_dataset *ds) {
-    if (!ds) return;
+    if (!ds)
+        return;
     store_release(ds->s);
     gt__free(ds->order);
     gt__free(ds->xstage);
@@ -392,10 +441,11 @@ gt_dataset *gt_dataset_take(const gt_dataset *ds, int64_t n) {
     return gt_dataset_slice(ds, 0, n < ds->count ? n : ds->count);
 }
 
-bool gt_dataset_split(const gt_dataset *ds, double fraction, gt_dataset **train,
-                      gt_dataset **val) {
-    if (train) *train = NULL;
-    if (val) *val = NULL;
+bool gt_dataset_split(const gt_dataset *ds, double fraction, gt_dataset **train, gt_dataset **val) {
+    if (train)
+        *train = NULL;
+    if (val)
+        *val = NULL;
     if (!ds || !train || !val) {
         gt__error_null("gt_dataset_split");
         return false;
@@ -438,7 +488,8 @@ int gt_dataset_sample_shape(const gt_dataset *ds, int64_t *shape) {
         return -1;
     }
     if (shape)
-        for (int i = 0; i < ds->s->x_rank; i++) shape[i] = ds->s->x_shape[i];
+        for (int i = 0; i < ds->s->x_rank; i++)
+            shape[i] = ds->s->x_shape[i];
     return ds->s->x_rank;
 }
 
@@ -468,10 +519,11 @@ int32_t gt_dataset_label(const gt_dataset *ds, int64_t i) {
 }
 
 size_t gt_dataset_memory(const gt_dataset *ds) {
-    if (!ds) return 0;
+    if (!ds)
+        return 0;
     return ds->s->bytes + sizeof *ds->s + sizeof *ds +
-           (ds->order ? (size_t)ds->count * sizeof(int64_t) : 0) +
-           (size_t)ds->xstage_cap + (size_t)ds->ystage_cap;
+           (ds->order ? (size_t)ds->count * sizeof(int64_t) : 0) + (size_t)ds->xstage_cap +
+           (size_t)ds->ystage_cap;
 }
 
 bool gt_dataset_set_scale(gt_dataset *ds, double scale, double offset) {
@@ -497,14 +549,16 @@ bool gt_dataset_set_x_shape(gt_dataset *ds, int rank, const int64_t *shape) {
         return false;
     }
     int64_t size;
-    if (!sample_shape_ok(who, rank, shape, &size)) return false;
+    if (!sample_shape_ok(who, rank, shape, &size))
+        return false;
     if (size != ds->s->x_size) {
         gt__error("%s: a sample has %lld elements but the shape asked for holds %lld", who,
                   (long long)ds->s->x_size, (long long)size);
         return false;
     }
     ds->xb_rank = rank;
-    for (int i = 0; i < rank; i++) ds->xb_shape[i] = shape[i];
+    for (int i = 0; i < rank; i++)
+        ds->xb_shape[i] = shape[i];
     return true;
 }
 
@@ -548,8 +602,10 @@ bool gt_shuffle_order(int64_t n, uint64_t seed, int64_t epoch, int64_t *order) {
                   (long long)n, (long long)epoch);
         return false;
     }
-    for (int64_t i = 0; i < n; i++) order[i] = i;
-    if (n < 2) return true;
+    for (int64_t i = 0; i < n; i++)
+        order[i] = i;
+    if (n < 2)
+        return true;
     gt_rng rng = gt_rng_new(seed);
     rng.key ^= SHUFFLE_KEY;
     rng.counter = (uint64_t)epoch; /* epoch e is Philox draw e: independent of the others */
@@ -560,7 +616,8 @@ bool gt_shuffle_order(int64_t n, uint64_t seed, int64_t epoch, int64_t *order) {
         /* Fisher-Yates from the end: j uniform in [0, i] from a 53-bit uniform in [0, 1). */
         for (int64_t i = n - 1; i > 0; i--) {
             int64_t j = (int64_t)(v[i] * (double)(i + 1));
-            if (j > i) j = i;
+            if (j > i)
+                j = i;
             int64_t t = order[i];
             order[i] = order[j];
             order[j] = t;
@@ -577,7 +634,8 @@ bool gt_dataset_shuffle(gt_dataset *ds, uint64_t seed, int64_t epoch) {
     }
     if (!ds->order && ds->count) {
         ds->order = gt__malloc((size_t)ds->count * sizeof(int64_t), "a dataset's order");
-        if (!ds->order) return false;
+        if (!ds->order)
+            return false;
     }
     if (!gt_shuffle_order(ds->count, seed, epoch, ds->order)) {
         ds->shuffled = false;
@@ -588,15 +646,18 @@ bool gt_dataset_shuffle(gt_dataset *ds, uint64_t seed, int64_t epoch) {
 }
 
 void gt_dataset_unshuffle(gt_dataset *ds) {
-    if (ds) ds->shuffled = false;
+    if (ds)
+        ds->shuffled = false;
 }
 
 /* ---- batches ------------------------------------------------------------------------------ */
 
 static bool grow(void **p, int64_t *cap, int64_t bytes, const char *what) {
-    if (bytes <= *cap) return true;
+    if (bytes <= *cap)
+        return true;
     void *q = gt__realloc(*p, (size_t)(bytes ? bytes : 1), what);
-    if (!q) return false;
+    if (!q)
+        return false;
     *p = q;
     *cap = bytes;
     return true;
@@ -605,14 +666,17 @@ static bool grow(void **p, int64_t *cap, int64_t bytes, const char *what) {
 bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tensor **x,
                       gt_tensor **y) {
     const char *who = "gt_dataset_batch";
-    if (x) *x = NULL;
-    if (y) *y = NULL;
+    if (x)
+        *x = NULL;
+    if (y)
+        *y = NULL;
     if (!ds || !x) {
         gt__error_null(who);
         return false;
     }
     int64_t nb = gt_dataset_num_batches(ds, batch_size);
-    if (nb < 0) return false;
+    if (nb < 0)
+        return false;
     if (index < 0 || index >= nb) {
         gt__error("%s: batch %lld does not exist: %lld samples in batches of %lld make %lld", who,
                   (long long)index, (long long)ds->count, (long long)batch_size, (long long)nb);
@@ -627,7 +691,8 @@ bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tens
     if (!gt__io_mul(full * es, (int64_t)sizeof(float), &xbytes) ||
         !grow((void **)&ds->xstage, &ds->xstage_cap, xbytes, "a batch staging buffer"))
         return false;
-    if (ds->xstage_cap < xbytes) return false;
+    if (ds->xstage_cap < xbytes)
+        return false;
     float *xs = ds->xstage;
     bool plain = ds->scale == 1.0 && ds->offset == 0.0;
     for (int64_t j = 0; j < m; j++) {
@@ -635,10 +700,12 @@ bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tens
         float *dst = xs + j * es;
         if (s->x_u8) {
             const uint8_t *p = s->x_u8 + src * es;
-            for (int64_t k = 0; k < es; k++) dst[k] = ds->lut[p[k]];
+            for (int64_t k = 0; k < es; k++)
+                dst[k] = ds->lut[p[k]];
         } else {
             const float *p = s->x_f32 + src * es;
-            if (plain) memcpy(dst, p, (size_t)es * sizeof(float));
+            if (plain)
+                memcpy(dst, p, (size_t)es * sizeof(float));
             else
                 for (int64_t k = 0; k < es; k++)
                     dst[k] = (float)((double)p[k] * ds->scale + ds->offset);
@@ -646,16 +713,19 @@ bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tens
     }
     int64_t shape[GT_MAX_RANK];
     shape[0] = m;
-    for (int i = 0; i < ds->xb_rank; i++) shape[i + 1] = ds->xb_shape[i];
+    for (int i = 0; i < ds->xb_rank; i++)
+        shape[i + 1] = ds->xb_shape[i];
     gt_tensor *xt = gt_tensor_new(GT_F32, ds->xb_rank + 1, shape, xs);
-    if (!xt) return false;
+    if (!xt)
+        return false;
     if (!y || (!s->labels && !s->targets)) {
         *x = xt;
         return true;
     }
     gt_tensor *yt = NULL;
     if (s->labels && !ds->one_hot) {
-        if (!grow(&ds->ystage, &ds->ystage_cap, full * (int64_t)sizeof(int32_t), "a batch staging buffer"))
+        if (!grow(&ds->ystage, &ds->ystage_cap, full * (int64_t)sizeof(int32_t),
+                  "a batch staging buffer"))
             return false;
         int32_t *ys = ds->ystage;
         for (int64_t j = 0; j < m; j++)
@@ -678,7 +748,8 @@ bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tens
         }
         yt = gt_tensor_new(GT_F32, 2, (int64_t[]){m, w}, ys);
     }
-    if (!yt) return false; /* xt stays with the scope, which frees it */
+    if (!yt)
+        return false; /* xt stays with the scope, which frees it */
     *x = xt;
     *y = yt;
     return true;

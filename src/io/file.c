@@ -12,7 +12,8 @@
 #endif
 
 void gt__io_swap(void *data, size_t n, size_t size) {
-    if (size <= 1) return;
+    if (size <= 1)
+        return;
     uint8_t *p = data;
     for (size_t i = 0; i < n; i++, p += size)
         for (size_t a = 0, b = size - 1; a < b; a++, b--) {
@@ -25,7 +26,8 @@ void gt__io_swap(void *data, size_t n, size_t size) {
 char *gt__io_strdup(const char *s) {
     size_t n = strlen(s) + 1;
     char *d = gt__malloc(n, "a string");
-    if (d) memcpy(d, s, n);
+    if (d)
+        memcpy(d, s, n);
     return d;
 }
 
@@ -95,11 +97,14 @@ bool gt__io_gunzip(const char *who, const char *name, const uint8_t *in, size_t 
     }
     /* One byte of room past the limit tells "exactly limit bytes" from "more than limit". */
     size_t want = limit;
-    if (limit < SIZE_MAX) limit++;
+    if (limit < SIZE_MAX)
+        limit++;
     /* Start near the usual 2-5x ratio, never above the limit; grow by doubling. */
     size_t cap = n < limit / 4 ? 4 * n : limit;
-    if (cap < 4096) cap = limit < 4096 ? limit : 4096;
-    if (cap == 0) cap = 1;
+    if (cap < 4096)
+        cap = limit < 4096 ? limit : 4096;
+    if (cap == 0)
+        cap = 1;
     uint8_t *buf = gt__malloc(cap, "a decompressed file");
     if (!buf) {
         inflateEnd(&zs);
@@ -117,7 +122,8 @@ bool gt__io_gunzip(const char *who, const char *name, const uint8_t *in, size_t 
             }
             size_t ncap = cap > limit / 2 ? limit : cap * 2;
             uint8_t *nb = gt__realloc(buf, ncap, "a decompressed file");
-            if (!nb) break;
+            if (!nb)
+                break;
             buf = nb;
             cap = ncap;
         }
@@ -147,8 +153,10 @@ bool gt__io_gunzip(const char *who, const char *name, const uint8_t *in, size_t 
                       n - used);
             break;
         }
-        if (rc == Z_OK) continue;
-        if (rc == Z_BUF_ERROR && zs.avail_out == 0) continue; /* just needs more room */
+        if (rc == Z_OK)
+            continue;
+        if (rc == Z_BUF_ERROR && zs.avail_out == 0)
+            continue; /* just needs more room */
         if (rc == Z_BUF_ERROR) {
             gt__error("%s: %s: truncated gzip stream (the compressed data ends early, after %zu "
                       "decompressed bytes)",
@@ -171,6 +179,33 @@ bool gt__io_gunzip(const char *who, const char *name, const uint8_t *in, size_t 
     *out = buf;
     *outn = done;
     return true;
+#endif
+}
+
+size_t gt__io_gunzip_head(const uint8_t *in, size_t n, uint8_t *out, size_t k) {
+#ifndef GT_HAVE_ZLIB
+    (void)in;
+    (void)n;
+    (void)out;
+    (void)k;
+    return 0;
+#else
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        return 0;
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = n > (size_t)UINT32_MAX ? UINT32_MAX : (uInt)n;
+    zs.next_out = out;
+    zs.avail_out = (uInt)k;
+    while (zs.avail_out > 0) {
+        int rc = inflate(&zs, Z_NO_FLUSH);
+        if (rc != Z_OK)
+            break; /* end of stream, damage, or no progress possible */
+    }
+    size_t got = k - zs.avail_out;
+    inflateEnd(&zs);
+    return got;
 #endif
 }
 
@@ -204,7 +239,8 @@ bool gt__io_atomic_open(gt__io_atomic *a, const char *who, const char *path) {
 }
 
 bool gt__io_atomic_write(gt__io_atomic *a, const void *data, size_t n) {
-    if (a->failed) return false;
+    if (a->failed)
+        return false;
     if (n && fwrite(data, 1, n, a->f) != n) {
         gt__error("%s: writing %s failed: %s", a->who, a->tmp, strerror(errno));
         a->failed = true;
@@ -214,8 +250,10 @@ bool gt__io_atomic_write(gt__io_atomic *a, const void *data, size_t n) {
 }
 
 void gt__io_atomic_abort(gt__io_atomic *a) {
-    if (a->f) fclose(a->f);
-    if (a->tmp) remove(a->tmp);
+    if (a->f)
+        fclose(a->f);
+    if (a->tmp)
+        remove(a->tmp);
     gt__free(a->path);
     gt__free(a->tmp);
     memset(a, 0, sizeof *a);
@@ -229,8 +267,10 @@ static void sync_parent_dir(const char *path) {
         strcpy(dir, ".");
     } else {
         size_t len = (size_t)(slash - path);
-        if (len == 0) len = 1;
-        if (len >= sizeof dir) return;
+        if (len == 0)
+            len = 1;
+        if (len >= sizeof dir)
+            return;
         memcpy(dir, path, len);
         dir[len] = 0;
     }

@@ -10,23 +10,33 @@
 size_t gt_idx_type_size(gt_idx_type type) {
     switch (type) {
     case GT_IDX_U8:
-    case GT_IDX_I8: return 1;
-    case GT_IDX_I16: return 2;
+    case GT_IDX_I8:
+        return 1;
+    case GT_IDX_I16:
+        return 2;
     case GT_IDX_I32:
-    case GT_IDX_F32: return 4;
-    case GT_IDX_F64: return 8;
+    case GT_IDX_F32:
+        return 4;
+    case GT_IDX_F64:
+        return 8;
     }
     return 0;
 }
 
 static const char *type_name(gt_idx_type type) {
     switch (type) {
-    case GT_IDX_U8: return "u8";
-    case GT_IDX_I8: return "i8";
-    case GT_IDX_I16: return "i16";
-    case GT_IDX_I32: return "i32";
-    case GT_IDX_F32: return "f32";
-    case GT_IDX_F64: return "f64";
+    case GT_IDX_U8:
+        return "u8";
+    case GT_IDX_I8:
+        return "i8";
+    case GT_IDX_I16:
+        return "i16";
+    case GT_IDX_I32:
+        return "i32";
+    case GT_IDX_F32:
+        return "f32";
+    case GT_IDX_F64:
+        return "f64";
     }
     return "?";
 }
@@ -42,7 +52,8 @@ static void dims_str(char *buf, size_t n, int rank, const int64_t *dims) {
 
 /* Validates the header of n bytes at p (already decompressed); fills out's type, rank, dims
  * and count, and the header length. */
-static bool parse_header(const uint8_t *p, size_t n, const char *name, gt_idx *out, size_t *hdr) {
+static bool parse_header(const uint8_t *p, size_t n, const char *name, gt_idx *out, size_t *hdr,
+                         int64_t *data_bytes, bool check_size) {
     if (n < 4) {
         gt__error("idx: %s: truncated header: the file has %zu bytes, fewer than the 4 magic "
                   "bytes every IDX file starts with",
@@ -79,7 +90,8 @@ static bool parse_header(const uint8_t *p, size_t n, const char *name, gt_idx *o
     bool fits = true;
     for (int i = 0; i < rank; i++) {
         out->dims[i] = gt__io_be32(p + 4 + 4 * i);
-        if (fits && !gt__io_mul(count, out->dims[i], &count)) fits = false;
+        if (fits && !gt__io_mul(count, out->dims[i], &count))
+            fits = false;
     }
     if (!fits || !gt__io_mul(count, (int64_t)gt_idx_type_size(type), &bytes) ||
         (uint64_t)bytes > SIZE_MAX - need) {
@@ -92,6 +104,9 @@ static bool parse_header(const uint8_t *p, size_t n, const char *name, gt_idx *o
     }
     out->count = count;
     *hdr = need;
+    *data_bytes = bytes;
+    if (!check_size)
+        return true;
     size_t have = n - need;
     if ((uint64_t)bytes != have) {
         char d[128];
@@ -112,29 +127,48 @@ static bool parse_header(const uint8_t *p, size_t n, const char *name, gt_idx *o
 /* Takes ownership of buf (n bytes, plain or gzip). */
 static bool parse_owned(uint8_t *buf, size_t n, const char *name, gt_idx *out) {
     memset(out, 0, sizeof *out);
+    size_t hdr;
+    int64_t bytes;
     if (gt__io_is_gzip(buf, n)) {
+        /* Inflate the header first: its dimensions bound the output, so a corrupt or malicious
+         * stream cannot make us inflate (and allocate) more than the file can hold. When the
+         * header cannot be read, a small limit lets the full pass report what is wrong. */
+        uint8_t head[4 + 4 * GT_IDX_MAX_RANK];
+        size_t got = gt__io_gunzip_head(buf, n, head, sizeof head), limit = 64;
+        bool rank_ok = got >= 4 && head[3] >= 1 && head[3] <= GT_IDX_MAX_RANK;
+        if (got >= 4 && (!rank_ok || got >= 4 + 4 * (size_t)head[3])) {
+            gt_idx probe;
+            if (!parse_header(head, got, name, &probe, &hdr, &bytes, false)) {
+                gt__free(buf);
+                memset(out, 0, sizeof *out);
+                return false;
+            }
+            limit = hdr + (size_t)bytes;
+        }
         uint8_t *raw;
         size_t rn;
-        bool ok = gt__io_gunzip("idx", name, buf, n, SIZE_MAX / 2, &raw, &rn);
+        bool ok = gt__io_gunzip("idx", name, buf, n, limit, &raw, &rn);
         gt__free(buf);
-        if (!ok) return false;
+        if (!ok)
+            return false;
         buf = raw;
         n = rn;
     }
-    size_t hdr;
-    if (!parse_header(buf, n, name, out, &hdr)) {
+    if (!parse_header(buf, n, name, out, &hdr, &bytes, true)) {
         gt__free(buf);
         memset(out, 0, sizeof *out);
         return false;
     }
     /* Keep the one buffer: slide the elements to its start and give back the header's bytes. */
-    size_t bytes = n - hdr;
-    memmove(buf, buf + hdr, bytes);
+    size_t nbytes = n - hdr;
+    memmove(buf, buf + hdr, nbytes);
     size_t esize = gt_idx_type_size(out->type);
-    if (esize > 1 && gt__io_little_endian()) gt__io_swap(buf, (size_t)out->count, esize);
-    if (bytes) {
-        void *shrunk = realloc(buf, bytes);
-        if (shrunk) buf = shrunk;
+    if (esize > 1 && gt__io_little_endian())
+        gt__io_swap(buf, (size_t)out->count, esize);
+    if (nbytes) {
+        void *shrunk = realloc(buf, nbytes);
+        if (shrunk)
+            buf = shrunk;
     }
     out->data = buf;
     return true;
@@ -151,8 +185,10 @@ bool gt_idx_parse(const void *bytes, size_t n, const char *name, gt_idx *out) {
         return false;
     }
     uint8_t *copy = gt__malloc(n ? n : 1, "an IDX file's bytes");
-    if (!copy) return false;
-    if (n) memcpy(copy, bytes, n);
+    if (!copy)
+        return false;
+    if (n)
+        memcpy(copy, bytes, n);
     return parse_owned(copy, n, name ? name : "(memory)", out);
 }
 
@@ -164,12 +200,14 @@ bool gt_idx_read(const char *path, gt_idx *out) {
     memset(out, 0, sizeof *out);
     uint8_t *buf;
     size_t n;
-    if (!gt__io_read_file("idx", path, &buf, &n)) return false;
+    if (!gt__io_read_file("idx", path, &buf, &n))
+        return false;
     return parse_owned(buf, n, path, out);
 }
 
 void gt_idx_free(gt_idx *idx) {
-    if (!idx) return;
+    if (!idx)
+        return;
     free(idx->data); /* may have been realloc'ed by the C library */
     memset(idx, 0, sizeof *idx);
 }
@@ -182,19 +220,32 @@ gt_tensor *gt_idx_to_tensor(const gt_idx *idx) {
     int64_t n = idx->count;
     const void *src = idx->data;
     switch (idx->type) {
-    case GT_IDX_F32: return gt_tensor_new(GT_F32, idx->rank, idx->dims, src);
-    case GT_IDX_F64: return gt_tensor_new(GT_F64, idx->rank, idx->dims, src);
-    case GT_IDX_I32: return gt_tensor_new(GT_I32, idx->rank, idx->dims, src);
-    default: break;
+    case GT_IDX_F32:
+        return gt_tensor_new(GT_F32, idx->rank, idx->dims, src);
+    case GT_IDX_F64:
+        return gt_tensor_new(GT_F64, idx->rank, idx->dims, src);
+    case GT_IDX_I32:
+        return gt_tensor_new(GT_I32, idx->rank, idx->dims, src);
+    default:
+        break;
     }
     int32_t *tmp = gt__malloc((size_t)(n ? n : 1) * sizeof(int32_t), "an IDX conversion");
-    if (!tmp) return NULL;
+    if (!tmp)
+        return NULL;
     for (int64_t i = 0; i < n; i++) {
         switch (idx->type) {
-        case GT_IDX_U8: tmp[i] = ((const uint8_t *)src)[i]; break;
-        case GT_IDX_I8: tmp[i] = ((const int8_t *)src)[i]; break;
-        case GT_IDX_I16: tmp[i] = ((const int16_t *)src)[i]; break;
-        default: tmp[i] = 0; break;
+        case GT_IDX_U8:
+            tmp[i] = ((const uint8_t *)src)[i];
+            break;
+        case GT_IDX_I8:
+            tmp[i] = ((const int8_t *)src)[i];
+            break;
+        case GT_IDX_I16:
+            tmp[i] = ((const int16_t *)src)[i];
+            break;
+        default:
+            tmp[i] = 0;
+            break;
         }
     }
     gt_tensor *t = gt_tensor_new(GT_I32, idx->rank, idx->dims, tmp);
@@ -272,7 +323,8 @@ bool gt_idx_write(const char *path, gt_idx_type type, int rank, const int64_t *d
     }
 #endif
     sink *s = gt__calloc(1, sizeof *s, "an IDX writer");
-    if (!s) return false;
+    if (!s)
+        return false;
     if (!gt__io_atomic_open(&s->file, "gt_idx_write", path)) {
         gt__free(s);
         return false;
@@ -287,7 +339,8 @@ bool gt_idx_write(const char *path, gt_idx_type type, int rank, const int64_t *d
     }
 #endif
     uint8_t hdr[4 + 4 * GT_IDX_MAX_RANK] = {0, 0, (uint8_t)type, (uint8_t)rank};
-    for (int i = 0; i < rank; i++) gt__io_put_be32(hdr + 4 + 4 * i, (uint32_t)dims[i]);
+    for (int i = 0; i < rank; i++)
+        gt__io_put_be32(hdr + 4 + 4 * i, (uint32_t)dims[i]);
     bool ok = sink_put(s, hdr, 4 + 4 * (size_t)rank, false);
     /* Elements go out big-endian, converted through a small buffer. */
     uint8_t chunk[1 << 14];
@@ -296,15 +349,20 @@ bool gt_idx_write(const char *path, gt_idx_type type, int rank, const int64_t *d
     for (size_t at = 0; ok && at < total; at += per) {
         size_t k = total - at < per ? total - at : per;
         memcpy(chunk, src + at * esize, k * esize);
-        if (esize > 1 && gt__io_little_endian()) gt__io_swap(chunk, k, esize);
+        if (esize > 1 && gt__io_little_endian())
+            gt__io_swap(chunk, k, esize);
         ok = sink_put(s, chunk, k * esize, false);
     }
-    if (ok) ok = sink_put(s, NULL, 0, true);
+    if (ok)
+        ok = sink_put(s, NULL, 0, true);
 #ifdef GT_HAVE_ZLIB
-    if (gz) deflateEnd(&s->zs);
+    if (gz)
+        deflateEnd(&s->zs);
 #endif
-    if (ok) ok = gt__io_atomic_commit(&s->file);
-    else gt__io_atomic_abort(&s->file);
+    if (ok)
+        ok = gt__io_atomic_commit(&s->file);
+    else
+        gt__io_atomic_abort(&s->file);
     gt__free(s);
     return ok;
 }

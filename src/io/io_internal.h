@@ -27,14 +27,17 @@ static inline uint32_t gt__io_be32(const uint8_t *p) {
 }
 static inline uint64_t gt__io_le64(const uint8_t *p) {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
     return v;
 }
 static inline void gt__io_put_be32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
 }
 static inline void gt__io_put_le64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 /* Reverses the bytes of each of n elements of `size` bytes, in place (size 1: no-op). */
 void gt__io_swap(void *data, size_t n, size_t size);
@@ -57,6 +60,11 @@ static inline bool gt__io_is_gzip(const uint8_t *p, size_t n) {
 bool gt__io_gunzip(const char *who, const char *name, const uint8_t *in, size_t n, size_t limit,
                    uint8_t **out, size_t *outn);
 
+/* Inflates at most k bytes from the start of a gzip stream into out; returns how many it got
+ * (fewer when the stream is shorter or damaged; errors are left to gt__io_gunzip). Sets no
+ * error. Without zlib returns 0. */
+size_t gt__io_gunzip_head(const uint8_t *in, size_t n, uint8_t *out, size_t k);
+
 /* A file being written atomically: data goes to "<path>.tmp.<pid>", and commit fsyncs it,
  * renames it over path and fsyncs the folder. abort removes the temporary file. */
 typedef struct gt__io_atomic {
@@ -74,8 +82,10 @@ void gt__io_atomic_abort(gt__io_atomic *a);
 
 /* Multiplies non-negative a and b, false on overflow past INT64_MAX. */
 static inline bool gt__io_mul(int64_t a, int64_t b, int64_t *out) {
-    if (a < 0 || b < 0) return false;
-    if (a != 0 && b > INT64_MAX / a) return false;
+    if (a < 0 || b < 0)
+        return false;
+    if (a != 0 && b > INT64_MAX / a)
+        return false;
     *out = a * b;
     return true;
 }

@@ -16,16 +16,17 @@ typedef struct st_dtype {
 } st_dtype;
 
 static const st_dtype DTYPES[] = {
-    {"F32", 4, GT_F32},  {"F64", 8, GT_F64},     {"I32", 4, GT_I32},     {"I64", 8, GT_I64},
-    {"BOOL", 1, GT_BOOL}, {"F16", 2, -1},        {"BF16", 2, -1},        {"I8", 1, -1},
-    {"I16", 2, -1},      {"U8", 1, -1},          {"U16", 2, -1},         {"U32", 4, -1},
-    {"U64", 8, -1},      {"F8_E4M3", 1, -1},     {"F8_E5M2", 1, -1},
+    {"F32", 4, GT_F32},   {"F64", 8, GT_F64}, {"I32", 4, GT_I32}, {"I64", 8, GT_I64},
+    {"BOOL", 1, GT_BOOL}, {"F16", 2, -1},     {"BF16", 2, -1},    {"I8", 1, -1},
+    {"I16", 2, -1},       {"U8", 1, -1},      {"U16", 2, -1},     {"U32", 4, -1},
+    {"U64", 8, -1},       {"F8_E4M3", 1, -1}, {"F8_E5M2", 1, -1},
 };
 #define NDTYPES (int)(sizeof DTYPES / sizeof DTYPES[0])
 
 static const char *st_name_of(gt_dtype d) {
     for (int i = 0; i < NDTYPES; i++)
-        if (DTYPES[i].gt == (int)d) return DTYPES[i].name;
+        if (DTYPES[i].gt == (int)d)
+            return DTYPES[i].name;
     return NULL;
 }
 
@@ -38,10 +39,12 @@ typedef struct sb {
 } sb;
 
 static void sb_put(sb *b, const char *p, size_t k) {
-    if (b->oom) return;
+    if (b->oom)
+        return;
     if (b->n + k + 1 > b->cap) {
         size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->n + k + 1) nc *= 2;
+        while (nc < b->n + k + 1)
+            nc *= 2;
         char *ns = gt__realloc(b->s, nc, "a safetensors header");
         if (!ns) {
             b->oom = true;
@@ -54,7 +57,9 @@ static void sb_put(sb *b, const char *p, size_t k) {
     b->n += k;
     b->s[b->n] = 0;
 }
-static void sb_str(sb *b, const char *s) { sb_put(b, s, strlen(s)); }
+static void sb_str(sb *b, const char *s) {
+    sb_put(b, s, strlen(s));
+}
 static void sb_fmt(sb *b, const char *fmt, ...) GT__PRINTF(2, 3);
 static void sb_fmt(sb *b, const char *fmt, ...) {
     char buf[256];
@@ -62,7 +67,8 @@ static void sb_fmt(sb *b, const char *fmt, ...) {
     va_start(ap, fmt);
     int k = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (k > 0) sb_put(b, buf, (size_t)k < sizeof buf ? (size_t)k : sizeof buf - 1);
+    if (k > 0)
+        sb_put(b, buf, (size_t)k < sizeof buf ? (size_t)k : sizeof buf - 1);
 }
 /* A JSON string literal: quotes, backslashes and control characters escaped. */
 static void sb_json(sb *b, const char *s) {
@@ -124,7 +130,8 @@ bool gt_safetensors_save(const char *path, int n, const char *const *names,
         }
     int most = n > nmeta ? n : nmeta;
     const char **sorted = gt__malloc((size_t)(most ? most : 1) * sizeof *sorted, "names");
-    if (!sorted) return false;
+    if (!sorted)
+        return false;
     bool ok = true;
     for (int i = 0; i < n && ok; i++) {
         const char *nm = names ? names[i] : NULL;
@@ -149,15 +156,18 @@ bool gt_safetensors_save(const char *path, int n, const char *const *names,
         }
         sorted[i] = nm;
     }
-    if (ok) ok = unique(who, "tensor", n, sorted);
+    if (ok)
+        ok = unique(who, "tensor", n, sorted);
     for (int i = 0; i < nmeta && ok; i++) {
         ok = check_name(who, "metadata key", meta[i].key) &&
              check_name(who, "metadata value", meta[i].value);
         sorted[i] = meta[i].key;
     }
-    if (ok) ok = unique(who, "metadata key", nmeta, sorted);
+    if (ok)
+        ok = unique(who, "metadata key", nmeta, sorted);
     gt__free(sorted);
-    if (!ok) return false;
+    if (!ok)
+        return false;
 
     /* The header, in the reference implementation's layout: __metadata__ first, then each
      * tensor, compact JSON, padded with spaces to a multiple of 8 bytes. */
@@ -166,7 +176,8 @@ bool gt_safetensors_save(const char *path, int n, const char *const *names,
     if (nmeta) {
         sb_str(&h, "\"__metadata__\":{");
         for (int i = 0; i < nmeta; i++) {
-            if (i) sb_str(&h, ",");
+            if (i)
+                sb_str(&h, ",");
             sb_json(&h, meta[i].key);
             sb_str(&h, ":");
             sb_json(&h, meta[i].value);
@@ -178,7 +189,8 @@ bool gt_safetensors_save(const char *path, int n, const char *const *names,
         const gt_tensor *t = tensors[i];
         const char *nm = names ? names[i] : gt_variable_path(t);
         uint64_t bytes = (uint64_t)gt_tensor_size(t) * gt_dtype_size(gt_tensor_dtype(t));
-        if (i || nmeta) sb_str(&h, ",");
+        if (i || nmeta)
+            sb_str(&h, ",");
         sb_json(&h, nm);
         sb_fmt(&h, ":{\"dtype\":\"%s\",\"shape\":[", st_name_of(gt_tensor_dtype(t)));
         for (int a = 0; a < gt_tensor_rank(t); a++)
@@ -188,7 +200,8 @@ bool gt_safetensors_save(const char *path, int n, const char *const *names,
         off += bytes;
     }
     sb_str(&h, "}");
-    while (!h.oom && h.n % 8) sb_str(&h, " ");
+    while (!h.oom && h.n % 8)
+        sb_str(&h, " ");
     if (h.oom) {
         gt__free(h.s);
         return false;
@@ -248,7 +261,8 @@ struct gt_safetensors {
 };
 
 void gt_safetensors_close(gt_safetensors *st) {
-    if (!st) return;
+    if (!st)
+        return;
     gt__free(st->label);
     gt__free(st->buf);
     gt__json_free(&st->json);
@@ -264,15 +278,17 @@ static int cmp_by_name(const void *a, const void *b) {
 }
 static int cmp_by_offset(const void *a, const void *b) {
     const st_entry *x = a, *y = b;
-    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
-    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
-#define BAD(...)                                                                             \
-    do {                                                                                     \
-        gt__error(__VA_ARGS__);                                                              \
-        return false;                                                                        \
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        gt__error(__VA_ARGS__);                                                                    \
+        return false;                                                                              \
     } while (0)
 
 /* One tensor entry: {"dtype": "F32", "shape": [..], "data_offsets": [b, e]} exactly. */
@@ -280,8 +296,10 @@ static bool parse_entry(const gt_safetensors *st, int32_t key, int32_t obj, st_e
     const gt__json *j = &st->json;
     const gt__jnode *N = j->nodes;
     const char *nm = gt__json_str(j, key), *L = st->label;
-    if (N[key].len != strlen(nm)) BAD("safetensors: %s: a tensor name contains a NUL byte", L);
-    if (N[key].len == 0) BAD("safetensors: %s: a tensor has an empty name", L);
+    if (N[key].len != strlen(nm))
+        BAD("safetensors: %s: a tensor name contains a NUL byte", L);
+    if (N[key].len == 0)
+        BAD("safetensors: %s: a tensor has an empty name", L);
     if (N[obj].type != GT__J_OBJ)
         BAD("safetensors: %s: the header entry of tensor '%s' is not an object", L, nm);
     out->name = nm;
@@ -290,16 +308,23 @@ static bool parse_entry(const gt_safetensors *st, int32_t key, int32_t obj, st_e
     for (int32_t k = N[obj].child; k >= 0; k = N[N[k].next].next) {
         const char *f = gt__json_str(j, k);
         int32_t v = N[k].next;
-        int32_t *slot = !strcmp(f, "dtype") ? &dt : !strcmp(f, "shape") ? &shape
-                        : !strcmp(f, "data_offsets") ? &offs : NULL;
-        if (!slot) BAD("safetensors: %s: tensor '%s' has an unknown field '%s'", L, nm, f);
-        if (*slot >= 0) BAD("safetensors: %s: tensor '%s' repeats the field '%s'", L, nm, f);
+        int32_t *slot = !strcmp(f, "dtype")          ? &dt
+                        : !strcmp(f, "shape")        ? &shape
+                        : !strcmp(f, "data_offsets") ? &offs
+                                                     : NULL;
+        if (!slot)
+            BAD("safetensors: %s: tensor '%s' has an unknown field '%s'", L, nm, f);
+        if (*slot >= 0)
+            BAD("safetensors: %s: tensor '%s' repeats the field '%s'", L, nm, f);
         *slot = v;
     }
     if (dt < 0 || shape < 0 || offs < 0)
         BAD("safetensors: %s: tensor '%s' lacks '%s'", L, nm,
-            dt < 0 ? "dtype" : shape < 0 ? "shape" : "data_offsets");
-    if (N[dt].type != GT__J_STR) BAD("safetensors: %s: tensor '%s': dtype is not a string", L, nm);
+            dt < 0      ? "dtype"
+            : shape < 0 ? "shape"
+                        : "data_offsets");
+    if (N[dt].type != GT__J_STR)
+        BAD("safetensors: %s: tensor '%s': dtype is not a string", L, nm);
     for (int d = 0; d < NDTYPES; d++)
         if (!strcmp(gt__json_str(j, dt), DTYPES[d].name) && N[dt].len == strlen(DTYPES[d].name))
             out->dtype = d;
@@ -320,7 +345,8 @@ static bool parse_entry(const gt_safetensors *st, int32_t key, int32_t obj, st_e
         if (N[k].type != GT__J_NUM || !N[k].is_uint || N[k].u > (uint64_t)INT64_MAX)
             BAD("safetensors: %s: tensor '%s': shape entries must be non-negative integers", L, nm);
         out->shape[a] = (int64_t)N[k].u;
-        if (!overflow && !gt__io_mul(elems, out->shape[a], &elems)) overflow = true;
+        if (!overflow && !gt__io_mul(elems, out->shape[a], &elems))
+            overflow = true;
     }
     int64_t bytes;
     if (overflow || !gt__io_mul(elems, (int64_t)DTYPES[out->dtype].size, &bytes))
@@ -341,7 +367,8 @@ static bool parse_entry(const gt_safetensors *st, int32_t key, int32_t obj, st_e
         for (int i = 0; i < out->rank && at < sizeof s; i++)
             at += (size_t)snprintf(s + at, sizeof s - at, "%s%lld", i ? "," : "",
                                    (long long)out->shape[i]);
-        if (!out->rank) s[0] = 0;
+        if (!out->rank)
+            s[0] = 0;
         BAD("safetensors: %s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes, but %s [%s] "
             "needs %lld (shape/size mismatch)",
             L, nm, (unsigned long long)out->begin, (unsigned long long)out->end,
@@ -357,7 +384,8 @@ static bool parse_metadata(gt_safetensors *st, int32_t obj) {
     if (N[obj].type != GT__J_OBJ)
         BAD("safetensors: %s: __metadata__ must be an object of strings", st->label);
     st->meta = gt__calloc((size_t)(N[obj].count ? N[obj].count : 1), sizeof *st->meta, "metadata");
-    if (!st->meta) return false;
+    if (!st->meta)
+        return false;
     for (int32_t k = N[obj].child; k >= 0; k = N[N[k].next].next) {
         int32_t v = N[k].next;
         if (N[v].type != GT__J_STR)
@@ -395,35 +423,41 @@ static bool validate(gt_safetensors *st, size_t n) {
     st->data = st->buf + 8 + hlen;
     st->data_len = n - 8 - hlen;
     if (!gt__json_parse(&st->json, h, (size_t)hlen)) {
-        if (!gt_ok()) return false; /* out of memory */
+        if (!gt_ok())
+            return false; /* out of memory */
         BAD("safetensors: %s: bad JSON header at byte %zu of %llu: %s", L, st->json.err_pos,
             (unsigned long long)hlen, st->json.err);
     }
     const gt__jnode *N = st->json.nodes;
-    if (N[0].type != GT__J_OBJ) BAD("safetensors: %s: the header is not a JSON object", L);
+    if (N[0].type != GT__J_OBJ)
+        BAD("safetensors: %s: the header is not a JSON object", L);
     int nt = N[0].count;
     st->e = gt__calloc((size_t)(nt ? nt : 1), sizeof *st->e, "a safetensors index");
     st->by_name = gt__calloc((size_t)(nt ? nt : 1), sizeof *st->by_name, "a safetensors index");
-    if (!st->e || !st->by_name) return false;
+    if (!st->e || !st->by_name)
+        return false;
     bool seen_meta = false;
     for (int32_t k = N[0].child; k >= 0; k = N[N[k].next].next) {
         if (!strcmp(gt__json_str(&st->json, k), "__metadata__") && N[k].len == 12) {
-            if (seen_meta) BAD("safetensors: %s: __metadata__ appears twice", L);
+            if (seen_meta)
+                BAD("safetensors: %s: __metadata__ appears twice", L);
             seen_meta = true;
-            if (!parse_metadata(st, N[k].next)) return false;
+            if (!parse_metadata(st, N[k].next))
+                return false;
             continue;
         }
-        if (!parse_entry(st, k, N[k].next, &st->e[st->count])) return false;
+        if (!parse_entry(st, k, N[k].next, &st->e[st->count]))
+            return false;
         st->count++;
     }
     /* Names are unique. */
-    for (int i = 0; i < st->count; i++) st->by_name[i] = i;
+    for (int i = 0; i < st->count; i++)
+        st->by_name[i] = i;
     sort_ctx = st;
     qsort(st->by_name, (size_t)st->count, sizeof(int), cmp_by_name);
     for (int i = 1; i < st->count; i++)
         if (!strcmp(st->e[st->by_name[i - 1]].name, st->e[st->by_name[i]].name))
-            BAD("safetensors: %s: two tensors are both called '%s'", L,
-                st->e[st->by_name[i]].name);
+            BAD("safetensors: %s: two tensors are both called '%s'", L, st->e[st->by_name[i]].name);
     /* Offsets tile [0, data_len) exactly: sorted, each begins where the previous ended. */
     qsort(st->e, (size_t)st->count, sizeof *st->e, cmp_by_offset);
     uint64_t at = 0;
@@ -449,7 +483,8 @@ static bool validate(gt_safetensors *st, size_t n) {
         BAD("safetensors: %s: %llu trailing bytes after the %llu bytes of tensor data the header "
             "describes",
             L, (unsigned long long)(st->data_len - at), (unsigned long long)at);
-    for (int i = 0; i < st->count; i++) st->by_name[i] = i;
+    for (int i = 0; i < st->count; i++)
+        st->by_name[i] = i;
     qsort(st->by_name, (size_t)st->count, sizeof(int), cmp_by_name);
     return true;
 }
@@ -473,7 +508,8 @@ static gt_safetensors *open_owned(uint8_t *buf, size_t n, const char *label) {
 gt_safetensors *gt_safetensors_open(const char *path) {
     uint8_t *buf;
     size_t n;
-    if (!gt__io_read_file("safetensors", path, &buf, &n)) return NULL;
+    if (!gt__io_read_file("safetensors", path, &buf, &n))
+        return NULL;
     return open_owned(buf, n, path);
 }
 
@@ -483,25 +519,33 @@ gt_safetensors *gt_safetensors_parse(const void *bytes, size_t n, const char *na
         return NULL;
     }
     uint8_t *buf = gt__malloc(n ? n : 1, "a safetensors file");
-    if (!buf) return NULL;
-    if (n) memcpy(buf, bytes, n);
+    if (!buf)
+        return NULL;
+    if (n)
+        memcpy(buf, bytes, n);
     return open_owned(buf, n, name ? name : "(memory)");
 }
 
-int gt_safetensors_count(const gt_safetensors *st) { return st ? st->count : 0; }
+int gt_safetensors_count(const gt_safetensors *st) {
+    return st ? st->count : 0;
+}
 
 const char *gt_safetensors_name(const gt_safetensors *st, int i) {
     return st && i >= 0 && i < st->count ? st->e[i].name : NULL;
 }
 
 int gt_safetensors_find(const gt_safetensors *st, const char *name) {
-    if (!st || !name) return -1;
+    if (!st || !name)
+        return -1;
     int lo = 0, hi = st->count - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2, c = strcmp(st->e[st->by_name[mid]].name, name);
-        if (!c) return st->by_name[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid - 1;
+        if (!c)
+            return st->by_name[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
     }
     return -1;
 }
@@ -517,21 +561,25 @@ bool gt_safetensors_info(const gt_safetensors *st, int i, gt_dtype *dtype, int *
         return false;
     }
     const st_entry *e = &st->e[i];
-    if (rank) *rank = e->rank;
-    if (shape) *shape = e->shape;
+    if (rank)
+        *rank = e->rank;
+    if (shape)
+        *shape = e->shape;
     if (DTYPES[e->dtype].gt < 0) {
         gt__error("safetensors: %s: tensor '%s' has dtype %s, which gradtape cannot hold (F32 "
                   "F64 I32 I64 BOOL)",
                   st->label, e->name, DTYPES[e->dtype].name);
         return false;
     }
-    if (dtype) *dtype = (gt_dtype)DTYPES[e->dtype].gt;
+    if (dtype)
+        *dtype = (gt_dtype)DTYPES[e->dtype].gt;
     return true;
 }
 
 /* Copies entry e's data into dst (host byte order), checking bools are 0 or 1. */
 static bool entry_check_bool(const gt_safetensors *st, const st_entry *e) {
-    if (DTYPES[e->dtype].gt != GT_BOOL) return true;
+    if (DTYPES[e->dtype].gt != GT_BOOL)
+        return true;
     const uint8_t *p = st->data + e->begin;
     for (uint64_t k = 0; k < e->end - e->begin; k++)
         if (p[k] > 1)
@@ -543,7 +591,8 @@ static bool entry_check_bool(const gt_safetensors *st, const st_entry *e) {
 
 static void entry_copy(const gt_safetensors *st, const st_entry *e, void *dst) {
     size_t bytes = (size_t)(e->end - e->begin);
-    if (bytes) memcpy(dst, st->data + e->begin, bytes);
+    if (bytes)
+        memcpy(dst, st->data + e->begin, bytes);
     if (!gt__io_little_endian())
         gt__io_swap(dst, bytes / DTYPES[e->dtype].size, DTYPES[e->dtype].size);
 }
@@ -560,12 +609,16 @@ gt_tensor *gt_safetensors_get(const gt_safetensors *st, const char *name) {
         return NULL;
     }
     gt_dtype dt;
-    if (!gt_safetensors_info(st, i, &dt, NULL, NULL)) return NULL;
+    if (!gt_safetensors_info(st, i, &dt, NULL, NULL))
+        return NULL;
     const st_entry *e = &st->e[i];
-    if (!entry_check_bool(st, e)) return NULL;
-    if (gt__io_little_endian()) return gt_tensor_new(dt, e->rank, e->shape, st->data + e->begin);
+    if (!entry_check_bool(st, e))
+        return NULL;
+    if (gt__io_little_endian())
+        return gt_tensor_new(dt, e->rank, e->shape, st->data + e->begin);
     void *tmp = gt__malloc((size_t)(e->end - e->begin) + 1, "a tensor's bytes");
-    if (!tmp) return NULL;
+    if (!tmp)
+        return NULL;
     entry_copy(st, e, tmp);
     gt_tensor *t = gt_tensor_new(dt, e->rank, e->shape, tmp);
     gt__free(tmp);
@@ -573,16 +626,21 @@ gt_tensor *gt_safetensors_get(const gt_safetensors *st, const char *name) {
 }
 
 const char *gt_safetensors_metadata(const gt_safetensors *st, const char *key) {
-    if (!st || !key) return NULL;
+    if (!st || !key)
+        return NULL;
     for (int i = 0; i < st->nmeta; i++)
-        if (!strcmp(st->meta[i].key, key)) return st->meta[i].value;
+        if (!strcmp(st->meta[i].key, key))
+            return st->meta[i].value;
     return NULL;
 }
 
-int gt_safetensors_metadata_count(const gt_safetensors *st) { return st ? st->nmeta : 0; }
+int gt_safetensors_metadata_count(const gt_safetensors *st) {
+    return st ? st->nmeta : 0;
+}
 
 gt_kv gt_safetensors_metadata_at(const gt_safetensors *st, int i) {
-    if (!st || i < 0 || i >= st->nmeta) return (gt_kv){NULL, NULL};
+    if (!st || i < 0 || i >= st->nmeta)
+        return (gt_kv){NULL, NULL};
     return st->meta[i];
 }
 
@@ -596,29 +654,36 @@ typedef struct namelist {
 
 static void nl_add(namelist *l, const char *fmt, ...) GT__PRINTF(2, 3);
 static void nl_add(namelist *l, const char *fmt, ...) {
-    if (l->count++ >= 3) return;
+    if (l->count++ >= 3)
+        return;
     char buf[320];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (l->count > 1) sb_str(&l->text, ", ");
+    if (l->count > 1)
+        sb_str(&l->text, ", ");
     sb_str(&l->text, buf);
 }
 
 static void nl_emit(sb *msg, const namelist *l, const char *what, const char *hint) {
-    if (!l->count) return;
+    if (!l->count)
+        return;
     sb_fmt(msg, "; %s (%d): ", what, l->count);
-    if (l->text.s) sb_str(msg, l->text.s);
-    if (l->count > 3) sb_fmt(msg, " and %d more", l->count - 3);
-    if (hint) sb_str(msg, hint);
+    if (l->text.s)
+        sb_str(msg, l->text.s);
+    if (l->count > 3)
+        sb_fmt(msg, " and %d more", l->count - 3);
+    if (hint)
+        sb_str(msg, hint);
 }
 
 static const char *shape_str(char *buf, size_t n, int rank, const int64_t *shape) {
     size_t at = (size_t)snprintf(buf, n, "[");
     for (int i = 0; i < rank && at < n; i++)
         at += (size_t)snprintf(buf + at, n - at, "%s%lld", i ? "," : "", (long long)shape[i]);
-    if (at < n) snprintf(buf + at, n - at, "]");
+    if (at < n)
+        snprintf(buf + at, n - at, "]");
     return buf;
 }
 
@@ -648,7 +713,8 @@ bool gt_safetensors_assign(const gt_safetensors *st, int n, gt_tensor *const *va
     for (int i = 0; i < n && ok; i++) {
         if (!vars[i] || !gt_is_variable(vars[i])) {
             if (vars[i] || gt_ok())
-                gt__error("%s: entry %d is %s, not a variable", who, i, vars[i] ? "a tensor" : "NULL");
+                gt__error("%s: entry %d is %s, not a variable", who, i,
+                          vars[i] ? "a tensor" : "NULL");
             ok = false;
         } else if (names && !names[i]) {
             gt__error("%s: names[%d] is NULL", who, i);
@@ -665,7 +731,8 @@ bool gt_safetensors_assign(const gt_safetensors *st, int n, gt_tensor *const *va
                 ok = false;
             }
     }
-    if (!ok) goto out;
+    if (!ok)
+        goto out;
     /* Phase 2: match every variable; collect every problem before reporting. */
     namelist missing = {0}, mismatched = {0}, extra = {0}, twice = {0};
     for (int i = 0; i < n; i++) {
@@ -700,7 +767,8 @@ bool gt_safetensors_assign(const gt_safetensors *st, int n, gt_tensor *const *va
     }
     if (ok && !allow_extra)
         for (int k = 0; k < st->count; k++)
-            if (!used[k]) nl_add(&extra, "'%s'", st->e[k].name);
+            if (!used[k])
+                nl_add(&extra, "'%s'", st->e[k].name);
     if (ok && (missing.count || mismatched.count || extra.count || twice.count)) {
         sb msg = {0};
         sb_fmt(&msg, "safetensors: %s: cannot load %d variables", st->label, n);
@@ -710,8 +778,10 @@ bool gt_safetensors_assign(const gt_safetensors *st, int n, gt_tensor *const *va
         nl_emit(&msg, &extra, "extra tensors in the checkpoint",
                 " (pass allow_extra to ignore them)");
         sb_str(&msg, "; no variable was changed");
-        if (msg.s) gt__error("%s", msg.s);
-        else gt__error("safetensors: %s: cannot load the variables", st->label);
+        if (msg.s)
+            gt__error("%s", msg.s);
+        else
+            gt__error("safetensors: %s: cannot load the variables", st->label);
         gt__free(msg.s);
         ok = false;
     }
@@ -719,18 +789,23 @@ bool gt_safetensors_assign(const gt_safetensors *st, int n, gt_tensor *const *va
     gt__free(mismatched.text.s);
     gt__free(extra.text.s);
     gt__free(twice.text.s);
-    if (!ok) goto out;
+    if (!ok)
+        goto out;
     /* Phase 3: every writable pointer first (copy-on-write may allocate and fail), then the
      * copies, which cannot fail. */
     for (int i = 0; i < n && ok; i++) {
         ptrs[i] = NULL;
-        if (gt_tensor_size(vars[i]) == 0) continue;
+        if (gt_tensor_size(vars[i]) == 0)
+            continue;
         ptrs[i] = gt_variable_data(vars[i]);
-        if (!ptrs[i]) ok = false;
+        if (!ptrs[i])
+            ok = false;
     }
-    if (!ok) goto out;
+    if (!ok)
+        goto out;
     for (int i = 0; i < n; i++)
-        if (ptrs[i]) entry_copy(st, &st->e[idx[i]], ptrs[i]);
+        if (ptrs[i])
+            entry_copy(st, &st->e[idx[i]], ptrs[i]);
 out:
     gt__free(idx);
     gt__free(used);
@@ -741,7 +816,8 @@ out:
 bool gt_safetensors_load_variables(const char *path, int n, gt_tensor *const *vars,
                                    const char *const *names, bool allow_extra) {
     gt_safetensors *st = gt_safetensors_open(path);
-    if (!st) return false;
+    if (!st)
+        return false;
     bool ok = gt_safetensors_assign(st, n, vars, names, allow_extra);
     gt_safetensors_close(st);
     return ok;

@@ -86,9 +86,34 @@ static void walk_range(const walk_plan *p, int64_t lo, int64_t hi, gt__run_fn fn
 
 void gt__broadcast_walk(const gt_tensor *out, int nin, const gt_tensor *const *in, gt__run_fn fn,
                         void *ctx) {
+    /* Every input either full-size (then laid out as out) or a single element: the whole
+     * output is one run. This is the common case (same shapes, scalars). */
+    int64_t n = out->size;
+    bool flat = true;
+    int step[3] = {0, 0, 0};
+    for (int k = 0; k < nin; k++) {
+        if (in[k]->size == n) step[k] = 1;
+        else if (in[k]->size != 1) flat = false;
+    }
+    if (flat) {
+        int64_t off[3] = {0, 0, 0};
+        if (n <= GT__PAR_MIN) {
+            if (n) fn(ctx, 0, n, off, step);
+            return;
+        }
+        int64_t block = 16384, nb = (n + block - 1) / block;
+#ifdef GT_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+        for (int64_t b = 0; b < nb; b++) {
+            int64_t lo = b * block, len = lo + block < n ? block : n - lo, o[3];
+            for (int k = 0; k < 3; k++) o[k] = step[k] ? lo : 0;
+            fn(ctx, lo, len, o, step);
+        }
+        return;
+    }
     walk_plan p;
     plan(&p, out, nin, in);
-    int64_t n = out->size;
     if (n <= GT__PAR_MIN) {
         walk_range(&p, 0, n, fn, ctx);
         return;

@@ -27,33 +27,35 @@ typedef struct {
     size_t es;
     char *dst;
     const char *src;
-    int outer;     /* leading axes walked one unit at a time */
-    int mode;      /* 0 memcpy run, 1 fill run, 2 tiled 2-D, 3 strided 1-D */
-    int64_t unit;  /* elements per unit */
+    int outer;    /* leading axes walked one unit at a time */
+    int mode;     /* 0 memcpy run, 1 fill run, 2 tiled 2-D, 3 strided 1-D */
+    int64_t unit; /* elements per unit */
 } copy_plan;
 
 /* Typed element loops (the size is a constant, so memcpy compiles to plain moves and the
  * loops vectorise without breaking the aliasing rules). */
-#define UNITS(N)                                                                                 \
-    static void fill_##N(char *d, int64_t n, const char *s) {                                    \
-        char v[N];                                                                               \
-        memcpy(v, s, N);                                                                         \
-        for (int64_t i = 0; i < n; i++) memcpy(d + i * N, v, N);                                 \
-    }                                                                                            \
-    static void strided_##N(char *d, int64_t dsd, const char *s, int64_t sst, int64_t n) {       \
-        for (int64_t i = 0; i < n; i++) memcpy(d + i * dsd * N, s + i * sst * N, N);             \
-    }                                                                                            \
-    static void tiled_##N(char *d, const char *s, int64_t n0, int64_t n1, int64_t d0,            \
-                          int64_t d1, int64_t s0, int64_t s1) {                                  \
-        for (int64_t i0 = 0; i0 < n0; i0 += TILE) {                                              \
-            int64_t i1 = i0 + TILE < n0 ? i0 + TILE : n0;                                        \
-            for (int64_t j0 = 0; j0 < n1; j0 += TILE) {                                          \
-                int64_t j1 = j0 + TILE < n1 ? j0 + TILE : n1;                                    \
-                for (int64_t i = i0; i < i1; i++)                                                \
-                    for (int64_t j = j0; j < j1; j++)                                            \
-                        memcpy(d + (i * d0 + j * d1) * N, s + (i * s0 + j * s1) * N, N);         \
-            }                                                                                    \
-        }                                                                                        \
+#define UNITS(N)                                                                                   \
+    static void fill_##N(char *d, int64_t n, const char *s) {                                      \
+        char v[N];                                                                                 \
+        memcpy(v, s, N);                                                                           \
+        for (int64_t i = 0; i < n; i++)                                                            \
+            memcpy(d + i * N, v, N);                                                               \
+    }                                                                                              \
+    static void strided_##N(char *d, int64_t dsd, const char *s, int64_t sst, int64_t n) {         \
+        for (int64_t i = 0; i < n; i++)                                                            \
+            memcpy(d + i * dsd * N, s + i * sst * N, N);                                           \
+    }                                                                                              \
+    static void tiled_##N(char *d, const char *s, int64_t n0, int64_t n1, int64_t d0, int64_t d1,  \
+                          int64_t s0, int64_t s1) {                                                \
+        for (int64_t i0 = 0; i0 < n0; i0 += TILE) {                                                \
+            int64_t i1 = i0 + TILE < n0 ? i0 + TILE : n0;                                          \
+            for (int64_t j0 = 0; j0 < n1; j0 += TILE) {                                            \
+                int64_t j1 = j0 + TILE < n1 ? j0 + TILE : n1;                                      \
+                for (int64_t i = i0; i < i1; i++)                                                  \
+                    for (int64_t j = j0; j < j1; j++)                                              \
+                        memcpy(d + (i * d0 + j * d1) * N, s + (i * s0 + j * s1) * N, N);           \
+            }                                                                                      \
+        }                                                                                          \
     }
 UNITS(1)
 UNITS(2)
@@ -62,10 +64,18 @@ UNITS(8)
 
 static void fill_run(char *d, int64_t n, const char *s, size_t es) {
     switch (es) {
-    case 1: fill_1(d, n, s); break;
-    case 2: fill_2(d, n, s); break;
-    case 4: fill_4(d, n, s); break;
-    default: fill_8(d, n, s); break;
+    case 1:
+        fill_1(d, n, s);
+        break;
+    case 2:
+        fill_2(d, n, s);
+        break;
+    case 4:
+        fill_4(d, n, s);
+        break;
+    default:
+        fill_8(d, n, s);
+        break;
     }
 }
 
@@ -84,8 +94,10 @@ static void transpose_4(char *dc, const char *sc, int64_t n0, int64_t n1, int64_
             for (; i + 4 <= i1; i += 4) {
                 int64_t j = j0;
                 for (; j + 4 <= j1; j += 4) {
-                    __m128 r0 = _mm_loadu_ps(s + j * s1 + i), r1 = _mm_loadu_ps(s + (j + 1) * s1 + i);
-                    __m128 r2 = _mm_loadu_ps(s + (j + 2) * s1 + i), r3 = _mm_loadu_ps(s + (j + 3) * s1 + i);
+                    __m128 r0 = _mm_loadu_ps(s + j * s1 + i),
+                           r1 = _mm_loadu_ps(s + (j + 1) * s1 + i);
+                    __m128 r2 = _mm_loadu_ps(s + (j + 2) * s1 + i),
+                           r3 = _mm_loadu_ps(s + (j + 3) * s1 + i);
                     _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
                     _mm_storeu_ps(d + i * d0 + j, r0);
                     _mm_storeu_ps(d + (i + 1) * d0 + j, r1);
@@ -93,10 +105,12 @@ static void transpose_4(char *dc, const char *sc, int64_t n0, int64_t n1, int64_
                     _mm_storeu_ps(d + (i + 3) * d0 + j, r3);
                 }
                 for (; j < j1; j++)
-                    for (int64_t k = i; k < i + 4; k++) memcpy(d + k * d0 + j, s + k + j * s1, 4);
+                    for (int64_t k = i; k < i + 4; k++)
+                        memcpy(d + k * d0 + j, s + k + j * s1, 4);
             }
             for (; i < i1; i++)
-                for (int64_t j = j0; j < j1; j++) memcpy(d + i * d0 + j, s + i + j * s1, 4);
+                for (int64_t j = j0; j < j1; j++)
+                    memcpy(d + i * d0 + j, s + i + j * s1, 4);
         }
     }
 }
@@ -111,7 +125,8 @@ static void transpose_8(char *dc, const char *sc, int64_t n0, int64_t n1, int64_
             for (; i + 2 <= i1; i += 2) {
                 int64_t j = j0;
                 for (; j + 2 <= j1; j += 2) {
-                    __m128d r0 = _mm_loadu_pd(s + j * s1 + i), r1 = _mm_loadu_pd(s + (j + 1) * s1 + i);
+                    __m128d r0 = _mm_loadu_pd(s + j * s1 + i),
+                            r1 = _mm_loadu_pd(s + (j + 1) * s1 + i);
                     _mm_storeu_pd(d + i * d0 + j, _mm_unpacklo_pd(r0, r1));
                     _mm_storeu_pd(d + (i + 1) * d0 + j, _mm_unpackhi_pd(r0, r1));
                 }
@@ -121,7 +136,8 @@ static void transpose_8(char *dc, const char *sc, int64_t n0, int64_t n1, int64_
                 }
             }
             for (; i < i1; i++)
-                for (int64_t j = j0; j < j1; j++) memcpy(d + i * d0 + j, s + i + j * s1, 8);
+                for (int64_t j = j0; j < j1; j++)
+                    memcpy(d + i * d0 + j, s + i + j * s1, 8);
         }
     }
 }
@@ -130,33 +146,55 @@ static void transpose_8(char *dc, const char *sc, int64_t n0, int64_t n1, int64_
 static void unit_copy(const copy_plan *p, char *d, const char *s) {
     int r = p->rank;
     switch (p->mode) {
-    case 0: memcpy(d, s, (size_t)p->unit * p->es); break;
-    case 1: fill_run(d, p->unit, s, p->es); break;
+    case 0:
+        memcpy(d, s, (size_t)p->unit * p->es);
+        break;
+    case 1:
+        fill_run(d, p->unit, s, p->es);
+        break;
     case 2: {
         int64_t n0 = p->dim[r - 2], n1 = p->dim[r - 1];
         int64_t d0 = p->ds[r - 2], d1 = p->ds[r - 1], s0 = p->ss[r - 2], s1 = p->ss[r - 1];
 #if defined(__SSE2__)
         if (d1 == 1 && s0 == 1 && (p->es == 4 || p->es == 8)) {
-            if (p->es == 4) transpose_4(d, s, n0, n1, d0, s1);
-            else transpose_8(d, s, n0, n1, d0, s1);
+            if (p->es == 4)
+                transpose_4(d, s, n0, n1, d0, s1);
+            else
+                transpose_8(d, s, n0, n1, d0, s1);
             break;
         }
 #endif
         switch (p->es) {
-        case 1: tiled_1(d, s, n0, n1, d0, d1, s0, s1); break;
-        case 2: tiled_2(d, s, n0, n1, d0, d1, s0, s1); break;
-        case 4: tiled_4(d, s, n0, n1, d0, d1, s0, s1); break;
-        default: tiled_8(d, s, n0, n1, d0, d1, s0, s1); break;
+        case 1:
+            tiled_1(d, s, n0, n1, d0, d1, s0, s1);
+            break;
+        case 2:
+            tiled_2(d, s, n0, n1, d0, d1, s0, s1);
+            break;
+        case 4:
+            tiled_4(d, s, n0, n1, d0, d1, s0, s1);
+            break;
+        default:
+            tiled_8(d, s, n0, n1, d0, d1, s0, s1);
+            break;
         }
         break;
     }
     default: {
         int64_t n = p->dim[r - 1], dd = p->ds[r - 1], ss = p->ss[r - 1];
         switch (p->es) {
-        case 1: strided_1(d, dd, s, ss, n); break;
-        case 2: strided_2(d, dd, s, ss, n); break;
-        case 4: strided_4(d, dd, s, ss, n); break;
-        default: strided_8(d, dd, s, ss, n); break;
+        case 1:
+            strided_1(d, dd, s, ss, n);
+            break;
+        case 2:
+            strided_2(d, dd, s, ss, n);
+            break;
+        case 4:
+            strided_4(d, dd, s, ss, n);
+            break;
+        default:
+            strided_8(d, dd, s, ss, n);
+            break;
         }
     }
     }
@@ -177,7 +215,8 @@ static void copy_range(const copy_plan *p, int64_t lo, int64_t hi) {
         for (int i = k - 1; i >= 0; i--) {
             od += p->ds[i];
             os += p->ss[i];
-            if (++idx[i] < p->dim[i]) break;
+            if (++idx[i] < p->dim[i])
+                break;
             od -= p->ds[i] * p->dim[i];
             os -= p->ss[i] * p->dim[i];
             idx[i] = 0;
@@ -192,8 +231,10 @@ void gt__k_copy_strided(void *dst, const void *src, size_t esize, int rank, cons
      * contiguous across the pair. */
     int r = 0;
     for (int i = 0; i < rank; i++) {
-        if (shape[i] == 0) return;
-        if (shape[i] == 1) continue;
+        if (shape[i] == 0)
+            return;
+        if (shape[i] == 1)
+            continue;
         if (r > 0 && p.ds[r - 1] == dst_stride[i] * shape[i] &&
             p.ss[r - 1] == src_stride[i] * shape[i]) {
             p.dim[r - 1] *= shape[i];
@@ -221,7 +262,8 @@ void gt__k_copy_strided(void *dst, const void *src, size_t esize, int rank, cons
         p.mode = 3, p.outer = 0, p.unit = p.dim[0];
     }
     int64_t nunits = 1;
-    for (int i = 0; i < p.outer; i++) nunits *= p.dim[i];
+    for (int i = 0; i < p.outer; i++)
+        nunits *= p.dim[i];
     int64_t total = nunits * p.unit;
     if (total <= GT__PAR_MIN || nunits == 1) {
         copy_range(&p, 0, nunits);
@@ -239,9 +281,11 @@ void gt__k_copy_strided(void *dst, const void *src, size_t esize, int rank, cons
 }
 
 void gt__k_fill(void *dst, size_t esize, int64_t n, const void *value) {
-    if (n <= 0) return;
+    if (n <= 0)
+        return;
     bool zero = true;
-    for (size_t i = 0; i < esize; i++) zero &= ((const unsigned char *)value)[i] == 0;
+    for (size_t i = 0; i < esize; i++)
+        zero &= ((const unsigned char *)value)[i] == 0;
     if (zero) {
         memset(dst, 0, (size_t)n * esize);
         return;
@@ -256,7 +300,8 @@ static inline int64_t index_at(const void *idx, bool idx64, int64_t j) {
 int64_t gt__k_index_check(const void *idx, bool idx64, int64_t n, int64_t limit) {
     for (int64_t j = 0; j < n; j++) {
         int64_t v = index_at(idx, idx64, j);
-        if (v < 0 || v >= limit) return j;
+        if (v < 0 || v >= limit)
+            return j;
     }
     return -1;
 }
@@ -265,7 +310,8 @@ void gt__k_gather(void *out, const void *params, size_t esize, int64_t outer, in
                   int64_t inner, const void *idx, bool idx64, int64_t nidx) {
     int64_t rows = outer * nidx;
     size_t row_bytes = (size_t)inner * esize;
-    if (rows == 0 || row_bytes == 0) return;
+    if (rows == 0 || row_bytes == 0)
+        return;
     char *o = out;
     const char *pm = params;
 #ifdef GT_HAVE_OPENMP
@@ -282,28 +328,33 @@ void gt__k_gather(void *out, const void *params, size_t esize, int64_t outer, in
  * threads never write the same element and each element sums in increasing j. */
 #define SCATTER_COLS 1024
 
-#define SCATTER(T)                                                                               \
-    do {                                                                                         \
-        T *o = out;                                                                              \
-        const T *u = upd;                                                                        \
-        int64_t ncb = (inner + SCATTER_COLS - 1) / SCATTER_COLS, items = outer * ncb;            \
-        _Pragma("omp parallel for schedule(static) if (outer * nidx * inner > GT__PAR_MIN)")     \
-        for (int64_t it = 0; it < items; it++) {                                                 \
-            int64_t a = it / ncb, c0 = it % ncb * SCATTER_COLS;                                  \
-            int64_t c1 = c0 + SCATTER_COLS < inner ? c0 + SCATTER_COLS : inner;                  \
-            for (int64_t j = 0; j < nidx; j++) {                                                 \
-                T *dr = o + (a * n + index_at(idx, idx64, j)) * inner;                           \
-                const T *ur = u + (a * nidx + j) * inner;                                        \
-                for (int64_t c = c0; c < c1; c++) dr[c] += ur[c];                                \
-            }                                                                                    \
-        }                                                                                        \
+#define SCATTER(T)                                                                                 \
+    do {                                                                                           \
+        T *o = out;                                                                                \
+        const T *u = upd;                                                                          \
+        int64_t ncb = (inner + SCATTER_COLS - 1) / SCATTER_COLS, items = outer * ncb;              \
+        _Pragma("omp parallel for schedule(static) if (outer * nidx * inner > GT__PAR_MIN)") for ( \
+            int64_t it = 0; it < items; it++) {                                                    \
+            int64_t a = it / ncb, c0 = it % ncb * SCATTER_COLS;                                    \
+            int64_t c1 = c0 + SCATTER_COLS < inner ? c0 + SCATTER_COLS : inner;                    \
+            for (int64_t j = 0; j < nidx; j++) {                                                   \
+                T *dr = o + (a * n + index_at(idx, idx64, j)) * inner;                             \
+                const T *ur = u + (a * nidx + j) * inner;                                          \
+                for (int64_t c = c0; c < c1; c++)                                                  \
+                    dr[c] += ur[c];                                                                \
+            }                                                                                      \
+        }                                                                                          \
     } while (0)
 
 void gt__k_scatter_add(void *out, const void *upd, bool is_f64, int64_t outer, int64_t n,
                        int64_t inner, const void *idx, bool idx64, int64_t nidx) {
     size_t total = (size_t)(outer * n * inner);
-    if (total) memset(out, 0, total * (is_f64 ? sizeof(double) : sizeof(float)));
-    if (outer * nidx * inner == 0) return;
-    if (is_f64) SCATTER(double);
-    else SCATTER(float);
+    if (total)
+        memset(out, 0, total * (is_f64 ? sizeof(double) : sizeof(float)));
+    if (outer * nidx * inner == 0)
+        return;
+    if (is_f64)
+        SCATTER(double);
+    else
+        SCATTER(float);
 }

@@ -14,9 +14,8 @@
  * Axes are merged where both sides are contiguous, runs that are contiguous on both sides
  * are memcpy'd, a zero source stride on the innermost axis is a fill, and a transposing
  * innermost pair is copied in cache-sized tiles. esize is 1, 2, 4 or 8 bytes. */
-void gt__k_copy_strided(void *dst, const void *src, size_t esize, int rank,
-                        const int64_t *shape, const int64_t *dst_stride,
-                        const int64_t *src_stride);
+void gt__k_copy_strided(void *dst, const void *src, size_t esize, int rank, const int64_t *shape,
+                        const int64_t *dst_stride, const int64_t *src_stride);
 
 /* Sets n elements of esize bytes at dst to *value. */
 void gt__k_fill(void *dst, size_t esize, int64_t n, const void *value);

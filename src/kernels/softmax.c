@@ -62,12 +62,17 @@ static int64_t label_at(gt_dtype ldt, const void *labels, int64_t r) {
         T *y = (T *)c->y + r0 * n, m[RB];                                                          \
         for (int64_t r = 0; r < nr; r++) {                                                         \
             const T *xr = x + r * n;                                                               \
-            T q4[4] = {-(T)INFINITY, -(T)INFINITY, -(T)INFINITY, -(T)INFINITY}; /* max is exact */ \
-            for (int64_t k = 0; k < n; k++) q4[k & 3] = xr[k] > q4[k & 3] ? xr[k] : q4[k & 3];     \
-            T mr = q4[0] > q4[1] ? q4[0] : q4[1], mr2 = q4[2] > q4[3] ? q4[2] : q4[3];             \
-            mr = mr > mr2 ? mr : mr2;                                                              \
+            T a0 = -(T)INFINITY, a1 = a0, a2 = a0, a3 = a0; /* four chains; max is exact */        \
+            int64_t k = 0;                                                                         \
+            for (; k < n4; k += 4) {                                                               \
+                a0 = xr[k] > a0 ? xr[k] : a0, a1 = xr[k + 1] > a1 ? xr[k + 1] : a1;                \
+                a2 = xr[k + 2] > a2 ? xr[k + 2] : a2, a3 = xr[k + 3] > a3 ? xr[k + 3] : a3;        \
+            }                                                                                      \
+            for (; k < n; k++) a0 = xr[k] > a0 ? xr[k] : a0;                                       \
+            a0 = a1 > a0 ? a1 : a0, a2 = a3 > a2 ? a3 : a2;                                        \
+            const T mr = a2 > a0 ? a2 : a0;                                                        \
             m[r] = mr;                                                                             \
-            GT__SIMD for (int64_t k = 0; k < n; k++) y[r * n + k] = xr[k] - mr;                    \
+            GT__SIMD for (int64_t i = 0; i < n; i++) y[r * n + i] = xr[i] - mr;                    \
         }                                                                                          \
         GT__SIMD for (int64_t i = 0; i < nr * n; i++) y[i] = EXP(y[i]);                            \
         for (int64_t r = 0; r < nr; r++) {                                                         \

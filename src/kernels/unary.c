@@ -27,10 +27,15 @@
 #define VLOOP(expr)                                                                                \
     GT__SIMD for (int64_t i = 0; i < n; i++) y[i] = (expr);                                        \
     break
+/* Loops of EXP / TANH: vectorisable for float32 only (float64 calls libm), so the simd
+ * request is DEFINE_UNARY's XSIMD argument (clang warns about simd loops it cannot vectorise). */
+#define XLOOP(simd, expr)                                                                          \
+    simd for (int64_t i = 0; i < n; i++) y[i] = (expr);                                           \
+    break
 
 /* The softplus cut-offs TensorFlow uses: below log(eps) + 2, exp(x) is softplus(x) to
  * within epsilon; above its negation, x is. */
-#define DEFINE_UNARY(SUF, T, EPS, EXP, TANH, ATTR)                                                                  \
+#define DEFINE_UNARY(SUF, T, EPS, EXP, TANH, ATTR, XSIMD)                                                                  \
     ATTR static void unary_##SUF(int k, const T *x, T *y, int64_t n, T al) {                            \
         const T one = 1, zero = 0, half = (T)0.5, th = log((T)EPS) + 2;                            \
         switch (k) {                                                                               \
@@ -40,16 +45,16 @@
         case GT__EW_SQUARE: VLOOP(x[i] * x[i]);                                                    \
         case GT__EW_SQRT: VLOOP(sqrt(x[i]));                                                       \
         case GT__EW_RSQRT: VLOOP(one / sqrt(x[i]));                                                \
-        case GT__EW_EXP: VLOOP(EXP(x[i]));                                                          \
+        case GT__EW_EXP: XLOOP(XSIMD, EXP(x[i]));                                                          \
         case GT__EW_LOG: LOOP(log(x[i]));                                                          \
         case GT__EW_LOG1P: LOOP(log1p(x[i]));                                                      \
         case GT__EW_EXPM1: LOOP(expm1(x[i]));                                                      \
         case GT__EW_SIN: LOOP(sin(x[i]));                                                          \
         case GT__EW_COS: LOOP(cos(x[i]));                                                          \
-        case GT__EW_TANH: VLOOP(TANH(x[i]));                                                        \
+        case GT__EW_TANH: XLOOP(XSIMD, TANH(x[i]));                                                        \
         case GT__EW_SIGMOID:                                                                       \
             /* One exp of -|x| for both signs keeps tiny outputs accurate (no 1 - ...). */         \
-            GT__SIMD for (int64_t i = 0; i < n; i++) {                                             \
+            XSIMD for (int64_t i = 0; i < n; i++) {                                                \
                 T e = EXP(-fabs(x[i])), r = one / (one + e);                                       \
                 y[i] = x[i] >= 0 ? r : e * r;                                                      \
             }                                                                                      \
@@ -63,7 +68,7 @@
             LOOP(x[i] < 0 ? (T)GT__SELU_SCALE_ALPHA * expm1(x[i]) : (T)GT__SELU_SCALE * x[i]);     \
         case GT__EW_GELU: LOOP(half * x[i] * (one + erf(x[i] / (T)1.4142135623730951)));           \
         case GT__EW_GELU_TANH:                                                                     \
-            VLOOP(half * x[i] *                                                                    \
+            XLOOP(XSIMD, half * x[i] *                                                                    \
                   (one + TANH((T)GT__GELU_C * (x[i] + (T)GT__GELU_K * (x[i] * x[i] * x[i])))));     \
         case GT__EW_SOFTPLUS:                                                                      \
             for (int64_t i = 0; i < n; i++) {                                                      \
@@ -72,7 +77,7 @@
             }                                                                                      \
             break;                                                                                 \
         case GT__EW_SILU:                                                                          \
-            GT__SIMD for (int64_t i = 0; i < n; i++) {                                             \
+            XSIMD for (int64_t i = 0; i < n; i++) {                                                \
                 T e = EXP(-fabs(x[i])), r = one / (one + e);                                       \
                 y[i] = x[i] * (x[i] >= 0 ? r : e * r);                                             \
             }                                                                                      \
@@ -94,7 +99,7 @@
             VLOOP(b[i] < 0 ? a[i] * (b[i] + (T)GT__SELU_SCALE_ALPHA) : a[i] * (T)GT__SELU_SCALE);  \
         case GT__EW_SIGMOID_GRAD: VLOOP(a[i] * b[i] * (one - b[i]));                               \
         case GT__EW_TANH_GRAD: VLOOP(a[i] * (one - b[i] * b[i]));                                  \
-        case GT__EW_SOFTPLUS_GRAD: VLOOP(a[i] / (EXP(-b[i]) + one));                                \
+        case GT__EW_SOFTPLUS_GRAD: XLOOP(XSIMD, a[i] / (EXP(-b[i]) + one));                                \
         case GT__EW_GELU_GRAD:                                                                     \
             for (int64_t i = 0; i < n; i++) {                                                      \
                 T v = b[i];                                                                        \
@@ -104,7 +109,7 @@
             }                                                                                      \
             break;                                                                                 \
         case GT__EW_GELU_TANH_GRAD:                                                                \
-            GT__SIMD for (int64_t i = 0; i < n; i++) {                                             \
+            XSIMD for (int64_t i = 0; i < n; i++) {                                                \
                 T v = b[i], v2 = v * v;                                                            \
                 T t = TANH((T)GT__GELU_C * (v + (T)GT__GELU_K * (v2 * v)));                        \
                 T du = (T)GT__GELU_C * (one + (T)(3 * GT__GELU_K) * v2);                           \
@@ -123,13 +128,14 @@
     }
 
 #define F32_EPS 1.1920928955078125e-07
-DEFINE_UNARY(f32, float, F32_EPS, gt__expf, gt__tanhf, )
-DEFINE_UNARY(f64, double, 2.220446049250313080847e-16, exp, tanh, )
+DEFINE_UNARY(f32, float, F32_EPS, gt__expf, gt__tanhf, , GT__SIMD)
+DEFINE_UNARY(f64, double, 2.220446049250313080847e-16, exp, tanh, , )
 
 /* The float32 kernels again for AVX2 (8 lanes instead of 4), chosen at run time. */
 #if defined(__x86_64__) || defined(__i386__)
 #include "kernels/cpu.h"
-DEFINE_UNARY(f32_avx2, float, F32_EPS, gt__expf, gt__tanhf, __attribute__((target("avx2,fma"))))
+DEFINE_UNARY(f32_avx2, float, F32_EPS, gt__expf, gt__tanhf, __attribute__((target("avx2,fma"))),
+             GT__SIMD)
 static bool use_avx2(void) { return gt__cpu_has_avx2_fma(); }
 #else
 #define unary_f32_avx2 unary_f32

@@ -19,12 +19,14 @@ static bool dense_build(gt_layer *l, int rank, const int64_t *shape) {
         return false;
     }
     d->in_dim = shape[rank - 1];
-    d->kernel = gt_layer_add_weight(l, "kernel", GT_SHAPE(d->in_dim, d->units), &d->kernel_init,
-                                    true);
-    if (!d->kernel) return false;
+    d->kernel =
+        gt_layer_add_weight(l, "kernel", GT_SHAPE(d->in_dim, d->units), &d->kernel_init, true);
+    if (!d->kernel)
+        return false;
     if (d->use_bias) {
         d->bias = gt_layer_add_weight(l, "bias", GT_SHAPE(d->units), &d->bias_init, true);
-        if (!d->bias) return false;
+        if (!d->bias)
+            return false;
     }
     return true;
 }
@@ -42,7 +44,8 @@ static gt_tensor *dense_call(gt_layer *l, const gt_tensor *x, bool training) {
                  l->name, (long long)d->in_dim, got);
         return NULL;
     }
-    if (gt_tensor_dtype(x) != l->dtype) x = gt_cast(x, l->dtype); /* Keras autocasting */
+    if (gt_tensor_dtype(x) != l->dtype)
+        x = gt_cast(x, l->dtype); /* Keras autocasting */
     gt_tensor *y;
     if (rank == 2) {
         y = gt_matmul(x, d->kernel, false, false);
@@ -53,7 +56,8 @@ static gt_tensor *dense_call(gt_layer *l, const gt_tensor *x, bool training) {
         gt_tensor *x2 = gt_reshape(x, GT_SHAPE(-1, d->in_dim));
         y = gt_reshape(gt_matmul(x2, d->kernel, false, false), rank, out_shape);
     }
-    if (d->bias) y = gt_add(y, d->bias);
+    if (d->bias)
+        y = gt_add(y, d->bias);
     return gt_activation_apply(d->activation, y);
 }
 
@@ -62,7 +66,8 @@ static const gt_layer_vtable dense_vt = {"Dense", dense_build, dense_call, NULL}
 gt_layer *gt_dense(const gt_dense_desc *desc) {
     if (!desc || desc->units <= 0) {
         nn_error("Dense: Received an invalid value for `units`, expected a positive integer. "
-                 "Received: units=%lld", desc ? (long long)desc->units : 0LL);
+                 "Received: units=%lld",
+                 desc ? (long long)desc->units : 0LL);
         return NULL;
     }
     if ((int)desc->activation < 0 || desc->activation >= GT_ACT_COUNT) {
@@ -70,14 +75,17 @@ gt_layer *gt_dense(const gt_dense_desc *desc) {
         return NULL;
     }
     dense *d = (dense *)gt_layer_new(&dense_vt, sizeof(dense), desc->name);
-    if (!d) return NULL;
+    if (!d)
+        return NULL;
     d->units = desc->units;
     d->activation = desc->activation;
     d->use_bias = !desc->no_bias;
     d->kernel_init = desc->kernel_initializer;
-    if (d->kernel_init.kind == GT_INIT_DEFAULT) d->kernel_init.kind = GT_INIT_GLOROT_UNIFORM;
+    if (d->kernel_init.kind == GT_INIT_DEFAULT)
+        d->kernel_init.kind = GT_INIT_GLOROT_UNIFORM;
     d->bias_init = desc->bias_initializer;
-    if (d->bias_init.kind == GT_INIT_DEFAULT) d->bias_init.kind = GT_INIT_ZEROS;
+    if (d->bias_init.kind == GT_INIT_DEFAULT)
+        d->bias_init.kind = GT_INIT_ZEROS;
     return &d->base;
 }
 
@@ -106,7 +114,8 @@ gt_layer *gt_activation_layer(gt_activation act, const char *name) {
         return NULL;
     }
     act_layer *a = (act_layer *)gt_layer_new(&act_vt, sizeof(act_layer), name);
-    if (!a) return NULL;
+    if (!a)
+        return NULL;
     a->act = act;
     return &a->base;
 }

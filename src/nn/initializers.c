@@ -18,17 +18,21 @@ void gt_compute_fans(int rank, const int64_t *shape, double *fan_in, double *fan
         out = (double)shape[1];
     } else if (rank > 2) {
         double rf = 1;
-        for (int i = 0; i < rank - 2; i++) rf *= (double)shape[i];
+        for (int i = 0; i < rank - 2; i++)
+            rf *= (double)shape[i];
         in = (double)shape[rank - 2] * rf;
         out = (double)shape[rank - 1] * rf;
     }
-    if (fan_in) *fan_in = in;
-    if (fan_out) *fan_out = out;
+    if (fan_in)
+        *fan_in = in;
+    if (fan_out)
+        *fan_out = out;
 }
 
 static int64_t numel(int rank, const int64_t *shape) {
     int64_t n = 1;
-    for (int i = 0; i < rank; i++) n *= shape[i];
+    for (int i = 0; i < rank; i++)
+        n *= shape[i];
     return n;
 }
 
@@ -53,24 +57,31 @@ static gt_tensor *orthogonal(double gain, gt_dtype dtype, int rank, const int64_
         for (int64_t j = 0; j < k; j++) {
             for (int64_t p = 0; p < j; p++) { /* remove components along earlier columns */
                 double d = 0;
-                for (int64_t i = 0; i < m; i++) d += q[i * k + p] * q[i * k + j];
-                for (int64_t i = 0; i < m; i++) q[i * k + j] -= d * q[i * k + p];
+                for (int64_t i = 0; i < m; i++)
+                    d += q[i * k + p] * q[i * k + j];
+                for (int64_t i = 0; i < m; i++)
+                    q[i * k + j] -= d * q[i * k + p];
             }
             double nrm = 0;
-            for (int64_t i = 0; i < m; i++) nrm += q[i * k + j] * q[i * k + j];
+            for (int64_t i = 0; i < m; i++)
+                nrm += q[i * k + j] * q[i * k + j];
             nrm = sqrt(nrm);
             /* r_jj = nrm > 0, so sign(diag(r)) = +1: q's columns stay as they are. */
-            for (int64_t i = 0; i < m; i++) q[i * k + j] = nrm > 0 ? q[i * k + j] / nrm : 0;
+            for (int64_t i = 0; i < m; i++)
+                q[i * k + j] = nrm > 0 ? q[i * k + j] / nrm : 0;
         }
         if (rows < cols) { /* q is (cols, rows): out = q^T */
             for (int64_t i = 0; i < rows; i++)
-                for (int64_t j = 0; j < cols; j++) out[i * cols + j] = gain * q[j * k + i];
+                for (int64_t j = 0; j < cols; j++)
+                    out[i * cols + j] = gain * q[j * k + i];
         } else {
-            for (int64_t i = 0; i < rows * cols; i++) out[i] = gain * q[i];
+            for (int64_t i = 0; i < rows * cols; i++)
+                out[i] = gain * q[i];
         }
         gt_tensor *t = gt_tensor_new(GT_F64, rank, shape, out);
         res = dtype == GT_F64 ? t : gt_cast(t, dtype);
-        if (res) gt_keep(res);
+        if (res)
+            gt_keep(res);
     } else if (a) {
         nn_error("initializer orthogonal: out of memory for a %lldx%lld matrix", (long long)m,
                  (long long)k);
@@ -110,9 +121,12 @@ gt_tensor *gt_initializer_make(const gt_initializer *init, gt_dtype dtype, int r
     case GT_INIT_DEFAULT:
         nn_error("initializer: GT_INIT_DEFAULT has no meaning outside a layer; name a kind");
         return NULL;
-    case GT_INIT_ZEROS: return gt_zeros(dtype, rank, shape);
-    case GT_INIT_ONES: return gt_ones(dtype, rank, shape);
-    case GT_INIT_CONSTANT: return gt_fill(dtype, rank, shape, init->value);
+    case GT_INIT_ZEROS:
+        return gt_zeros(dtype, rank, shape);
+    case GT_INIT_ONES:
+        return gt_ones(dtype, rank, shape);
+    case GT_INIT_CONSTANT:
+        return gt_fill(dtype, rank, shape, init->value);
     case GT_INIT_RANDOM_NORMAL:
     case GT_INIT_TRUNCATED_NORMAL: {
         double sd = nn_opt(init->stddev, 0.05);
@@ -134,23 +148,39 @@ gt_tensor *gt_initializer_make(const gt_initializer *init, gt_dtype dtype, int r
             nn_error("initializer random_uniform: minval (%g) must be <= maxval (%g)", lo, hi);
             return NULL;
         }
-        if (lo == hi) return gt_fill(dtype, rank, shape, lo);
+        if (lo == hi)
+            return gt_fill(dtype, rank, shape, lo);
         return gt_random_uniform(rank, shape, lo, hi, dtype, rng);
     }
-    case GT_INIT_GLOROT_UNIFORM: mode = GT_FAN_AVG; dist = GT_DIST_UNIFORM; break;
-    case GT_INIT_GLOROT_NORMAL: mode = GT_FAN_AVG; break;
-    case GT_INIT_HE_UNIFORM: scale = 2.0; dist = GT_DIST_UNIFORM; break;
-    case GT_INIT_HE_NORMAL: scale = 2.0; break;
-    case GT_INIT_LECUN_UNIFORM: dist = GT_DIST_UNIFORM; break;
-    case GT_INIT_LECUN_NORMAL: break;
-    case GT_INIT_ORTHOGONAL: return orthogonal(nn_opt(init->gain, 1.0), dtype, rank, shape, rng);
+    case GT_INIT_GLOROT_UNIFORM:
+        mode = GT_FAN_AVG;
+        dist = GT_DIST_UNIFORM;
+        break;
+    case GT_INIT_GLOROT_NORMAL:
+        mode = GT_FAN_AVG;
+        break;
+    case GT_INIT_HE_UNIFORM:
+        scale = 2.0;
+        dist = GT_DIST_UNIFORM;
+        break;
+    case GT_INIT_HE_NORMAL:
+        scale = 2.0;
+        break;
+    case GT_INIT_LECUN_UNIFORM:
+        dist = GT_DIST_UNIFORM;
+        break;
+    case GT_INIT_LECUN_NORMAL:
+        break;
+    case GT_INIT_ORTHOGONAL:
+        return orthogonal(nn_opt(init->gain, 1.0), dtype, rank, shape, rng);
     case GT_INIT_VARIANCE_SCALING:
         scale = nn_opt(init->scale, 1.0);
         mode = init->mode;
         dist = init->distribution;
         if (!(scale > 0)) {
             nn_error("initializer variance_scaling: Argument `scale` must be positive float. "
-                     "Received: scale=%g", scale);
+                     "Received: scale=%g",
+                     scale);
             return NULL;
         }
         if ((int)mode < 0 || mode > GT_FAN_AVG || (int)dist < 0 || dist > GT_DIST_UNIFORM) {
@@ -163,12 +193,14 @@ gt_tensor *gt_initializer_make(const gt_initializer *init, gt_dtype dtype, int r
         return NULL;
     }
     double n = mode == GT_FAN_IN ? fan_in : mode == GT_FAN_OUT ? fan_out : (fan_in + fan_out) / 2;
-    if (n < 1) n = 1;
+    if (n < 1)
+        n = 1;
     double s = scale / n;
     switch (dist) {
     case GT_DIST_TRUNCATED_NORMAL:
         return gt_truncated_normal(rank, shape, 0.0, sqrt(s) / TRUNC_STD, dtype, rng);
-    case GT_DIST_UNTRUNCATED_NORMAL: return gt_random_normal(rank, shape, 0.0, sqrt(s), dtype, rng);
+    case GT_DIST_UNTRUNCATED_NORMAL:
+        return gt_random_normal(rank, shape, 0.0, sqrt(s), dtype, rng);
     default: {
         double limit = sqrt(3.0 * s);
         return gt_random_uniform(rank, shape, -limit, limit, dtype, rng);

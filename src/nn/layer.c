@@ -29,7 +29,8 @@ void gt_reset_uids(void) {
 static bool uniquify(const char *prefix, char *out, size_t n) {
     pthread_mutex_lock(&uid_lock);
     int i = 0;
-    while (i < nuids && strcmp(uids[i].prefix, prefix) != 0) i++;
+    while (i < nuids && strcmp(uids[i].prefix, prefix) != 0)
+        i++;
     if (i == nuids) {
         if (nuids == capuids) {
             int cap = capuids ? 2 * capuids : 16;
@@ -65,11 +66,13 @@ static bool uniquify(const char *prefix, char *out, size_t n) {
 /* Keras' to_snake_case: drop non-word characters, then "(.)([A-Z][a-z]+)" -> "\1_\2",
  * "([a-z])([A-Z])" -> "\1_\2", lower-case. */
 char *gt_snake_case(const char *name, char *buf, size_t n) {
-    if (!buf || n == 0) return buf;
+    if (!buf || n == 0)
+        return buf;
     char tmp[256], tmp2[512];
     size_t k = 0;
     for (const char *p = name ? name : ""; *p && k + 1 < sizeof tmp; p++)
-        if (isalnum((unsigned char)*p) || *p == '_') tmp[k++] = *p;
+        if (isalnum((unsigned char)*p) || *p == '_')
+            tmp[k++] = *p;
     tmp[k] = 0;
     /* pass 1: an upper case letter followed by lower case, preceded by any character */
     size_t j = 0;
@@ -97,7 +100,7 @@ char *gt_snake_case(const char *name, char *buf, size_t n) {
 
 /* ---- name scopes --------------------------------------------------------------------------- */
 
-#define SCOPE_MAX 1024
+#define SCOPE_MAX   1024
 #define SCOPE_DEPTH 64
 static _Thread_local char scope_buf[SCOPE_MAX];
 static _Thread_local size_t scope_len[SCOPE_DEPTH];
@@ -105,16 +108,19 @@ static _Thread_local int scope_depth;
 
 void nn_scope_push(const char *name) {
     size_t cur = strlen(scope_buf);
-    if (scope_depth < SCOPE_DEPTH) scope_len[scope_depth] = cur;
+    if (scope_depth < SCOPE_DEPTH)
+        scope_len[scope_depth] = cur;
     scope_depth++;
     if (cur + strlen(name) + 2 < SCOPE_MAX)
         snprintf(scope_buf + cur, SCOPE_MAX - cur, "%s%s", cur ? "/" : "", name);
 }
 
 void nn_scope_pop(void) {
-    if (scope_depth <= 0) return;
+    if (scope_depth <= 0)
+        return;
     scope_depth--;
-    if (scope_depth < SCOPE_DEPTH) scope_buf[scope_len[scope_depth]] = 0;
+    if (scope_depth < SCOPE_DEPTH)
+        scope_buf[scope_len[scope_depth]] = 0;
 }
 
 void nn_scope_path(const char *name, char *buf, size_t n) {
@@ -136,9 +142,11 @@ void nn_shape_str(int rank, const int64_t *shape, char *buf, size_t n) {
 /* ---- the base ------------------------------------------------------------------------------ */
 
 static bool valid_name(const char *s) {
-    if (!*s || strlen(s) > 95) return false;
+    if (!*s || strlen(s) > 95)
+        return false;
     for (; *s; s++)
-        if (*s == '/' || isspace((unsigned char)*s)) return false;
+        if (*s == '/' || isspace((unsigned char)*s))
+            return false;
     return true;
 }
 
@@ -147,7 +155,8 @@ gt_layer *gt_layer_new(const gt_layer_vtable *vt, size_t size, const char *name)
         nn_error("layer: a layer type needs a vtable with a call function");
         return NULL;
     }
-    if (size < sizeof(gt_layer)) size = sizeof(gt_layer);
+    if (size < sizeof(gt_layer))
+        size = sizeof(gt_layer);
     if (name && !valid_name(name)) {
         nn_error("layer: invalid name '%s' (1 to 95 characters, no '/' or spaces)", name);
         return NULL;
@@ -175,24 +184,33 @@ gt_layer *gt_layer_new(const gt_layer_vtable *vt, size_t size, const char *name)
 }
 
 void gt_layer_free(gt_layer *l) {
-    if (!l) return;
-    if (l->vt && l->vt->destroy) l->vt->destroy(l);
-    for (int i = 0; i < l->nchildren; i++) gt_layer_free(l->children[i]);
-    for (int i = 0; i < l->nweights; i++) gt_variable_free(l->weights[i]);
+    if (!l)
+        return;
+    if (l->vt && l->vt->destroy)
+        l->vt->destroy(l);
+    for (int i = 0; i < l->nchildren; i++)
+        gt_layer_free(l->children[i]);
+    for (int i = 0; i < l->nweights; i++)
+        gt_variable_free(l->weights[i]);
     free(l->children);
     free(l->weights);
     free(l->weight_trainable);
     free(l);
 }
 
-const char *gt_layer_name(const gt_layer *l) { return l ? l->name : NULL; }
+const char *gt_layer_name(const gt_layer *l) {
+    return l ? l->name : NULL;
+}
 const char *gt_layer_class_name(const gt_layer *l) {
     return l && l->vt ? (l->vt->class_name ? l->vt->class_name : "Layer") : NULL;
 }
-bool gt_layer_built(const gt_layer *l) { return l && l->built; }
+bool gt_layer_built(const gt_layer *l) {
+    return l && l->built;
+}
 
 gt_layer *gt_layer_track(gt_layer *parent, gt_layer *child) {
-    if (!child) return NULL;
+    if (!child)
+        return NULL;
     if (!parent) {
         gt_layer_free(child);
         nn_error("layer track: NULL parent");
@@ -203,7 +221,8 @@ gt_layer *gt_layer_track(gt_layer *parent, gt_layer *child) {
         return NULL;
     }
     for (int i = 0; i < parent->nchildren; i++)
-        if (parent->children[i] == child) return child; /* tracked once, as Keras dedups */
+        if (parent->children[i] == child)
+            return child; /* tracked once, as Keras dedups */
     if (parent->nchildren == parent->capchildren) {
         int cap = parent->capchildren ? 2 * parent->capchildren : 4;
         gt_layer **c = realloc(parent->children, sizeof(*c) * (size_t)cap);
@@ -216,16 +235,20 @@ gt_layer *gt_layer_track(gt_layer *parent, gt_layer *child) {
         parent->capchildren = cap;
     }
     parent->children[parent->nchildren++] = child;
-    if (!parent->trainable) gt_layer_set_trainable(child, false);
+    if (!parent->trainable)
+        gt_layer_set_trainable(child, false);
     return child;
 }
 
 void gt_layer_set_trainable(gt_layer *l, bool trainable) {
-    if (!l) return;
+    if (!l)
+        return;
     l->trainable = trainable;
     for (int i = 0; i < l->nweights; i++)
-        if (l->weight_trainable[i]) gt_variable_set_trainable(l->weights[i], trainable);
-    for (int i = 0; i < l->nchildren; i++) gt_layer_set_trainable(l->children[i], trainable);
+        if (l->weight_trainable[i])
+            gt_variable_set_trainable(l->weights[i], trainable);
+    for (int i = 0; i < l->nchildren; i++)
+        gt_layer_set_trainable(l->children[i], trainable);
 }
 
 gt_tensor *gt_layer_add_weight(gt_layer *l, const char *name, int rank, const int64_t *shape,
@@ -237,9 +260,11 @@ gt_tensor *gt_layer_add_weight(gt_layer *l, const char *name, int rank, const in
     if (l->nweights == l->capweights) {
         int cap = l->capweights ? 2 * l->capweights : 4;
         gt_tensor **w = realloc(l->weights, sizeof(*w) * (size_t)cap);
-        if (w) l->weights = w;
+        if (w)
+            l->weights = w;
         bool *t = realloc(l->weight_trainable, sizeof(*t) * (size_t)cap);
-        if (t) l->weight_trainable = t;
+        if (t)
+            l->weight_trainable = t;
         if (!w || !t) {
             nn_error("add_weight: out of memory");
             return NULL;
@@ -248,9 +273,11 @@ gt_tensor *gt_layer_add_weight(gt_layer *l, const char *name, int rank, const in
     }
     gt_scope_begin();
     gt_tensor *v = NULL, *value = gt_initializer_make(init, l->dtype, rank, shape);
-    if (value) v = gt_variable_ex(value, name, trainable && l->trainable);
+    if (value)
+        v = gt_variable_ex(value, name, trainable && l->trainable);
     gt_scope_end();
-    if (!v) return NULL;
+    if (!v)
+        return NULL;
     char path[1024];
     nn_scope_path(name, path, sizeof path);
     if (!gt_variable_set_path(v, path)) {
@@ -268,30 +295,37 @@ bool gt_layer_build(gt_layer *l, int rank, const int64_t *shape) {
         nn_error("layer build: NULL layer");
         return false;
     }
-    if (l->built) return true;
+    if (l->built)
+        return true;
     nn_scope_push(l->name);
     bool ok = l->vt->build ? l->vt->build(l, rank, shape) : true;
     nn_scope_pop();
-    if (ok) l->built = true;
+    if (ok)
+        l->built = true;
     return ok;
 }
 
 gt_tensor *gt_layer_call(gt_layer *l, const gt_tensor *x, bool training) {
-    if (!x) return NULL; /* keep the first error */
+    if (!x)
+        return NULL; /* keep the first error */
     if (!l) {
         nn_error("layer call: NULL layer");
         return NULL;
     }
     gt_dtype dt = gt_tensor_dtype(x);
-    if (!l->built) l->dtype = gt_dtype_is_float(dt) ? dt : GT_F32;
+    if (!l->built)
+        l->dtype = gt_dtype_is_float(dt) ? dt : GT_F32;
     /* Keras autocasts inputs to the layer's compute dtype (integer inputs become floats) */
-    if (dt != l->dtype && !gt_dtype_is_float(dt)) x = gt_cast(x, l->dtype);
-    if (!x) return NULL;
+    if (dt != l->dtype && !gt_dtype_is_float(dt))
+        x = gt_cast(x, l->dtype);
+    if (!x)
+        return NULL;
     if (!l->built) {
         nn_scope_push(l->name);
         bool ok = l->vt->build ? l->vt->build(l, gt_tensor_rank(x), gt_tensor_shape(x)) : true;
         nn_scope_pop();
-        if (!ok) return NULL;
+        if (!ok)
+            return NULL;
         l->built = true;
     }
     nn_scope_push(l->name);
@@ -316,17 +350,23 @@ static void collect_weights(const gt_layer *l, gt_tensor **out, int cap, int *n)
             if (l->weight_trainable[i] == (pass == 0)) {
                 gt_tensor *w = l->weights[i];
                 bool seen = false;
-                for (int j = 0; j < *n && j < cap; j++) seen |= out[j] == w;
-                if (seen) continue;
-                if (*n < cap) out[*n] = w;
+                for (int j = 0; j < *n && j < cap; j++)
+                    seen |= out[j] == w;
+                if (seen)
+                    continue;
+                if (*n < cap)
+                    out[*n] = w;
                 (*n)++;
             }
-    for (int c = 0; c < l->nchildren; c++) collect_weights(l->children[c], out, cap, n);
+    for (int c = 0; c < l->nchildren; c++)
+        collect_weights(l->children[c], out, cap, n);
 }
 
 static int collect(const gt_layer *l, gt_tensor **out, int cap, want_t want) {
-    if (!l) return 0;
-    if (!out) cap = 0;
+    if (!l)
+        return 0;
+    if (!out)
+        cap = 0;
     int total = 0;
     collect_weights(l, NULL, 0, &total);
     gt_tensor **all = malloc(sizeof(*all) * (size_t)(total ? total : 1));
@@ -341,8 +381,10 @@ static int collect(const gt_layer *l, gt_tensor **out, int cap, want_t want) {
         bool t = gt_variable_trainable(all[i]);
         bool take = want == WANT_ALL || (want == WANT_TRAINABLE && l->trainable && t) ||
                     (want == WANT_NON_TRAINABLE && (!l->trainable || !t));
-        if (!take) continue;
-        if (k < cap) out[k] = all[i];
+        if (!take)
+            continue;
+        if (k < cap)
+            out[k] = all[i];
         k++;
     }
     free(all);
@@ -360,13 +402,16 @@ int gt_layer_non_trainable_variables(const gt_layer *l, gt_tensor **out, int cap
 }
 
 int64_t gt_layer_count_params(const gt_layer *l) {
-    if (!l) return 0;
+    if (!l)
+        return 0;
     int n = gt_layer_variables(l, NULL, 0);
     gt_tensor **v = malloc(sizeof(*v) * (size_t)(n ? n : 1));
-    if (!v) return 0;
+    if (!v)
+        return 0;
     gt_layer_variables(l, v, n);
     int64_t total = 0;
-    for (int i = 0; i < n; i++) total += gt_tensor_size(v[i]);
+    for (int i = 0; i < n; i++)
+        total += gt_tensor_size(v[i]);
     free(v);
     return total;
 }

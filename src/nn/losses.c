@@ -21,7 +21,9 @@ static const char *const loss_names[] = {
     [GT_LOSS_HUBER] = "huber_loss",
 };
 
-const char *gt_loss_name(const gt_loss *l) { return l ? loss_names[l->kind] : NULL; }
+const char *gt_loss_name(const gt_loss *l) {
+    return l ? loss_names[l->kind] : NULL;
+}
 
 gt_loss *gt_loss_new(gt_loss_kind kind, const gt_loss_desc *desc) {
     gt_loss_desc d = desc ? *desc : (gt_loss_desc){0};
@@ -33,7 +35,8 @@ gt_loss *gt_loss_new(gt_loss_kind kind, const gt_loss_desc *desc) {
     if ((int)d.reduction < 0 || d.reduction > GT_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT) {
         nn_error("%s: Invalid value for argument `reduction`. Expected one of {'sum', "
                  "'sum_over_batch_size', 'mean', 'mean_with_sample_weight', 'none'}. "
-                 "Received: reduction=%d", name, (int)d.reduction);
+                 "Received: reduction=%d",
+                 name, (int)d.reduction);
         return NULL;
     }
     bool xent = kind <= GT_LOSS_BINARY_CROSSENTROPY;
@@ -50,7 +53,8 @@ gt_loss *gt_loss_new(gt_loss_kind kind, const gt_loss_desc *desc) {
         nn_error("%s: label_smoothing must be in [0, 1], got %g", name, d.label_smoothing);
         return NULL;
     }
-    if (d.axis == 0) d.axis = -1;
+    if (d.axis == 0)
+        d.axis = -1;
     if (d.axis != -1 && kind != GT_LOSS_CATEGORICAL_CROSSENTROPY &&
         kind != GT_LOSS_BINARY_CROSSENTROPY) {
         if (kind == GT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
@@ -95,8 +99,12 @@ gt_loss *gt_mean_squared_error(const gt_loss_desc *d) {
 gt_loss *gt_mean_absolute_error(const gt_loss_desc *d) {
     return gt_loss_new(GT_LOSS_MEAN_ABSOLUTE_ERROR, d);
 }
-gt_loss *gt_huber(const gt_loss_desc *d) { return gt_loss_new(GT_LOSS_HUBER, d); }
-void gt_loss_free(gt_loss *l) { free(l); }
+gt_loss *gt_huber(const gt_loss_desc *d) {
+    return gt_loss_new(GT_LOSS_HUBER, d);
+}
+void gt_loss_free(gt_loss *l) {
+    free(l);
+}
 
 void nn_warn_from_logits(const char *fn, const char *op) {
     /* Keras' text, including its stray leading double quote (backend/tensorflow/nn.py) */
@@ -108,7 +116,8 @@ void nn_warn_from_logits(const char *fn, const char *op) {
 /* Keras' squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True). */
 static void same_rank(const gt_tensor **x1, const gt_tensor **x2) {
     int r1 = gt_tensor_rank(*x1), r2 = gt_tensor_rank(*x2);
-    if (r1 == r2) return;
+    if (r1 == r2)
+        return;
     if (r1 == r2 + 1 && gt_tensor_dim(*x1, -1) == 1) {
         if (r2 == 1)
             *x2 = gt_expand_dims(*x2, -1);
@@ -130,18 +139,21 @@ static bool same_shape_check(const gt_tensor *t, const gt_tensor *o) {
     nn_shape_str(ro, gt_tensor_shape(o), os, sizeof os);
     if (rt < 1) {
         nn_error("Arguments `target` and `output` must be at least rank 1. Received: "
-                 "target.shape=%s, output.shape=%s", ts, os);
+                 "target.shape=%s, output.shape=%s",
+                 ts, os);
         return false;
     }
     if (rt != ro) {
         nn_error("Arguments `target` and `output` must have the same rank (ndim). Received: "
-                 "target.shape=%s, output.shape=%s", ts, os);
+                 "target.shape=%s, output.shape=%s",
+                 ts, os);
         return false;
     }
     for (int i = 0; i < rt; i++)
         if (gt_tensor_shape(t)[i] != gt_tensor_shape(o)[i]) {
             nn_error("Arguments `target` and `output` must have the same shape. Received: "
-                     "target.shape=%s, output.shape=%s", ts, os);
+                     "target.shape=%s, output.shape=%s",
+                     ts, os);
             return false;
         }
     return true;
@@ -163,7 +175,8 @@ static void clip_bounds(gt_dtype dt, double *lo, double *hi) {
 static const gt_tensor *get_logits(const gt_loss *l, const gt_tensor *out, bool *from_logits,
                                    const char *op, const char *fn) {
     gt_tensor *lg = gt_tensor_logits(out);
-    if (!lg) return out;
+    if (!lg)
+        return out;
     if (*from_logits && !l->warned_logits) {
         nn_warn_from_logits(fn, op);
         ((gt_loss *)l)->warned_logits = true; /* allocated non-const by gt_loss_new */
@@ -180,16 +193,20 @@ static gt_tensor *cce(const gt_loss *l, const gt_tensor *yt, const gt_tensor *yp
         nn_shape_str(gt_tensor_rank(yp), gt_tensor_shape(yp), s, sizeof s);
         gt_warn("In loss categorical_crossentropy, expected y_pred.shape to be (batch_size, "
                 "num_classes) with num_classes > 1. Received: y_pred.shape=%s. Consider using "
-                "'binary_crossentropy' if you only have 2 classes.", s);
+                "'binary_crossentropy' if you only have 2 classes.",
+                s);
     }
     if (l->d.label_smoothing > 0 && gt_tensor_rank(yt) >= 1) {
         double ls = l->d.label_smoothing, k = (double)gt_tensor_dim(yt, -1);
         yt = gt_add_s(gt_mul_s(yt, 1.0 - ls), ls / k);
-        if (!yt) return NULL;
+        if (!yt)
+            return NULL;
     }
-    if (!same_shape_check(yt, yp)) return NULL;
+    if (!same_shape_check(yt, yp))
+        return NULL;
     const gt_tensor *out = get_logits(l, yp, &fl, "Softmax", "categorical_crossentropy");
-    if (fl) return gt_softmax_cross_entropy_with_logits(yt, out, l->d.axis);
+    if (fl)
+        return gt_softmax_cross_entropy_with_logits(yt, out, l->d.axis);
     double lo, hi;
     clip_bounds(gt_tensor_dtype(yp), &lo, &hi);
     gt_tensor *p = gt_div(out, gt_reduce_sum(out, GT_AXES(l->d.axis), true));
@@ -200,12 +217,15 @@ static gt_tensor *cce(const gt_loss *l, const gt_tensor *yt, const gt_tensor *yp
 static gt_tensor *scce(const gt_loss *l, const gt_tensor *yt, const gt_tensor *yp) {
     bool fl = l->d.from_logits;
     const gt_tensor *out = get_logits(l, yp, &fl, "Softmax", "sparse_categorical_crossentropy");
-    if (gt_tensor_dtype(yt) != GT_I64) yt = gt_cast(yt, GT_I64);
-    if (!yt) return NULL;
+    if (gt_tensor_dtype(yt) != GT_I64)
+        yt = gt_cast(yt, GT_I64);
+    if (!yt)
+        return NULL;
     int rt = gt_tensor_rank(yt), ro = gt_tensor_rank(out);
     if (rt == ro && rt > 0 && gt_tensor_dim(yt, -1) == 1) {
         yt = gt_squeeze(yt, GT_AXES(-1));
-        if (!yt) return NULL;
+        if (!yt)
+            return NULL;
         rt--;
     }
     char ts[256], os[256];
@@ -217,13 +237,15 @@ static gt_tensor *scce(const gt_loss *l, const gt_tensor *yt, const gt_tensor *y
     }
     if (rt != ro - 1) {
         nn_error("Argument `output` must have rank (ndim) `target.ndim - 1`. Received: "
-                 "target.shape=%s, output.shape=%s", ts, os);
+                 "target.shape=%s, output.shape=%s",
+                 ts, os);
         return NULL;
     }
     for (int i = 0; i < rt; i++)
         if (gt_tensor_shape(yt)[i] != gt_tensor_shape(out)[i]) {
             nn_error("Arguments `target` and `output` must have the same shape up until the "
-                     "last dimension: target.shape=%s, output.shape=%s", ts, os);
+                     "last dimension: target.shape=%s, output.shape=%s",
+                     ts, os);
             return NULL;
         }
     if (!fl) {
@@ -239,9 +261,11 @@ static gt_tensor *bce(const gt_loss *l, const gt_tensor *yt, const gt_tensor *yp
     if (l->d.label_smoothing > 0) {
         double ls = l->d.label_smoothing;
         yt = gt_add_s(gt_mul_s(yt, 1.0 - ls), 0.5 * ls);
-        if (!yt) return NULL;
+        if (!yt)
+            return NULL;
     }
-    if (!same_shape_check(yt, yp)) return NULL;
+    if (!same_shape_check(yt, yp))
+        return NULL;
     const gt_tensor *out = get_logits(l, yp, &fl, "Sigmoid", "binary_crossentropy");
     gt_tensor *v;
     if (fl) {
@@ -259,7 +283,8 @@ static gt_tensor *bce(const gt_loss *l, const gt_tensor *yt, const gt_tensor *yp
 
 static gt_tensor *regression(const gt_loss *l, const gt_tensor *yt, const gt_tensor *yp) {
     same_rank(&yt, &yp);
-    if (!yt || !yp) return NULL;
+    if (!yt || !yp)
+        return NULL;
     switch (l->kind) {
     case GT_LOSS_MEAN_SQUARED_ERROR:
         return gt_reduce_mean(gt_square(gt_sub(yt, yp)), GT_AXES(-1), false);
@@ -278,37 +303,44 @@ static gt_tensor *regression(const gt_loss *l, const gt_tensor *yt, const gt_ten
 }
 
 /* reduce_weighted_values + reduce_values of keras/src/losses/loss.py. */
-static gt_tensor *reduce_weighted(const gt_tensor *values, const gt_tensor *sw,
-                                  gt_reduction red) {
-    if (!values) return NULL;
+static gt_tensor *reduce_weighted(const gt_tensor *values, const gt_tensor *sw, gt_reduction red) {
+    if (!values)
+        return NULL;
     gt_dtype dt = gt_tensor_dtype(values);
     if (sw) {
-        if (gt_tensor_dtype(sw) != dt) sw = gt_cast(sw, dt);
+        if (gt_tensor_dtype(sw) != dt)
+            sw = gt_cast(sw, dt);
         same_rank(&values, &sw);
-        if (!values || !sw) return NULL;
+        if (!values || !sw)
+            return NULL;
         values = gt_mul(values, sw);
-        if (!values) return NULL;
+        if (!values)
+            return NULL;
     }
     int r = gt_tensor_rank(values);
     if (red == GT_REDUCTION_NONE || r == 0 || (r == 1 && gt_tensor_dim(values, 0) == 0))
         return (gt_tensor *)values;
     gt_tensor *loss = gt_reduce_sum(values, GT_ALL, false);
-    if (red == GT_REDUCTION_SUM) return loss;
+    if (red == GT_REDUCTION_SUM)
+        return loss;
     double divisor;
     if (red == GT_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT && sw) {
         divisor = gt_item(gt_reduce_sum(sw, GT_ALL, false));
     } else {
         divisor = (double)gt_tensor_size(values);
     }
-    if (divisor == 0) return gt_zeros_like(loss); /* divide_no_nan */
-    if (dt == GT_F32) divisor = (double)(float)divisor;
+    if (divisor == 0)
+        return gt_zeros_like(loss); /* divide_no_nan */
+    if (dt == GT_F32)
+        divisor = (double)(float)divisor;
     return gt_div(loss, gt_scalar_of(dt, divisor));
 }
 
 gt_tensor *gt_loss_call(const gt_loss *l, const gt_tensor *y_true, const gt_tensor *y_pred,
                         const gt_tensor *sample_weight) {
     if (!y_true || !y_pred) {
-        if (gt_ok()) nn_error("loss: y_true or y_pred is NULL");
+        if (gt_ok())
+            nn_error("loss: y_true or y_pred is NULL");
         return NULL;
     }
     if (!l) {
@@ -324,25 +356,31 @@ gt_tensor *gt_loss_call(const gt_loss *l, const gt_tensor *y_true, const gt_tens
     }
     if (l->kind != GT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && gt_tensor_dtype(y_true) != dt)
         y_true = gt_cast(y_true, dt);
-    if (!y_true || !y_pred) return NULL;
+    if (!y_true || !y_pred)
+        return NULL;
     gt_tensor *values;
     switch (l->kind) {
     case GT_LOSS_CATEGORICAL_CROSSENTROPY:
         same_rank(&y_true, &y_pred);
-        if (!y_true || !y_pred) return NULL;
+        if (!y_true || !y_pred)
+            return NULL;
         values = cce(l, y_true, y_pred);
         break;
     case GT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
         same_rank(&y_true, &y_pred);
-        if (!y_true || !y_pred) return NULL;
+        if (!y_true || !y_pred)
+            return NULL;
         values = scce(l, y_true, y_pred);
         break;
     case GT_LOSS_BINARY_CROSSENTROPY:
         same_rank(&y_true, &y_pred);
-        if (!y_true || !y_pred) return NULL;
+        if (!y_true || !y_pred)
+            return NULL;
         values = bce(l, y_true, y_pred);
         break;
-    default: values = regression(l, y_true, y_pred); break;
+    default:
+        values = regression(l, y_true, y_pred);
+        break;
     }
     return reduce_weighted(values, sample_weight, l->d.reduction);
 }

@@ -12,16 +12,19 @@ static gt_tensor *model_call_tramp(gt_layer *l, const gt_tensor *x, bool trainin
 
 static void model_destroy_tramp(gt_layer *l) {
     gt_model *m = (gt_model *)l;
-    if (m->destroy) m->destroy(m);
+    if (m->destroy)
+        m->destroy(m);
 }
 
 static gt_model *model_alloc(const char *class_name, const char *name, size_t size,
                              gt_model_call_fn call, void (*destroy)(gt_model *)) {
-    if (size < sizeof(gt_model)) size = sizeof(gt_model);
+    if (size < sizeof(gt_model))
+        size = sizeof(gt_model);
     /* a temporary vtable names the object; the model then points at its own copy */
     gt_layer_vtable tmp = {class_name, NULL, model_call_tramp, model_destroy_tramp};
     gt_model *m = (gt_model *)gt_layer_new(&tmp, size, name);
-    if (!m) return NULL;
+    if (!m)
+        return NULL;
     snprintf(m->class_name, sizeof m->class_name, "%s", class_name);
     m->vtable = tmp;
     m->vtable.class_name = m->class_name;
@@ -46,17 +49,21 @@ gt_layer *gt_model_track(gt_model *m, gt_layer *layer) {
 
 gt_tensor *gt_model_call(gt_model *m, const gt_tensor *x, bool training) {
     if (!m) {
-        if (x) nn_error("model call: NULL model");
+        if (x)
+            nn_error("model call: NULL model");
         return NULL;
     }
     return gt_layer_call(&m->layer, x, training);
 }
 
 void gt_model_free(gt_model *m) {
-    if (m) gt_layer_free(&m->layer);
+    if (m)
+        gt_layer_free(&m->layer);
 }
 
-gt_layer *gt_model_layer(gt_model *m) { return m ? &m->layer : NULL; }
+gt_layer *gt_model_layer(gt_model *m) {
+    return m ? &m->layer : NULL;
+}
 
 static gt_tensor *seq_call(gt_model *m, const gt_tensor *x, bool training) {
     gt_tensor *y = (gt_tensor *)x;
@@ -70,7 +77,8 @@ gt_model *gt_sequential(const char *name) {
 }
 
 bool gt_sequential_add(gt_model *m, gt_layer *layer) {
-    if (!layer) return false;
+    if (!layer)
+        return false;
     if (!m || m->call != seq_call) {
         gt_layer_free(layer);
         nn_error("Sequential.add: the model is not a Sequential model");
@@ -80,7 +88,8 @@ bool gt_sequential_add(gt_model *m, gt_layer *layer) {
         if (strcmp(m->layer.children[i]->name, layer->name) == 0) {
             nn_error("All layers added to a Sequential model should have unique names. Name "
                      "\"%s\" is already the name of a layer in this model. Update the `name` "
-                     "argument to pass a unique name.", layer->name);
+                     "argument to pass a unique name.",
+                     layer->name);
             gt_layer_free(layer);
             return false;
         }
@@ -93,11 +102,13 @@ static void with_commas(int64_t v, char *buf, size_t n) {
     char digits[32];
     snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
     size_t len = strlen(digits), o = 0;
-    if (v < 0 && o + 1 < n) buf[o++] = '-';
+    if (v < 0 && o + 1 < n)
+        buf[o++] = '-';
     for (size_t i = 0; i < len && o + 1 < n; i++) {
         buf[o++] = digits[i];
         size_t rest = len - i - 1;
-        if (rest && rest % 3 == 0 && o + 1 < n) buf[o++] = ',';
+        if (rest && rest % 3 == 0 && o + 1 < n)
+            buf[o++] = ',';
     }
     buf[o] = 0;
 }
@@ -128,7 +139,8 @@ static void rule(FILE *f, const int *w, const char *l, const char *fill, const c
                  const char *r) {
     fputs(l, f);
     for (int c = 0; c < 3; c++) {
-        for (int i = 0; i < w[c]; i++) fputs(fill, f);
+        for (int i = 0; i < w[c]; i++)
+            fputs(fill, f);
         fputs(c < 2 ? j : r, f);
     }
     fputc('\n', f);
@@ -149,11 +161,13 @@ static void row(FILE *f, const int *w, const char *bar, const char *const *cells
 }
 
 void gt_model_summary(const gt_model *m, FILE *f, int line_length) {
-    if (!m || !f) return;
+    if (!m || !f)
+        return;
     if (line_length <= 0) {
         int cols = 80;
         const char *env = getenv("COLUMNS");
-        if (env && atoi(env) > 0) cols = atoi(env);
+        if (env && atoi(env) > 0)
+            cols = atoi(env);
         line_length = cols - 4 < 88 ? cols - 4 : 88;
     }
     /* Keras' positions [0.45, 0.80, 1.0] of line_length; rich then fits the table's four
@@ -193,7 +207,8 @@ void gt_model_summary(const gt_model *m, FILE *f, int line_length) {
     rule(f, w, "\xe2\x94\x94", "\xe2\x94\x80", "\xe2\x94\xb4", "\xe2\x94\x98");
     int n = gt_layer_variables(ml, NULL, 0);
     gt_tensor **v = malloc(sizeof(*v) * (size_t)(n ? n : 1));
-    if (!v) return;
+    if (!v)
+        return;
     const char *label[3] = {"Total params", "Trainable params", "Non-trainable params"};
     for (int k = 0; k < 3; k++) {
         int cnt = k == 0   ? gt_layer_variables(ml, v, n)

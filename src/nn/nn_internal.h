@@ -20,10 +20,13 @@ void gt__error(const char *fmt, ...)
 #define nn_error gt__error
 
 /* True for the GT_ZERO sentinel (negative zero): "an explicit 0, not the default". */
-static inline bool nn_is_explicit_zero(double x) { return x == 0.0 && signbit(x); }
+static inline bool nn_is_explicit_zero(double x) {
+    return x == 0.0 && signbit(x);
+}
 /* A descriptor field: dflt when unset (+0), 0 for GT_ZERO, else the value. */
 static inline double nn_opt(double x, double dflt) {
-    if (x == 0.0) return signbit(x) ? 0.0 : dflt;
+    if (x == 0.0)
+        return signbit(x) ? 0.0 : dflt;
     return x;
 }
 

@@ -35,16 +35,22 @@ struct gt_optimizer {
     bool warned_missing; /* Python shows a warning once per call site; we, once per optimizer */
 };
 
-const char *gt_optimizer_name(const gt_optimizer *o) { return o ? opt_names[o->kind] : NULL; }
-int64_t gt_optimizer_iterations(const gt_optimizer *o) { return o ? o->iterations : 0; }
+const char *gt_optimizer_name(const gt_optimizer *o) {
+    return o ? opt_names[o->kind] : NULL;
+}
+int64_t gt_optimizer_iterations(const gt_optimizer *o) {
+    return o ? o->iterations : 0;
+}
 
 double gt_optimizer_learning_rate(const gt_optimizer *o) {
-    if (!o) return NAN;
+    if (!o)
+        return NAN;
     return o->has_schedule ? gt_schedule_value(&o->sched, o->iterations) : (double)o->lr;
 }
 
 bool gt_optimizer_set_learning_rate(gt_optimizer *o, double lr) {
-    if (!o) return false;
+    if (!o)
+        return false;
     if (o->has_schedule) {
         nn_error("%s: This optimizer was created with a `LearningRateSchedule` object as its "
                  "`learning_rate` constructor argument, hence its learning rate is not "
@@ -70,7 +76,8 @@ static void free_slots(gt_optimizer *o) {
 }
 
 void gt_optimizer_free(gt_optimizer *o) {
-    if (!o) return;
+    if (!o)
+        return;
     free_slots(o);
     free(o->sched_arrays);
     free(o);
@@ -88,12 +95,18 @@ static gt_optimizer *make(opt_kind kind, const gt_optimizer_desc *desc) {
     const char *name = opt_names[kind];
     bool adam = kind == OPT_ADAM || kind == OPT_ADAMW;
     /* options the optimizer does not have */
-    if (kind != OPT_SGD && kind != OPT_RMSPROP && d.momentum != 0) return bad_arg(name, "momentum"), NULL;
-    if (kind != OPT_SGD && d.nesterov) return bad_arg(name, "nesterov"), NULL;
-    if (!adam && (d.beta_1 != 0 || d.beta_2 != 0)) return bad_arg(name, "beta_1/beta_2"), NULL;
-    if (!adam && d.amsgrad) return bad_arg(name, "amsgrad"), NULL;
-    if (kind == OPT_SGD && d.epsilon != 0) return bad_arg(name, "epsilon"), NULL;
-    if (kind != OPT_RMSPROP && (d.rho != 0 || d.centered)) return bad_arg(name, "rho/centered"), NULL;
+    if (kind != OPT_SGD && kind != OPT_RMSPROP && d.momentum != 0)
+        return bad_arg(name, "momentum"), NULL;
+    if (kind != OPT_SGD && d.nesterov)
+        return bad_arg(name, "nesterov"), NULL;
+    if (!adam && (d.beta_1 != 0 || d.beta_2 != 0))
+        return bad_arg(name, "beta_1/beta_2"), NULL;
+    if (!adam && d.amsgrad)
+        return bad_arg(name, "amsgrad"), NULL;
+    if (kind == OPT_SGD && d.epsilon != 0)
+        return bad_arg(name, "epsilon"), NULL;
+    if (kind != OPT_RMSPROP && (d.rho != 0 || d.centered))
+        return bad_arg(name, "rho/centered"), NULL;
     if (kind != OPT_ADAGRAD && d.initial_accumulator_value != 0)
         return bad_arg(name, "initial_accumulator_value"), NULL;
 
@@ -153,12 +166,14 @@ static gt_optimizer *make(opt_kind kind, const gt_optimizer_desc *desc) {
             return NULL;
         }
     }
-    if (kind == OPT_ADAMW) d.weight_decay = nn_opt(d.weight_decay, 0.004);
+    if (kind == OPT_ADAMW)
+        d.weight_decay = nn_opt(d.weight_decay, 0.004);
     if (!(d.weight_decay >= 0)) {
         nn_error("%s: weight_decay must be >= 0, got %g", name, d.weight_decay);
         return NULL;
     }
-    if (has_sched && isnan(gt_schedule_value(&d.schedule, 0))) return NULL;
+    if (has_sched && isnan(gt_schedule_value(&d.schedule, 0)))
+        return NULL;
 
     gt_optimizer *o = calloc(1, sizeof *o);
     if (!o) {
@@ -188,22 +203,35 @@ static gt_optimizer *make(opt_kind kind, const gt_optimizer_desc *desc) {
     return o;
 }
 
-gt_optimizer *gt_sgd(const gt_optimizer_desc *d) { return make(OPT_SGD, d); }
-gt_optimizer *gt_adam(const gt_optimizer_desc *d) { return make(OPT_ADAM, d); }
-gt_optimizer *gt_adamw(const gt_optimizer_desc *d) { return make(OPT_ADAMW, d); }
-gt_optimizer *gt_rmsprop(const gt_optimizer_desc *d) { return make(OPT_RMSPROP, d); }
-gt_optimizer *gt_adagrad(const gt_optimizer_desc *d) { return make(OPT_ADAGRAD, d); }
+gt_optimizer *gt_sgd(const gt_optimizer_desc *d) {
+    return make(OPT_SGD, d);
+}
+gt_optimizer *gt_adam(const gt_optimizer_desc *d) {
+    return make(OPT_ADAM, d);
+}
+gt_optimizer *gt_adamw(const gt_optimizer_desc *d) {
+    return make(OPT_ADAMW, d);
+}
+gt_optimizer *gt_rmsprop(const gt_optimizer_desc *d) {
+    return make(OPT_RMSPROP, d);
+}
+gt_optimizer *gt_adagrad(const gt_optimizer_desc *d) {
+    return make(OPT_ADAGRAD, d);
+}
 
 /* ---- build ------------------------------------------------------------------------------- */
 
 static void *slot_buf(gt_dtype dt, int64_t n, double init) {
     size_t es = dt == GT_F64 ? sizeof(double) : sizeof(float);
     void *p = malloc(es * (size_t)(n ? n : 1));
-    if (!p) return NULL;
+    if (!p)
+        return NULL;
     if (dt == GT_F64)
-        for (int64_t i = 0; i < n; i++) ((double *)p)[i] = init;
+        for (int64_t i = 0; i < n; i++)
+            ((double *)p)[i] = init;
     else
-        for (int64_t i = 0; i < n; i++) ((float *)p)[i] = (float)init;
+        for (int64_t i = 0; i < n; i++)
+            ((float *)p)[i] = (float)init;
     return p;
 }
 
@@ -230,9 +258,12 @@ static bool build(gt_optimizer *o, int n, gt_tensor *const *vars) {
                          (o->kind == OPT_RMSPROP && o->d.centered);
         /* Constant(value) casts the python float to the dtype through float32 */
         double vinit = o->kind == OPT_ADAGRAD ? (double)(float)o->d.initial_accumulator_value : 0;
-        if (ok && need_m) ok = (s->m = slot_buf(s->dt, s->n, 0)) != NULL;
-        if (ok && need_v) ok = (s->v = slot_buf(s->dt, s->n, vinit)) != NULL;
-        if (ok && need_vhat) ok = (s->vhat = slot_buf(s->dt, s->n, 0)) != NULL;
+        if (ok && need_m)
+            ok = (s->m = slot_buf(s->dt, s->n, 0)) != NULL;
+        if (ok && need_v)
+            ok = (s->v = slot_buf(s->dt, s->n, vinit)) != NULL;
+        if (ok && need_vhat)
+            ok = (s->vhat = slot_buf(s->dt, s->n, 0)) != NULL;
     }
     if (!ok) {
         free_slots(o);
@@ -244,9 +275,11 @@ static bool build(gt_optimizer *o, int n, gt_tensor *const *vars) {
 }
 
 static slot *find_slot(gt_optimizer *o, const gt_tensor *v, int hint) {
-    if (hint < o->nslots && o->slots[hint].var == v) return &o->slots[hint];
+    if (hint < o->nslots && o->slots[hint].var == v)
+        return &o->slots[hint];
     for (int i = 0; i < o->nslots; i++)
-        if (o->slots[i].var == v) return &o->slots[i];
+        if (o->slots[i].var == v)
+            return &o->slots[i];
     return NULL;
 }
 
@@ -259,80 +292,90 @@ static slot *find_slot(gt_optimizer *o, const gt_tensor *v, int hint) {
  * which makes its trajectories equal to Keras' float64 ones to ~1e-15. */
 
 /* T: element type; SQ: sqrt; POW: pow. hp: hyper-parameters already in T. */
-#define DEFINE_UPDATES(T, SQ, POW, SFX)                                                        \
-    static void wd_##SFX(T *w, int64_t n, T wd, T lr) {                                        \
-        for (int64_t i = 0; i < n; i++) w[i] = w[i] - w[i] * wd * lr;                           \
-    }                                                                                          \
-    static void sgd_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                        \
-        const T *g = s->g;                                                                     \
-        int64_t n = s->n;                                                                      \
-        if (!s->m) {                                                                           \
-            for (int64_t i = 0; i < n; i++) w[i] = w[i] - g[i] * lr;                           \
-            return;                                                                            \
-        }                                                                                      \
-        T mu = (T)(float)o->d.momentum, *m = s->m; /* ops.cast(python float) goes via f32 */                                                    \
-        for (int64_t i = 0; i < n; i++) {                                                      \
-            m[i] = m[i] * mu - g[i] * lr;                                                      \
-            w[i] = o->d.nesterov ? w[i] + (m[i] * mu - g[i] * lr) : w[i] + m[i];               \
-        }                                                                                      \
-    }                                                                                          \
-    static void adam_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                       \
-        const T *g = s->g;                                                                     \
-        T *m = s->m, *v = s->v, *vh = s->vhat;                                                 \
-        T t = (T)(o->iterations + 1);                                                          \
-        T b1p = POW((T)(float)o->d.beta_1, t), b2p = POW((T)(float)o->d.beta_2, t);                          \
-        T alpha = lr * SQ((T)1 - b2p) / ((T)1 - b1p);                                          \
-        T omb1 = (T)(1 - o->d.beta_1), omb2 = (T)(1 - o->d.beta_2), eps = (T)o->d.epsilon;     \
-        for (int64_t i = 0; i < s->n; i++) {                                                   \
-            m[i] = m[i] + (g[i] - m[i]) * omb1;                                                \
-            v[i] = v[i] + (g[i] * g[i] - v[i]) * omb2;                                         \
-            T vv = v[i];                                                                       \
-            if (vh) {                                                                          \
-                vh[i] = vh[i] > v[i] ? vh[i] : v[i];                                           \
-                vv = vh[i];                                                                    \
-            }                                                                                  \
-            w[i] = w[i] - (m[i] * alpha) / (SQ(vv) + eps);                                     \
-        }                                                                                      \
-    }                                                                                          \
-    static void rmsprop_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                    \
-        const T *g = s->g;                                                                     \
-        T *v = s->v, *a = s->vhat, *mom = s->m;                                                \
-        T rho = (T)o->d.rho, omr = (T)(1 - o->d.rho), eps = (T)o->d.epsilon;                   \
-        T mu = (T)o->d.momentum;                                                               \
-        for (int64_t i = 0; i < s->n; i++) {                                                   \
-            v[i] = rho * v[i] + omr * (g[i] * g[i]);                                           \
-            T den;                                                                             \
-            if (a) {                                                                           \
-                a[i] = rho * a[i] + omr * g[i];                                                \
-                den = v[i] - a[i] * a[i] + eps;                                                \
-            } else {                                                                           \
-                den = v[i] + eps;                                                              \
-            }                                                                                  \
-            T inc = (lr * g[i]) / SQ(den);                                                     \
-            if (mom) {                                                                         \
-                mom[i] = mu * mom[i] + inc;                                                    \
-                w[i] = w[i] - mom[i];                                                          \
-            } else {                                                                           \
-                w[i] = w[i] - inc;                                                             \
-            }                                                                                  \
-        }                                                                                      \
-    }                                                                                          \
-    static void adagrad_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                    \
-        const T *g = s->g;                                                                     \
-        T *acc = s->v, eps = (T)o->d.epsilon;                                                  \
-        for (int64_t i = 0; i < s->n; i++) {                                                   \
-            acc[i] = acc[i] + g[i] * g[i];                                                     \
-            w[i] = w[i] - (lr * g[i]) / SQ(acc[i] + eps);                                      \
-        }                                                                                      \
-    }                                                                                          \
-    static void step_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                       \
-        switch (o->kind) {                                                                     \
-        case OPT_SGD: sgd_##SFX(o, s, w, lr); break;                                           \
-        case OPT_ADAM:                                                                         \
-        case OPT_ADAMW: adam_##SFX(o, s, w, lr); break;                                        \
-        case OPT_RMSPROP: rmsprop_##SFX(o, s, w, lr); break;                                   \
-        case OPT_ADAGRAD: adagrad_##SFX(o, s, w, lr); break;                                   \
-        }                                                                                      \
+#define DEFINE_UPDATES(T, SQ, POW, SFX)                                                            \
+    static void wd_##SFX(T *w, int64_t n, T wd, T lr) {                                            \
+        for (int64_t i = 0; i < n; i++)                                                            \
+            w[i] = w[i] - w[i] * wd * lr;                                                          \
+    }                                                                                              \
+    static void sgd_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                            \
+        const T *g = s->g;                                                                         \
+        int64_t n = s->n;                                                                          \
+        if (!s->m) {                                                                               \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                w[i] = w[i] - g[i] * lr;                                                           \
+            return;                                                                                \
+        }                                                                                          \
+        T mu = (T)(float)o->d.momentum, *m = s->m; /* ops.cast(python float) goes via f32 */       \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            m[i] = m[i] * mu - g[i] * lr;                                                          \
+            w[i] = o->d.nesterov ? w[i] + (m[i] * mu - g[i] * lr) : w[i] + m[i];                   \
+        }                                                                                          \
+    }                                                                                              \
+    static void adam_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                           \
+        const T *g = s->g;                                                                         \
+        T *m = s->m, *v = s->v, *vh = s->vhat;                                                     \
+        T t = (T)(o->iterations + 1);                                                              \
+        T b1p = POW((T)(float)o->d.beta_1, t), b2p = POW((T)(float)o->d.beta_2, t);                \
+        T alpha = lr * SQ((T)1 - b2p) / ((T)1 - b1p);                                              \
+        T omb1 = (T)(1 - o->d.beta_1), omb2 = (T)(1 - o->d.beta_2), eps = (T)o->d.epsilon;         \
+        for (int64_t i = 0; i < s->n; i++) {                                                       \
+            m[i] = m[i] + (g[i] - m[i]) * omb1;                                                    \
+            v[i] = v[i] + (g[i] * g[i] - v[i]) * omb2;                                             \
+            T vv = v[i];                                                                           \
+            if (vh) {                                                                              \
+                vh[i] = vh[i] > v[i] ? vh[i] : v[i];                                               \
+                vv = vh[i];                                                                        \
+            }                                                                                      \
+            w[i] = w[i] - (m[i] * alpha) / (SQ(vv) + eps);                                         \
+        }                                                                                          \
+    }                                                                                              \
+    static void rmsprop_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                        \
+        const T *g = s->g;                                                                         \
+        T *v = s->v, *a = s->vhat, *mom = s->m;                                                    \
+        T rho = (T)o->d.rho, omr = (T)(1 - o->d.rho), eps = (T)o->d.epsilon;                       \
+        T mu = (T)o->d.momentum;                                                                   \
+        for (int64_t i = 0; i < s->n; i++) {                                                       \
+            v[i] = rho * v[i] + omr * (g[i] * g[i]);                                               \
+            T den;                                                                                 \
+            if (a) {                                                                               \
+                a[i] = rho * a[i] + omr * g[i];                                                    \
+                den = v[i] - a[i] * a[i] + eps;                                                    \
+            } else {                                                                               \
+                den = v[i] + eps;                                                                  \
+            }                                                                                      \
+            T inc = (lr * g[i]) / SQ(den);                                                         \
+            if (mom) {                                                                             \
+                mom[i] = mu * mom[i] + inc;                                                        \
+                w[i] = w[i] - mom[i];                                                              \
+            } else {                                                                               \
+                w[i] = w[i] - inc;                                                                 \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    static void adagrad_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                        \
+        const T *g = s->g;                                                                         \
+        T *acc = s->v, eps = (T)o->d.epsilon;                                                      \
+        for (int64_t i = 0; i < s->n; i++) {                                                       \
+            acc[i] = acc[i] + g[i] * g[i];                                                         \
+            w[i] = w[i] - (lr * g[i]) / SQ(acc[i] + eps);                                          \
+        }                                                                                          \
+    }                                                                                              \
+    static void step_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                           \
+        switch (o->kind) {                                                                         \
+        case OPT_SGD:                                                                              \
+            sgd_##SFX(o, s, w, lr);                                                                \
+            break;                                                                                 \
+        case OPT_ADAM:                                                                             \
+        case OPT_ADAMW:                                                                            \
+            adam_##SFX(o, s, w, lr);                                                               \
+            break;                                                                                 \
+        case OPT_RMSPROP:                                                                          \
+            rmsprop_##SFX(o, s, w, lr);                                                            \
+            break;                                                                                 \
+        case OPT_ADAGRAD:                                                                          \
+            adagrad_##SFX(o, s, w, lr);                                                            \
+            break;                                                                                 \
+        }                                                                                          \
     }
 
 DEFINE_UPDATES(float, sqrtf, powf, f32)
@@ -357,7 +400,8 @@ static bool load_grad(slot *s, const gt_tensor *g) {
                  gt_variable_path(s->var), gt_dtype_name(gd));
         return false;
     }
-    if (s->dt == GT_F64) return gt_tensor_to_f64(g, s->g, s->n);
+    if (s->dt == GT_F64)
+        return gt_tensor_to_f64(g, s->g, s->n);
     return gt_tensor_to_f32(g, s->g, s->n);
 }
 
@@ -365,10 +409,12 @@ static double sq_norm(const slot *s) {
     double acc = 0;
     if (s->dt == GT_F64) {
         const double *g = s->g;
-        for (int64_t i = 0; i < s->n; i++) acc += g[i] * g[i];
+        for (int64_t i = 0; i < s->n; i++)
+            acc += g[i] * g[i];
     } else {
         const float *g = s->g;
-        for (int64_t i = 0; i < s->n; i++) acc += (double)g[i] * (double)g[i];
+        for (int64_t i = 0; i < s->n; i++)
+            acc += (double)g[i] * (double)g[i];
         acc = (float)acc; /* the sum is a float32 tensor in Keras */
     }
     return acc;
@@ -380,32 +426,38 @@ static void clip_norm(slot *s, double c) {
     if (s->dt == GT_F64) {
         double nrm = l2 > 0 ? sqrt(l2) : l2, den = nrm > c ? nrm : c;
         double *g = s->g;
-        for (int64_t i = 0; i < s->n; i++) g[i] = g[i] * c / den;
+        for (int64_t i = 0; i < s->n; i++)
+            g[i] = g[i] * c / den;
     } else {
         float cf = (float)c, nrm = l2 > 0 ? sqrtf((float)l2) : (float)l2;
         float den = nrm > cf ? nrm : cf;
         float *g = s->g;
-        for (int64_t i = 0; i < s->n; i++) g[i] = g[i] * cf / den;
+        for (int64_t i = 0; i < s->n; i++)
+            g[i] = g[i] * cf / den;
     }
 }
 
 static void scale_grad(slot *s, double scale) {
     if (s->dt == GT_F64) {
         double *g = s->g;
-        for (int64_t i = 0; i < s->n; i++) g[i] *= scale;
+        for (int64_t i = 0; i < s->n; i++)
+            g[i] *= scale;
     } else {
         float *g = s->g, sc = (float)scale;
-        for (int64_t i = 0; i < s->n; i++) g[i] *= sc;
+        for (int64_t i = 0; i < s->n; i++)
+            g[i] *= sc;
     }
 }
 
 static void clip_value(slot *s, double c) {
     if (s->dt == GT_F64) {
         double *g = s->g;
-        for (int64_t i = 0; i < s->n; i++) g[i] = g[i] > c ? c : g[i] < -c ? -c : g[i];
+        for (int64_t i = 0; i < s->n; i++)
+            g[i] = g[i] > c ? c : g[i] < -c ? -c : g[i];
     } else {
         float *g = s->g, cf = (float)c;
-        for (int64_t i = 0; i < s->n; i++) g[i] = g[i] > cf ? cf : g[i] < -cf ? -cf : g[i];
+        for (int64_t i = 0; i < s->n; i++)
+            g[i] = g[i] > cf ? cf : g[i] < -cf ? -cf : g[i];
     }
 }
 
@@ -425,7 +477,8 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
         return false;
     }
     const char *name = opt_names[o->kind];
-    if (n == 0) return true; /* Keras: empty list is a no-op, iterations unchanged */
+    if (n == 0)
+        return true; /* Keras: empty list is a no-op, iterations unchanged */
     if (n < 0 || !grads || !vars) {
         nn_error("%s.apply_gradients: invalid arguments (n=%d, grads and vars must be arrays)",
                  name, n);
@@ -439,12 +492,13 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
         }
         if (!gt_dtype_is_float(gt_tensor_dtype(vars[i]))) {
             nn_error("%s.apply_gradients: variable '%s' has dtype %s; only float32 and float64 "
-                     "variables can be trained", name, gt_variable_path(vars[i]),
-                     gt_dtype_name(gt_tensor_dtype(vars[i])));
+                     "variables can be trained",
+                     name, gt_variable_path(vars[i]), gt_dtype_name(gt_tensor_dtype(vars[i])));
             return false;
         }
     }
-    if (!o->built && !build(o, n, vars)) return false;
+    if (!o->built && !build(o, n, vars))
+        return false;
     /* Keras: _check_variables_are_known, then drop None gradients */
     for (int i = 0; i < n; i++)
         if (!find_slot(o, vars[i], i)) {
@@ -452,20 +506,25 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
             var_repr(vars[i], r, sizeof r);
             nn_error("Unknown variable: %s. This optimizer can only be called for the variables "
                      "it was originally built with. When working with a new set of variables, "
-                     "you should recreate a new optimizer instance.", r);
+                     "you should recreate a new optimizer instance.",
+                     r);
             return false;
         }
     int ngrads = 0;
-    for (int i = 0; i < n; i++) ngrads += grads[i] != NULL;
+    for (int i = 0; i < n; i++)
+        ngrads += grads[i] != NULL;
     if (ngrads == 0) {
         nn_error("No gradients provided for any variable.");
         return false;
     }
-    for (int i = 0; i < o->nslots; i++) o->slots[i].has_grad = false;
+    for (int i = 0; i < o->nslots; i++)
+        o->slots[i].has_grad = false;
     for (int i = 0; i < n; i++) {
-        if (!grads[i]) continue;
+        if (!grads[i])
+            continue;
         slot *s = find_slot(o, vars[i], i);
-        if (!load_grad(s, grads[i])) return false;
+        if (!load_grad(s, grads[i]))
+            return false;
         s->has_grad = true;
     }
     if (ngrads < n && !o->warned_missing) {
@@ -479,14 +538,17 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
                                       gt_variable_path(vars[i]));
                 first = false;
             }
-        if (k < sizeof msg) snprintf(msg + k, sizeof msg - k, "]");
+        if (k < sizeof msg)
+            snprintf(msg + k, sizeof msg - k, "]");
         gt_warn("Gradients do not exist for variables %s when minimizing the loss. If using "
-                "`model.compile()`, did you forget to provide a `loss` argument?", msg);
+                "`model.compile()`, did you forget to provide a `loss` argument?",
+                msg);
     }
     /* clipping */
     if (o->d.clipnorm > 0) {
         for (int i = 0; i < o->nslots; i++)
-            if (o->slots[i].has_grad) clip_norm(&o->slots[i], o->d.clipnorm);
+            if (o->slots[i].has_grad)
+                clip_norm(&o->slots[i], o->d.clipnorm);
     } else if (o->d.global_clipnorm > 0) {
         double total = 0;
         bool f64 = false;
@@ -505,28 +567,36 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
             scale = (double)(cf * (a < b ? a : b) + (nrm - nrm));
         }
         for (int i = 0; i < o->nslots; i++)
-            if (o->slots[i].has_grad) scale_grad(&o->slots[i], scale);
+            if (o->slots[i].has_grad)
+                scale_grad(&o->slots[i], scale);
     } else if (o->d.clipvalue > 0) {
         for (int i = 0; i < o->nslots; i++)
-            if (o->slots[i].has_grad) clip_value(&o->slots[i], o->d.clipvalue);
+            if (o->slots[i].has_grad)
+                clip_value(&o->slots[i], o->d.clipvalue);
     }
     float lr = (float)gt_optimizer_learning_rate(o);
-    if (isnan(lr) && o->has_schedule) return false;
+    if (isnan(lr) && o->has_schedule)
+        return false;
     /* writable buffers first, so a failure changes nothing */
     for (int i = 0; i < n; i++) {
-        if (!grads[i]) continue;
-        if (!gt_variable_data(vars[i])) return false;
+        if (!grads[i])
+            continue;
+        if (!gt_variable_data(vars[i]))
+            return false;
     }
     for (int i = 0; i < n; i++) {
-        if (!grads[i]) continue;
+        if (!grads[i])
+            continue;
         slot *s = find_slot(o, vars[i], i);
         if (s->dt == GT_F64) {
             double *w = gt_variable_data(vars[i]);
-            if (o->d.weight_decay != 0) wd_f64(w, s->n, (double)(float)o->d.weight_decay, (double)lr);
+            if (o->d.weight_decay != 0)
+                wd_f64(w, s->n, (double)(float)o->d.weight_decay, (double)lr);
             step_f64(o, s, w, (double)lr);
         } else {
             float *w = gt_variable_data_f32(vars[i]);
-            if (o->d.weight_decay != 0) wd_f32(w, s->n, (float)o->d.weight_decay, lr);
+            if (o->d.weight_decay != 0)
+                wd_f32(w, s->n, (float)o->d.weight_decay, lr);
             step_f32(o, s, w, lr);
         }
     }

@@ -13,7 +13,8 @@ static bool check(const gt_schedule *s) {
         if (s->nboundaries < 1 || !s->boundaries || !s->values) {
             nn_error("schedule PiecewiseConstantDecay: The length of boundaries should be 1 "
                      "less than the length of values. Received: %d boundaries (boundaries and "
-                     "values must be non-NULL arrays of n and n+1 numbers)", s->nboundaries);
+                     "values must be non-NULL arrays of n and n+1 numbers)",
+                     s->nboundaries);
             return false;
         }
         return true;
@@ -49,25 +50,30 @@ double gt_schedule_value(const gt_schedule *s, int64_t step) {
         nn_error("schedule: NULL schedule");
         return NAN;
     }
-    if (!check(s)) return NAN;
+    if (!check(s))
+        return NAN;
     float lr0 = (float)s->initial_learning_rate, st = (float)step;
     float ds = (float)s->decay_steps, rate = (float)s->decay_rate;
     switch (s->kind) {
     case GT_SCHEDULE_EXPONENTIAL_DECAY: {
         float p = st / ds;
-        if (s->staircase) p = floorf(p);
+        if (s->staircase)
+            p = floorf(p);
         return lr0 * powf(rate, p);
     }
     case GT_SCHEDULE_INVERSE_TIME_DECAY: {
         float p = st / ds;
-        if (s->staircase) p = floorf(p);
+        if (s->staircase)
+            p = floorf(p);
         return lr0 / (1.0f + rate * p);
     }
     case GT_SCHEDULE_PIECEWISE_CONSTANT: {
         /* boundaries are cast to the step's integer dtype (int64), values to float32 */
         int n = s->nboundaries;
-        if (step <= (int64_t)s->boundaries[0]) return (float)s->values[0];
-        if (step > (int64_t)s->boundaries[n - 1]) return (float)s->values[n];
+        if (step <= (int64_t)s->boundaries[0])
+            return (float)s->values[0];
+        if (step > (int64_t)s->boundaries[n - 1])
+            return (float)s->values[n];
         for (int i = 1; i < n; i++)
             if (step > (int64_t)s->boundaries[i - 1] && step <= (int64_t)s->boundaries[i])
                 return (float)s->values[i];
@@ -88,7 +94,8 @@ double gt_schedule_value(const gt_schedule *s, int64_t step) {
     }
     case GT_SCHEDULE_COSINE_DECAY: {
         bool warm = s->warmup_target != 0 || nn_is_explicit_zero(s->warmup_target);
-        if (!warm) return cosine_part(fminf(st, ds), ds, lr0, s->alpha);
+        if (!warm)
+            return cosine_part(fminf(st, ds), ds, lr0, s->alpha);
         float target = (float)s->warmup_target, ws = (float)s->warmup_steps;
         st = fminf(st, ds + ws);
         if (st < ws) {
@@ -97,6 +104,7 @@ double gt_schedule_value(const gt_schedule *s, int64_t step) {
         }
         return cosine_part(st - ws, ds, target, s->alpha);
     }
-    default: return NAN;
+    default:
+        return NAN;
     }
 }

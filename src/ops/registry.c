@@ -12,7 +12,8 @@ static const struct {
     {gt__ops_binary, &gt__ops_binary_n},   {gt__ops_misc, &gt__ops_misc_n},
     {gt__ops_unary, &gt__ops_unary_n},     {gt__ops_nn, &gt__ops_nn_n},
     {gt__ops_reduce, &gt__ops_reduce_n},   {gt__ops_matmul, &gt__ops_matmul_n},
-    {gt__ops_shape, &gt__ops_shape_n},     {autodiff_ops, &(const int){1}},
+    {gt__ops_shape, &gt__ops_shape_n},     {gt__ops_conv, &gt__ops_conv_n},
+    {autodiff_ops, &(const int){1}},
 };
 
 int gt__op_count(void) {

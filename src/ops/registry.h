@@ -15,5 +15,6 @@ GT__FAMILY(nn);
 GT__FAMILY(reduce);
 GT__FAMILY(matmul);
 GT__FAMILY(shape);
+GT__FAMILY(conv);
 
 #endif

@@ -1,13 +1,15 @@
-/* Shape ops: reshape, expand_dims, squeeze, transpose, concat, stack, split, slice, tile, pad,
- * broadcast_to. Gather, its scatter-add gradient and one_hot live in gather.c. Every gradient
- * is another shape op (or reduce_sum), so derivatives of any order go through. */
+/* Shape ops that rearrange: reshape, expand_dims, squeeze, transpose, concat, stack, slice and
+ * split. The replicating copies (tile, pad, broadcast_to), gather with its scatter-add
+ * gradient, and one_hot live in gather.c; the family's table is at the end of this file.
+ * Every gradient is another shape op (or reduce_sum), so derivatives of any order go through. */
 #include "kernels/shape.h"
 #include "ops/registry.h"
 
 #include <stddef.h>
 #include <stdio.h>
 
-extern const gt__op gt__op_gather, gt__op_gather_grad, gt__op_one_hot;
+extern const gt__op gt__op_tile, gt__op_pad, gt__op_broadcast_to, gt__op_gather, gt__op_gather_grad,
+    gt__op_one_hot;
 
 static void strides_of(int rank, const int64_t *shape, int64_t *st) {
     int64_t s = 1;
@@ -17,16 +19,17 @@ static void strides_of(int rank, const int64_t *shape, int64_t *st) {
     }
 }
 
-#define SHAPE_STR(r, s) gt__shape_str((char[96]){0}, 96, (r), (s))
-
 /* Gradient rules here are GT__OP_BATCHABLE: a Jacobian sweep may hand them gy with one extra
  * leading row axis ([B, *out_shape]); they then return gx as [B, *in_shape]. The row axis is
  * recognised by gy's rank exceeding the op's output rank. */
-static int rows_of(const gt__gctx *g, int out_rank) { return g->gy->rank == out_rank + 1; }
+static int rows_of(const gt__gctx *g, int out_rank) {
+    return g->gy->rank == out_rank + 1;
+}
 
 /* The input's shape, with the row axis of gy in front when there is one. */
 static int in_shape(const gt__gctx *g, int k, int b, int64_t *shape) {
-    if (b) shape[0] = g->gy->shape[0];
+    if (b)
+        shape[0] = g->gy->shape[0];
     memcpy(shape + b, g->meta[k].shape, sizeof(int64_t) * (size_t)g->meta[k].rank);
     return g->meta[k].rank + b;
 }
@@ -58,7 +61,8 @@ static bool reshape_infer(gt__call *c) {
         if (d == -1) {
             if (infer >= 0) {
                 gt__error("gt_reshape: shape %s has more than one -1 (axes %d and %d); at most "
-                          "one dimension can be inferred", ss, infer, i);
+                          "one dimension can be inferred",
+                          ss, infer, i);
                 return false;
             }
             infer = i;
@@ -66,15 +70,18 @@ static bool reshape_infer(gt__call *c) {
         }
         if (d < 0) {
             gt__error("gt_reshape: dimension %d of shape %s is negative (%lld); use -1 to infer "
-                      "one dimension", i, ss, (long long)d);
+                      "one dimension",
+                      i, ss, (long long)d);
             return false;
         }
         if (d && known > INT64_MAX / 8 / d) {
             gt__error("gt_reshape: shape %s has too many elements (the size overflows)", ss);
             return false;
         }
-        if (d) known *= d;
-        else zero = true;
+        if (d)
+            known *= d;
+        else
+            zero = true;
     }
     c->dtype = x->dtype;
     c->rank = a->rank;
@@ -85,8 +92,10 @@ static bool reshape_infer(gt__call *c) {
         int64_t in_n = 1;
         bool in_zero = false;
         for (int i = 0; i < x->rank; i++) {
-            if (x->shape[i] > 0 || !zero) in_n *= x->shape[i];
-            else in_zero = true;
+            if (x->shape[i] > 0 || !zero)
+                in_n *= x->shape[i];
+            else
+                in_zero = true;
         }
         int64_t missing = in_n / known;
         if (!in_zero && missing * known != in_n) {
@@ -98,7 +107,8 @@ static bool reshape_infer(gt__call *c) {
         c->shape[infer] = missing;
     }
     int64_t total = 1;
-    for (int i = 0; i < a->rank; i++) total *= c->shape[i];
+    for (int i = 0; i < a->rank; i++)
+        total *= c->shape[i];
     if (total != x->size) {
         gt__error("gt_reshape: cannot reshape a tensor with %lld elements (shape %s) to %s, which "
                   "has %lld elements; the element counts must match (one dimension may be -1)",
@@ -110,12 +120,15 @@ static bool reshape_infer(gt__call *c) {
 
 /* The tape keeps only the attr's leading rank (attr_size below), all the rule reads. */
 static void reshape_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = reshape_back(g, *(const int *)g->attr);
+    if (g->need[0])
+        g->gx[0] = reshape_back(g, *(const int *)g->attr);
 }
 
-const gt__op gt__op_reshape = {.name = "reshape", .nin = 1,
+const gt__op gt__op_reshape = {.name = "reshape",
+                               .nin = 1,
                                .flags = GT__OP_ALIAS | GT__OP_BATCHABLE,
-                               .attr_size = offsetof(reshape_attr, shape), .infer = reshape_infer,
+                               .attr_size = offsetof(reshape_attr, shape),
+                               .infer = reshape_infer,
                                .grad = reshape_grad};
 
 gt_tensor *gt_reshape(const gt_tensor *x, int rank, const int64_t *shape) {
@@ -133,7 +146,8 @@ gt_tensor *gt_reshape(const gt_tensor *x, int rank, const int64_t *shape) {
         return NULL;
     }
     reshape_attr a = {.rank = rank};
-    if (rank) memcpy(a.shape, shape, sizeof(int64_t) * (size_t)rank);
+    if (rank)
+        memcpy(a.shape, shape, sizeof(int64_t) * (size_t)rank);
     return gt__apply1(&gt__op_reshape, x, &a);
 }
 
@@ -148,24 +162,30 @@ static bool expand_dims_infer(gt__call *c) {
     int axis = ((const axis_attr *)c->attr)->axis, r = x->rank;
     if (r + 1 > GT_MAX_RANK) {
         gt__error("gt_expand_dims: the input of shape %s already has rank %d, the highest "
-                  "supported (%d)", GT__SHAPE_STR(x), r, GT_MAX_RANK);
+                  "supported (%d)",
+                  GT__SHAPE_STR(x), r, GT_MAX_RANK);
         return false;
     }
     int a;
-    if (!gt__axis("gt_expand_dims", axis, r + 1, &a)) return false;
+    if (!gt__axis("gt_expand_dims", axis, r + 1, &a))
+        return false;
     c->dtype = x->dtype;
     c->rank = r + 1;
-    for (int i = 0, j = 0; i <= r; i++) c->shape[i] = i == a ? 1 : x->shape[j++];
+    for (int i = 0, j = 0; i <= r; i++)
+        c->shape[i] = i == a ? 1 : x->shape[j++];
     return true;
 }
 
 static void expand_dims_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = reshape_back(g, g->meta[0].rank + 1);
+    if (g->need[0])
+        g->gx[0] = reshape_back(g, g->meta[0].rank + 1);
 }
 
-const gt__op gt__op_expand_dims = {.name = "expand_dims", .nin = 1,
+const gt__op gt__op_expand_dims = {.name = "expand_dims",
+                                   .nin = 1,
                                    .flags = GT__OP_ALIAS | GT__OP_BATCHABLE,
-                                   .infer = expand_dims_infer, .grad = expand_dims_grad};
+                                   .infer = expand_dims_infer,
+                                   .grad = expand_dims_grad};
 
 gt_tensor *gt_expand_dims(const gt_tensor *x, int axis) {
     axis_attr a = {axis};
@@ -183,15 +203,17 @@ static bool squeeze_infer(gt__call *c) {
     const gt_tensor *x = c->in[0];
     bool drop[GT_MAX_RANK] = {0};
     if (a->naxes == 0) {
-        for (int i = 0; i < x->rank; i++) drop[i] = x->shape[i] == 1;
+        for (int i = 0; i < x->rank; i++)
+            drop[i] = x->shape[i] == 1;
     }
     for (int k = 0; k < a->naxes; k++) {
         int ax;
-        if (!gt__axis("gt_squeeze", a->axes[k], x->rank, &ax)) return false;
+        if (!gt__axis("gt_squeeze", a->axes[k], x->rank, &ax))
+            return false;
         if (x->shape[ax] != 1) {
             gt__error("gt_squeeze: cannot squeeze axis %d of shape %s: its size is %lld, not 1 "
-                      "(only size-1 axes can be removed)", a->axes[k], GT__SHAPE_STR(x),
-                      (long long)x->shape[ax]);
+                      "(only size-1 axes can be removed)",
+                      a->axes[k], GT__SHAPE_STR(x), (long long)x->shape[ax]);
             return false;
         }
         drop[ax] = true;
@@ -199,19 +221,23 @@ static bool squeeze_infer(gt__call *c) {
     c->dtype = x->dtype;
     c->rank = 0;
     for (int i = 0; i < x->rank; i++)
-        if (!drop[i]) c->shape[c->rank++] = x->shape[i];
+        if (!drop[i])
+            c->shape[c->rank++] = x->shape[i];
     a->out_rank = c->rank;
     return true;
 }
 
 static void squeeze_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = reshape_back(g, ((const squeeze_attr *)g->attr)->out_rank);
+    if (g->need[0])
+        g->gx[0] = reshape_back(g, ((const squeeze_attr *)g->attr)->out_rank);
 }
 
-const gt__op gt__op_squeeze = {.name = "squeeze", .nin = 1,
+const gt__op gt__op_squeeze = {.name = "squeeze",
+                               .nin = 1,
                                .flags = GT__OP_ALIAS | GT__OP_BATCHABLE,
                                .attr_size = offsetof(squeeze_attr, naxes),
-                               .infer = squeeze_infer, .grad = squeeze_grad};
+                               .infer = squeeze_infer,
+                               .grad = squeeze_grad};
 
 gt_tensor *gt_squeeze(const gt_tensor *x, int naxes, const int *axes) {
     if (naxes < 0 || naxes > GT_MAX_RANK || (naxes > 0 && !axes)) {
@@ -220,7 +246,8 @@ gt_tensor *gt_squeeze(const gt_tensor *x, int naxes, const int *axes) {
         return NULL;
     }
     squeeze_attr a = {.naxes = naxes};
-    for (int k = 0; k < naxes; k++) a.axes[k] = axes[k];
+    for (int k = 0; k < naxes; k++)
+        a.axes[k] = axes[k];
     return gt__apply1(&gt__op_squeeze, x, &a);
 }
 
@@ -244,16 +271,17 @@ static bool transpose_infer(gt__call *c) {
                 n += snprintf(ps + n, sizeof ps - (size_t)n, k ? ",%d" : "%d", a->perm[k]);
             snprintf(ps + n, sizeof ps - (size_t)n, "]");
             gt__error("gt_transpose: perm %s is not a permutation of 0..%d for the input of shape "
-                      "%s (%s %d); list each axis exactly once", ps, x->rank - 1,
-                      GT__SHAPE_STR(x), p < 0 || p >= x->rank ? "out-of-range axis" :
-                      "repeated axis", p);
+                      "%s (%s %d); list each axis exactly once",
+                      ps, x->rank - 1, GT__SHAPE_STR(x),
+                      p < 0 || p >= x->rank ? "out-of-range axis" : "repeated axis", p);
             return false;
         }
         seen[p] = true;
     }
     c->dtype = x->dtype;
     c->rank = x->rank;
-    for (int i = 0; i < x->rank; i++) c->shape[i] = x->shape[a->perm[i]];
+    for (int i = 0; i < x->rank; i++)
+        c->shape[i] = x->shape[a->perm[i]];
     return true;
 }
 
@@ -263,7 +291,8 @@ static void transpose_forward(gt__call *c) {
     int64_t xs[GT_MAX_RANK], ss[GT_MAX_RANK], ds[GT_MAX_RANK];
     strides_of(x->rank, x->shape, xs);
     strides_of(c->rank, c->shape, ds);
-    for (int i = 0; i < x->rank; i++) ss[i] = xs[a->perm[i]];
+    for (int i = 0; i < x->rank; i++)
+        ss[i] = xs[a->perm[i]];
     gt__k_copy_strided(c->out->data, x->data, gt_dtype_size(x->dtype), c->rank, c->shape, ds, ss);
 }
 
@@ -271,13 +300,18 @@ static void transpose_grad(gt__gctx *g) {
     const perm_attr *a = g->attr;
     int r = g->meta[0].rank, b = rows_of(g, r), inv[GT_MAX_RANK + 1];
     inv[0] = 0;
-    for (int i = 0; i < r; i++) inv[b + a->perm[i]] = b + i;
-    if (g->need[0]) g->gx[0] = gt_transpose(g->gy, inv);
+    for (int i = 0; i < r; i++)
+        inv[b + a->perm[i]] = b + i;
+    if (g->need[0])
+        g->gx[0] = gt_transpose(g->gy, inv);
 }
 
-const gt__op gt__op_transpose = {.name = "transpose", .nin = 1, .flags = GT__OP_BATCHABLE,
+const gt__op gt__op_transpose = {.name = "transpose",
+                                 .nin = 1,
+                                 .flags = GT__OP_BATCHABLE,
                                  .attr_size = sizeof(perm_attr),
-                                 .infer = transpose_infer, .forward = transpose_forward,
+                                 .infer = transpose_infer,
+                                 .forward = transpose_forward,
                                  .grad = transpose_grad};
 
 gt_tensor *gt_transpose(const gt_tensor *x, const int *perm) {
@@ -286,18 +320,21 @@ gt_tensor *gt_transpose(const gt_tensor *x, const int *perm) {
         return NULL;
     }
     perm_attr a;
-    for (int i = 0; i < x->rank; i++) a.perm[i] = perm ? perm[i] : x->rank - 1 - i;
+    for (int i = 0; i < x->rank; i++)
+        a.perm[i] = perm ? perm[i] : x->rank - 1 - i;
     return gt__apply1(&gt__op_transpose, x, &a);
 }
 
-/* ---- concat / stack --------------------------------------------------------------------------- */
+/* ---- concat / stack ------------------------------------------------------------------------- */
 
 /* Joins the inputs along `axis` of the output, input i contributing len(i) slices: each input
  * is one 2-D block copy of [outer, len*inner] contiguous rows. */
 static void join_forward(gt__call *c, int axis, bool stacked) {
     int64_t outer = 1, inner = 1, off = 0;
-    for (int i = 0; i < axis; i++) outer *= c->shape[i];
-    for (int i = axis + 1; i < c->rank; i++) inner *= c->shape[i];
+    for (int i = 0; i < axis; i++)
+        outer *= c->shape[i];
+    for (int i = axis + 1; i < c->rank; i++)
+        inner *= c->shape[i];
     int64_t row = c->shape[axis] * inner;
     size_t es = gt_dtype_size(c->dtype);
     for (int k = 0; k < c->nin; k++) {
@@ -319,12 +356,13 @@ static bool join_check(const char *who, gt__call *c, int skip_axis) {
         const gt_tensor *x = c->in[k];
         if (x->dtype != x0->dtype) {
             gt__error("%s: tensor %d has dtype %s but tensor 0 has %s; all must share one dtype "
-                      "(cast with gt_cast)", who, k, gt_dtype_name(x->dtype),
-                      gt_dtype_name(x0->dtype));
+                      "(cast with gt_cast)",
+                      who, k, gt_dtype_name(x->dtype), gt_dtype_name(x0->dtype));
             return false;
         }
         bool same = x->rank == x0->rank;
-        for (int i = 0; same && i < x->rank; i++) same = i == skip_axis || x->shape[i] == x0->shape[i];
+        for (int i = 0; same && i < x->rank; i++)
+            same = i == skip_axis || x->shape[i] == x0->shape[i];
         if (!same) {
             gt__error("%s: tensor %d has shape %s but tensor 0 has shape %s; %s", who, k,
                       GT__SHAPE_STR(x), GT__SHAPE_STR(x0),
@@ -338,7 +376,8 @@ static bool join_check(const char *who, gt__call *c, int skip_axis) {
 
 static bool concat_infer(gt__call *c) {
     axis_attr *a = (axis_attr *)c->attr;
-    if (c->nin < 1) return join_check("gt_concat", c, -1);
+    if (c->nin < 1)
+        return join_check("gt_concat", c, -1);
     const gt_tensor *x0 = c->in[0];
     if (x0->rank == 0) {
         gt__error("gt_concat: cannot concatenate scalars (rank 0); use gt_stack to join them "
@@ -349,17 +388,21 @@ static bool concat_infer(gt__call *c) {
     if (!gt__axis("gt_concat", a->axis, x0->rank, &ax) || !join_check("gt_concat", c, ax))
         return false;
     int64_t total = 0;
-    for (int k = 0; k < c->nin; k++) total += c->in[k]->shape[ax];
+    for (int k = 0; k < c->nin; k++)
+        total += c->in[k]->shape[ax];
     c->dtype = x0->dtype;
     c->rank = x0->rank;
     memcpy(c->shape, x0->shape, sizeof(int64_t) * (size_t)x0->rank);
     c->shape[ax] = total;
-    if (!gt__check_shape("gt_concat", c->rank, c->shape, NULL)) return false;
+    if (!gt__check_shape("gt_concat", c->rank, c->shape, NULL))
+        return false;
     a->axis = ax; /* the caller's own attr struct: normalised here for forward and gradient */
     return true;
 }
 
-static void concat_forward(gt__call *c) { join_forward(c, ((const axis_attr *)c->attr)->axis, false); }
+static void concat_forward(gt__call *c) {
+    join_forward(c, ((const axis_attr *)c->attr)->axis, false);
+}
 
 static void concat_grad(gt__gctx *g) {
     int b = rows_of(g, g->meta[0].rank), ax = ((const axis_attr *)g->attr)->axis + b;
@@ -375,9 +418,12 @@ static void concat_grad(gt__gctx *g) {
     }
 }
 
-const gt__op gt__op_concat = {.name = "concat", .flags = GT__OP_VARIADIC | GT__OP_BATCHABLE,
-                              .attr_size = sizeof(axis_attr), .infer = concat_infer,
-                              .forward = concat_forward, .grad = concat_grad};
+const gt__op gt__op_concat = {.name = "concat",
+                              .flags = GT__OP_VARIADIC | GT__OP_BATCHABLE,
+                              .attr_size = sizeof(axis_attr),
+                              .infer = concat_infer,
+                              .forward = concat_forward,
+                              .grad = concat_grad};
 
 static bool list_ok(const char *who, int n, const gt_tensor *const *xs) {
     if (n < 1 || !xs) {
@@ -389,31 +435,39 @@ static bool list_ok(const char *who, int n, const gt_tensor *const *xs) {
 }
 
 gt_tensor *gt_concat(int n, const gt_tensor *const *xs, int axis) {
-    if (!list_ok("gt_concat", n, xs)) return NULL;
+    if (!list_ok("gt_concat", n, xs))
+        return NULL;
     axis_attr a = {axis};
     return gt__apply(&gt__op_concat, n, xs, &a);
 }
 
 static bool stack_infer(gt__call *c) {
     axis_attr *a = (axis_attr *)c->attr;
-    if (!join_check("gt_stack", c, -1)) return false;
+    if (!join_check("gt_stack", c, -1))
+        return false;
     const gt_tensor *x0 = c->in[0];
     if (x0->rank + 1 > GT_MAX_RANK) {
         gt__error("gt_stack: the inputs of shape %s already have rank %d, the highest supported "
-                  "(%d)", GT__SHAPE_STR(x0), x0->rank, GT_MAX_RANK);
+                  "(%d)",
+                  GT__SHAPE_STR(x0), x0->rank, GT_MAX_RANK);
         return false;
     }
     int ax;
-    if (!gt__axis("gt_stack", a->axis, x0->rank + 1, &ax)) return false;
+    if (!gt__axis("gt_stack", a->axis, x0->rank + 1, &ax))
+        return false;
     c->dtype = x0->dtype;
     c->rank = x0->rank + 1;
-    for (int i = 0, j = 0; i < c->rank; i++) c->shape[i] = i == ax ? c->nin : x0->shape[j++];
-    if (!gt__check_shape("gt_stack", c->rank, c->shape, NULL)) return false;
+    for (int i = 0, j = 0; i < c->rank; i++)
+        c->shape[i] = i == ax ? c->nin : x0->shape[j++];
+    if (!gt__check_shape("gt_stack", c->rank, c->shape, NULL))
+        return false;
     a->axis = ax;
     return true;
 }
 
-static void stack_forward(gt__call *c) { join_forward(c, ((const axis_attr *)c->attr)->axis, true); }
+static void stack_forward(gt__call *c) {
+    join_forward(c, ((const axis_attr *)c->attr)->axis, true);
+}
 
 static void stack_grad(gt__gctx *g) {
     int r = g->meta[0].rank, b = rows_of(g, r + 1), ax = ((const axis_attr *)g->attr)->axis + b;
@@ -422,23 +476,28 @@ static void stack_grad(gt__gctx *g) {
     size[ax] = 1;
     int rb = in_shape(g, 0, b, back);
     for (int k = 0; k < g->nin; k++) {
-        if (!g->need[k]) continue;
+        if (!g->need[k])
+            continue;
         begin[ax] = k;
         g->gx[k] = gt_reshape(gt_slice(g->gy, begin, size), rb, back);
     }
 }
 
-const gt__op gt__op_stack = {.name = "stack", .flags = GT__OP_VARIADIC | GT__OP_BATCHABLE,
-                             .attr_size = sizeof(axis_attr), .infer = stack_infer,
-                             .forward = stack_forward, .grad = stack_grad};
+const gt__op gt__op_stack = {.name = "stack",
+                             .flags = GT__OP_VARIADIC | GT__OP_BATCHABLE,
+                             .attr_size = sizeof(axis_attr),
+                             .infer = stack_infer,
+                             .forward = stack_forward,
+                             .grad = stack_grad};
 
 gt_tensor *gt_stack(int n, const gt_tensor *const *xs, int axis) {
-    if (!list_ok("gt_stack", n, xs)) return NULL;
+    if (!list_ok("gt_stack", n, xs))
+        return NULL;
     axis_attr a = {axis};
     return gt__apply(&gt__op_stack, n, xs, &a);
 }
 
-/* ---- slice / split ------------------------------------------------------------------------------ */
+/* ---- slice / split -------------------------------------------------------------------------- */
 
 typedef struct slice_attr {
     int64_t begin[GT_MAX_RANK];
@@ -455,11 +514,13 @@ static bool slice_infer(gt__call *c) {
                       i, (long long)b, (long long)d, GT__SHAPE_STR(x));
             return false;
         }
-        if (s == -1) s = d - b;
+        if (s == -1)
+            s = d - b;
         if (s < 0 || s > d - b) {
             gt__error("gt_slice: size[%d] = %lld is outside [0, %lld] for begin[%d] = %lld and the "
-                      "input of shape %s (use -1 to run to the end)", i, (long long)a->size[i],
-                      (long long)(d - b), i, (long long)b, GT__SHAPE_STR(x));
+                      "input of shape %s (use -1 to run to the end)",
+                      i, (long long)a->size[i], (long long)(d - b), i, (long long)b,
+                      GT__SHAPE_STR(x));
             return false;
         }
         a->size[i] = c->shape[i] = s;
@@ -475,7 +536,8 @@ static void slice_forward(gt__call *c) {
     int64_t xs[GT_MAX_RANK], ds[GT_MAX_RANK], off = 0;
     strides_of(x->rank, x->shape, xs);
     strides_of(c->rank, c->shape, ds);
-    for (int i = 0; i < x->rank; i++) off += a->begin[i] * xs[i];
+    for (int i = 0; i < x->rank; i++)
+        off += a->begin[i] * xs[i];
     size_t es = gt_dtype_size(x->dtype);
     if (c->out->size)
         gt__k_copy_strided(c->out->data, (const char *)x->data + (size_t)off * es, es, c->rank,
@@ -491,12 +553,17 @@ static void slice_grad(gt__gctx *g) {
         pad[2 * (i + b)] = a->begin[i];
         pad[2 * (i + b) + 1] = m->shape[i] - a->begin[i] - a->size[i];
     }
-    if (g->need[0]) g->gx[0] = gt_pad(g->gy, pad, 0.0);
+    if (g->need[0])
+        g->gx[0] = gt_pad(g->gy, pad, 0.0);
 }
 
-const gt__op gt__op_slice = {.name = "slice", .nin = 1, .flags = GT__OP_BATCHABLE,
+const gt__op gt__op_slice = {.name = "slice",
+                             .nin = 1,
+                             .flags = GT__OP_BATCHABLE,
                              .attr_size = sizeof(slice_attr),
-                             .infer = slice_infer, .forward = slice_forward, .grad = slice_grad};
+                             .infer = slice_infer,
+                             .forward = slice_forward,
+                             .grad = slice_grad};
 
 gt_tensor *gt_slice(const gt_tensor *x, const int64_t *begin, const int64_t *size) {
     if (!x) {
@@ -505,18 +572,21 @@ gt_tensor *gt_slice(const gt_tensor *x, const int64_t *begin, const int64_t *siz
     }
     if (x->rank > 0 && (!begin || !size)) {
         gt__error("gt_slice: begin and size need %d values each (one per axis of shape %s), got "
-                  "NULL", x->rank, GT__SHAPE_STR(x));
+                  "NULL",
+                  x->rank, GT__SHAPE_STR(x));
         return NULL;
     }
     slice_attr a;
-    for (int i = 0; i < x->rank; i++) a.begin[i] = begin[i], a.size[i] = size[i];
+    for (int i = 0; i < x->rank; i++)
+        a.begin[i] = begin[i], a.size[i] = size[i];
     return gt__apply1(&gt__op_slice, x, &a);
 }
 
 bool gt_split(const gt_tensor *x, int n, const int64_t *sizes, int axis, gt_tensor **out) {
     const char *who = "gt_split";
     if (out)
-        for (int k = 0; k < n; k++) out[k] = NULL;
+        for (int k = 0; k < n; k++)
+            out[k] = NULL;
     if (!x) {
         gt__error_null(who);
         return false;
@@ -527,19 +597,23 @@ bool gt_split(const gt_tensor *x, int n, const int64_t *sizes, int axis, gt_tens
         return false;
     }
     int ax;
-    if (!gt__axis(who, axis, x->rank, &ax)) return false;
+    if (!gt__axis(who, axis, x->rank, &ax))
+        return false;
     int64_t d = x->shape[ax], known = 0;
     int infer = -1;
     int64_t inl[16], *sz = n <= 16 ? inl : gt__malloc(sizeof(int64_t) * (size_t)n, "split sizes");
-    if (!sz) return false;
+    if (!sz)
+        return false;
     bool ok = true;
     if (!sizes) {
         if (d % n) {
             gt__error("%s: axis %d of shape %s has size %lld, which does not divide into %d equal "
-                      "parts (pass explicit sizes)", who, axis, GT__SHAPE_STR(x), (long long)d, n);
+                      "parts (pass explicit sizes)",
+                      who, axis, GT__SHAPE_STR(x), (long long)d, n);
             ok = false;
         }
-        for (int k = 0; k < n; k++) sz[k] = d / n;
+        for (int k = 0; k < n; k++)
+            sz[k] = d / n;
     } else {
         bool sum_bad = false;
         for (int k = 0; k < n && ok; k++) {
@@ -548,11 +622,13 @@ bool gt_split(const gt_tensor *x, int n, const int64_t *sizes, int axis, gt_tens
                 infer = k;
             } else if (sizes[k] == -1) {
                 gt__error("%s: sizes[%d] and sizes[%d] are both -1; at most one size can be "
-                          "inferred", who, infer, k);
+                          "inferred",
+                          who, infer, k);
                 ok = false;
             } else if (sizes[k] < 0) {
                 gt__error("%s: sizes[%d] = %lld is negative (only -1, meaning the rest, is "
-                          "allowed)", who, k, (long long)sizes[k]);
+                          "allowed)",
+                          who, k, (long long)sizes[k]);
                 ok = false;
             } else if (sizes[k] > d - known) {
                 sum_bad = true;
@@ -568,10 +644,12 @@ bool gt_split(const gt_tensor *x, int n, const int64_t *sizes, int axis, gt_tens
                 m += snprintf(buf + m, sizeof buf - (size_t)m, k ? ",%lld" : "%lld",
                               (long long)sizes[k]);
             gt__error("%s: sizes [%s] must add up to %lld, the size of axis %d of shape %s (one "
-                      "size may be -1)", who, buf, (long long)d, axis, GT__SHAPE_STR(x));
+                      "size may be -1)",
+                      who, buf, (long long)d, axis, GT__SHAPE_STR(x));
             ok = false;
         }
-        if (ok && infer >= 0) sz[infer] = d - known;
+        if (ok && infer >= 0)
+            sz[infer] = d - known;
     }
     int64_t begin[GT_MAX_RANK] = {0}, size[GT_MAX_RANK];
     memcpy(size, x->shape, sizeof(int64_t) * (size_t)x->rank);
@@ -581,275 +659,15 @@ bool gt_split(const gt_tensor *x, int n, const int64_t *sizes, int axis, gt_tens
         ok = out[k] != NULL;
         begin[ax] += sz[k];
     }
-    if (sz != inl) gt__free(sz);
+    if (sz != inl)
+        gt__free(sz);
     if (!ok)
-        for (int k = 0; k < n; k++) out[k] = NULL;
+        for (int k = 0; k < n; k++)
+            out[k] = NULL;
     return ok;
 }
 
-/* ---- tile ----------------------------------------------------------------------------------------- */
-
-typedef struct tile_attr {
-    int64_t mult[GT_MAX_RANK];
-} tile_attr;
-
-static bool tile_infer(gt__call *c) {
-    const tile_attr *a = c->attr;
-    const gt_tensor *x = c->in[0];
-    for (int i = 0; i < x->rank; i++) {
-        if (a->mult[i] < 0) {
-            gt__error("gt_tile: multiples[%d] = %lld is negative (input shape %s); multiples "
-                      "must be >= 0", i, (long long)a->mult[i], GT__SHAPE_STR(x));
-            return false;
-        }
-        if (x->shape[i] && a->mult[i] > INT64_MAX / 8 / x->shape[i]) {
-            gt__error("gt_tile: tiling shape %s by multiples[%d] = %lld overflows", GT__SHAPE_STR(x),
-                      i, (long long)a->mult[i]);
-            return false;
-        }
-        c->shape[i] = x->shape[i] * a->mult[i];
-    }
-    c->dtype = x->dtype;
-    c->rank = x->rank;
-    return gt__check_shape("gt_tile", c->rank, c->shape, NULL);
-}
-
-static void tile_forward(gt__call *c) {
-    const tile_attr *a = c->attr;
-    const gt_tensor *x = c->in[0];
-    int r = x->rank;
-    int64_t xs[GT_MAX_RANK], os[GT_MAX_RANK];
-    int64_t shape[2 * GT_MAX_RANK], ds[2 * GT_MAX_RANK], ss[2 * GT_MAX_RANK];
-    strides_of(r, x->shape, xs);
-    strides_of(r, c->shape, os);
-    /* Output axis i seen as (repeat m_i, element d_i): the repeat axis reads source stride 0. */
-    for (int i = 0; i < r; i++) {
-        shape[2 * i] = a->mult[i], ds[2 * i] = x->shape[i] * os[i], ss[2 * i] = 0;
-        shape[2 * i + 1] = x->shape[i], ds[2 * i + 1] = os[i], ss[2 * i + 1] = xs[i];
-    }
-    if (c->out->size)
-        gt__k_copy_strided(c->out->data, x->data, gt_dtype_size(x->dtype), 2 * r, shape, ds, ss);
-}
-
-static void tile_grad(gt__gctx *g) {
-    if (!g->need[0]) return;
-    const tile_attr *a = g->attr;
-    const gt__meta *m = &g->meta[0];
-    int r = m->rank, b = rows_of(g, r), ns = 0, na = 0, axes[GT_MAX_RANK];
-    int64_t sh[2 * GT_MAX_RANK + 1];
-    if (b) sh[ns++] = g->gy->shape[0];
-    for (int i = 0; i < r; i++) {
-        if (a->mult[i] != 1) {
-            axes[na++] = ns;
-            sh[ns++] = a->mult[i];
-        }
-        sh[ns++] = m->shape[i];
-    }
-    if (na == 0) {
-        g->gx[0] = g->gy;
-        return;
-    }
-    if (ns <= GT_MAX_RANK) {
-        g->gx[0] = gt_reduce_sum(gt_reshape(g->gy, ns, sh), na, axes, false);
-        return;
-    }
-    /* Too many axes for one view: fold one tiled axis at a time as [before, m, d, after]. */
-    gt_tensor *cur = g->gy;
-    int n = r + b;
-    int64_t cs[GT_MAX_RANK + 1];
-    memcpy(cs, g->gy->shape, sizeof(int64_t) * (size_t)n);
-    for (int i = b; i < n && cur; i++) {
-        if (a->mult[i - b] == 1) continue;
-        int64_t v[4] = {1, a->mult[i - b], m->shape[i - b], 1};
-        for (int k = 0; k < i; k++) v[0] *= cs[k];
-        for (int k = i + 1; k < n; k++) v[3] *= cs[k];
-        cs[i] = m->shape[i - b];
-        cur = gt_reshape(gt_reduce_sum(gt_reshape(cur, 4, v), GT_AXES(1), false), n, cs);
-    }
-    g->gx[0] = cur;
-}
-
-const gt__op gt__op_tile = {.name = "tile", .nin = 1, .flags = GT__OP_BATCHABLE,
-                            .attr_size = sizeof(tile_attr),
-                            .infer = tile_infer, .forward = tile_forward, .grad = tile_grad};
-
-gt_tensor *gt_tile(const gt_tensor *x, const int64_t *multiples) {
-    if (!x) {
-        gt__error_null("gt_tile");
-        return NULL;
-    }
-    if (x->rank > 0 && !multiples) {
-        gt__error("gt_tile: multiples needs %d values (one per axis of shape %s), got NULL",
-                  x->rank, GT__SHAPE_STR(x));
-        return NULL;
-    }
-    tile_attr a;
-    for (int i = 0; i < x->rank; i++) a.mult[i] = multiples[i];
-    return gt__apply1(&gt__op_tile, x, &a);
-}
-
-/* ---- pad --------------------------------------------------------------------------------------------- */
-
-typedef struct pad_attr {
-    int64_t pad[2 * GT_MAX_RANK];
-    double value;
-} pad_attr;
-
-/* A C value converted to dtype's bytes; out-of-range values saturate rather than overflow. */
-static void scalar_bytes(gt_dtype dt, double v, unsigned char *out) {
-    switch (dt) {
-    case GT_F32: {
-        float f = (float)v;
-        memcpy(out, &f, sizeof f);
-        break;
-    }
-    case GT_F64: memcpy(out, &v, sizeof v); break;
-    case GT_I32: {
-        int32_t i = v != v ? 0 : v >= 2147483647.0 ? INT32_MAX : v <= -2147483648.0 ? INT32_MIN
-                                                                                  : (int32_t)v;
-        memcpy(out, &i, sizeof i);
-        break;
-    }
-    case GT_I64: {
-        int64_t i = v != v ? 0 : v >= 9223372036854775807.0 ? INT64_MAX
-                                  : v <= -9223372036854775808.0 ? INT64_MIN : (int64_t)v;
-        memcpy(out, &i, sizeof i);
-        break;
-    }
-    case GT_BOOL: out[0] = v != 0; break;
-    }
-}
-
-static bool pad_infer(gt__call *c) {
-    const pad_attr *a = c->attr;
-    const gt_tensor *x = c->in[0];
-    for (int i = 0; i < x->rank; i++) {
-        int64_t lo = a->pad[2 * i], hi = a->pad[2 * i + 1];
-        if (lo < 0 || hi < 0) {
-            gt__error("gt_pad: paddings for axis %d are (%lld, %lld); paddings must be "
-                      "non-negative (input shape %s; use gt_slice to crop)", i, (long long)lo,
-                      (long long)hi, GT__SHAPE_STR(x));
-            return false;
-        }
-        if (lo > INT64_MAX / 16 || hi > INT64_MAX / 16 - lo || x->shape[i] > INT64_MAX / 8 - lo - hi) {
-            gt__error("gt_pad: paddings (%lld, %lld) for axis %d of shape %s overflow",
-                      (long long)lo, (long long)hi, i, GT__SHAPE_STR(x));
-            return false;
-        }
-        c->shape[i] = x->shape[i] + lo + hi;
-    }
-    c->dtype = x->dtype;
-    c->rank = x->rank;
-    return gt__check_shape("gt_pad", c->rank, c->shape, NULL);
-}
-
-static void pad_forward(gt__call *c) {
-    const pad_attr *a = c->attr;
-    const gt_tensor *x = c->in[0];
-    size_t es = gt_dtype_size(x->dtype);
-    unsigned char v[8];
-    scalar_bytes(x->dtype, a->value, v);
-    if (c->out->size == x->size) { /* nothing to pad (all zeros, or a size-0 axis elsewhere) */
-        if (x->size) memcpy(c->out->data, x->data, (size_t)x->size * es);
-        return;
-    }
-    gt__k_fill(c->out->data, es, c->out->size, v);
-    if (!x->size) return;
-    int64_t xs[GT_MAX_RANK], os[GT_MAX_RANK], off = 0;
-    strides_of(x->rank, x->shape, xs);
-    strides_of(c->rank, c->shape, os);
-    for (int i = 0; i < x->rank; i++) off += a->pad[2 * i] * os[i];
-    gt__k_copy_strided((char *)c->out->data + (size_t)off * es, x->data, es, x->rank, x->shape, os,
-                       xs);
-}
-
-static void pad_grad(gt__gctx *g) {
-    const pad_attr *a = g->attr;
-    int b = rows_of(g, g->meta[0].rank);
-    int64_t begin[GT_MAX_RANK + 1] = {0}, size[GT_MAX_RANK + 1];
-    in_shape(g, 0, b, size);
-    for (int i = 0; i < g->meta[0].rank; i++) begin[i + b] = a->pad[2 * i];
-    if (g->need[0]) g->gx[0] = gt_slice(g->gy, begin, size);
-}
-
-const gt__op gt__op_pad = {.name = "pad", .nin = 1, .flags = GT__OP_BATCHABLE,
-                           .attr_size = sizeof(pad_attr),
-                           .infer = pad_infer, .forward = pad_forward, .grad = pad_grad};
-
-gt_tensor *gt_pad(const gt_tensor *x, const int64_t *paddings, double value) {
-    if (!x) {
-        gt__error_null("gt_pad");
-        return NULL;
-    }
-    if (x->rank > 0 && !paddings) {
-        gt__error("gt_pad: paddings needs %d values (before, after per axis of shape %s), got NULL",
-                  2 * x->rank, GT__SHAPE_STR(x));
-        return NULL;
-    }
-    pad_attr a = {.value = value};
-    for (int i = 0; i < 2 * x->rank; i++) a.pad[i] = paddings[i];
-    return gt__apply1(&gt__op_pad, x, &a);
-}
-
-/* ---- broadcast_to ------------------------------------------------------------------------------------ */
-
-static bool broadcast_to_infer(gt__call *c) {
-    const reshape_attr *a = c->attr;
-    const gt_tensor *x = c->in[0];
-    if (!gt__check_shape("gt_broadcast_to", a->rank, a->shape, NULL)) return false;
-    bool ok = x->rank <= a->rank;
-    for (int i = 0; ok && i < x->rank; i++) {
-        int64_t d = x->shape[x->rank - 1 - i], t = a->shape[a->rank - 1 - i];
-        ok = d == t || d == 1;
-    }
-    if (!ok) {
-        gt__error("gt_broadcast_to: cannot broadcast shape %s to %s; aligned from the last axis, "
-                  "each input dimension must equal the target's or be 1%s", GT__SHAPE_STR(x),
-                  SHAPE_STR(a->rank, a->shape),
-                  x->rank > a->rank ? ", and the target needs at least the input's rank" : "");
-        return false;
-    }
-    c->dtype = x->dtype;
-    c->rank = a->rank;
-    memcpy(c->shape, a->shape, sizeof(int64_t) * (size_t)a->rank);
-    return true;
-}
-
-static void broadcast_to_forward(gt__call *c) {
-    const gt_tensor *x = c->in[0];
-    int64_t xs[GT_MAX_RANK], ss[GT_MAX_RANK], ds[GT_MAX_RANK];
-    strides_of(x->rank, x->shape, xs);
-    strides_of(c->rank, c->shape, ds);
-    int lead = c->rank - x->rank;
-    for (int i = 0; i < c->rank; i++)
-        ss[i] = i < lead || x->shape[i - lead] == 1 ? 0 : xs[i - lead];
-    if (c->out->size)
-        gt__k_copy_strided(c->out->data, x->data, gt_dtype_size(x->dtype), c->rank, c->shape, ds,
-                           ss);
-}
-
-/* The tape sums a gradient down to its input's shape (the one place un-broadcasting lives),
- * with or without a leading row axis. */
-static void broadcast_to_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = g->gy;
-}
-
-const gt__op gt__op_broadcast_to = {.name = "broadcast_to", .nin = 1, .flags = GT__OP_BATCHABLE,
-                                    .attr_size = 0, .infer = broadcast_to_infer,
-                                    .forward = broadcast_to_forward, .grad = broadcast_to_grad};
-
-gt_tensor *gt_broadcast_to(const gt_tensor *x, int rank, const int64_t *shape) {
-    if (rank < 0 || rank > GT_MAX_RANK || (rank > 0 && !shape)) {
-        gt__error("gt_broadcast_to: invalid target shape (rank %d%s); ranks go from 0 to %d", rank,
-                  rank > 0 && !shape ? ", NULL shape" : "", GT_MAX_RANK);
-        return NULL;
-    }
-    reshape_attr a = {.rank = rank};
-    if (rank) memcpy(a.shape, shape, sizeof(int64_t) * (size_t)rank);
-    return gt__apply1(&gt__op_broadcast_to, x, &a);
-}
-
-/* ---- table ------------------------------------------------------------------------------------ */
+/* ---- table ---------------------------------------------------------------------------------- */
 
 const gt__op *const gt__ops_shape[] = {
     &gt__op_reshape, &gt__op_expand_dims, &gt__op_squeeze, &gt__op_transpose, &gt__op_concat,

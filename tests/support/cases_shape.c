@@ -3,19 +3,23 @@
  * alone has a constant gradient). Shapes include size-0 axes where the op allows them. */
 #include "gtt.h"
 
-static gt_tensor *sq(gt_tensor *y) { return gt_mul(y, y); }
+static gt_tensor *sq(gt_tensor *y) {
+    return gt_mul(y, y);
+}
 
 #define R(...) GT_SHAPE(__VA_ARGS__)
 
 /* Runs f on one float64 input drawn from N(0,1). */
-static void check1(const char *name, gtt_fn f, void *u, int rank, const int64_t *shape, uint64_t seed) {
+static void check1(const char *name, gtt_fn f, void *u, int rank, const int64_t *shape,
+                   uint64_t seed) {
     gt_scope_begin();
     gt_tensor *x[1] = {gtt_randn(rank, shape, 1.0, 0.0, seed)};
     gtt_gradcheck(name, f, u, 1, x, NULL);
     gt_scope_end();
 }
 
-/* ---- reshape / expand_dims / squeeze ---------------------------------------------------------- */
+/* ---- reshape / expand_dims / squeeze ----------------------------------------------------------
+ */
 
 typedef struct {
     int rank;
@@ -32,7 +36,9 @@ static void c_reshape(void) {
     check1("reshape", f_reshape, &(shape_u){3, {0, 2, -1}}, R(0, 4), 3);
 }
 
-static gt_tensor *f_expand(gt_tensor *const *x, void *u) { return sq(gt_expand_dims(x[0], *(int *)u)); }
+static gt_tensor *f_expand(gt_tensor *const *x, void *u) {
+    return sq(gt_expand_dims(x[0], *(int *)u));
+}
 static void c_expand_dims(void) {
     check1("expand_dims", f_expand, &(int){1}, R(2, 3), 4);
     check1("expand_dims", f_expand, &(int){-1}, R(0, 3), 5);
@@ -47,16 +53,20 @@ static void c_squeeze(void) {
     check1("squeeze", f_squeeze, (int[]){2}, R(0, 3, 1), 7);
 }
 
-/* ---- transpose ---------------------------------------------------------------------------------- */
+/* ---- transpose ----------------------------------------------------------------------------------
+ */
 
-static gt_tensor *f_transpose(gt_tensor *const *x, void *u) { return sq(gt_transpose(x[0], u)); }
+static gt_tensor *f_transpose(gt_tensor *const *x, void *u) {
+    return sq(gt_transpose(x[0], u));
+}
 static void c_transpose(void) {
     check1("transpose", f_transpose, NULL, R(3, 4), 8);
     check1("transpose", f_transpose, (int[]){1, 2, 0}, R(2, 3, 2), 9);
     check1("transpose", f_transpose, (int[]){2, 0, 1}, R(2, 0, 3), 10);
 }
 
-/* ---- concat / stack ------------------------------------------------------------------------------ */
+/* ---- concat / stack
+ * ------------------------------------------------------------------------------ */
 
 static gt_tensor *f_concat(gt_tensor *const *x, void *u) {
     return sq(gt_concat(3, (const gt_tensor *const *)x, *(int *)u));
@@ -67,7 +77,8 @@ static gt_tensor *f_stack(gt_tensor *const *x, void *u) {
 static void three(const char *name, gtt_fn f, int axis, const int64_t (*shapes)[2]) {
     gt_scope_begin();
     gt_tensor *x[3];
-    for (int i = 0; i < 3; i++) x[i] = gtt_randn(2, shapes[i], 1.0, 0.0, 20 + (uint64_t)i);
+    for (int i = 0; i < 3; i++)
+        x[i] = gtt_randn(2, shapes[i], 1.0, 0.0, 20 + (uint64_t)i);
     gtt_gradcheck(name, f, &axis, 3, x, NULL);
     gt_scope_end();
 }
@@ -85,12 +96,14 @@ static void c_stack(void) {
 static gt_tensor *f_split(gt_tensor *const *x, void *u) {
     (void)u;
     gt_tensor *p[3];
-    if (!gt_split(x[0], 3, (const int64_t[]){1, -1, 2}, 1, p)) return NULL;
+    if (!gt_split(x[0], 3, (const int64_t[]){1, -1, 2}, 1, p))
+        return NULL;
     /* Different weights per part so a mixed-up part would show. */
     return gt_concat(3, (const gt_tensor *const[]){sq(p[2]), p[0], gt_mul(p[1], p[1])}, 1);
 }
 
-/* ---- slice / pad / tile / broadcast_to -------------------------------------------------------- */
+/* ---- slice / pad / tile / broadcast_to --------------------------------------------------------
+ */
 
 typedef struct {
     int64_t a[16], b[8];
@@ -138,7 +151,8 @@ static void c_broadcast_to(void) {
     check1("broadcast_to", f_bcast, &(shape_u){2, {2, 3}}, R(2, 3), 42);
 }
 
-/* ---- gather / gather_grad ----------------------------------------------------------------------- */
+/* ---- gather / gather_grad -----------------------------------------------------------------------
+ */
 
 typedef struct {
     int axis;
@@ -182,9 +196,16 @@ static void c_gather_grad(void) {
     gt_scope_end();
 }
 
-const gtt_case gtt_cases_shape[] = {
-    {"reshape", c_reshape},         {"expand_dims", c_expand_dims}, {"squeeze", c_squeeze},
-    {"transpose", c_transpose},     {"concat", c_concat},           {"stack", c_stack},
-    {"slice", c_slice},             {"pad", c_pad},                 {"tile", c_tile},
-    {"broadcast_to", c_broadcast_to}, {"gather", c_gather},         {"gather_grad", c_gather_grad},
-    {NULL, NULL}};
+const gtt_case gtt_cases_shape[] = {{"reshape", c_reshape},
+                                    {"expand_dims", c_expand_dims},
+                                    {"squeeze", c_squeeze},
+                                    {"transpose", c_transpose},
+                                    {"concat", c_concat},
+                                    {"stack", c_stack},
+                                    {"slice", c_slice},
+                                    {"pad", c_pad},
+                                    {"tile", c_tile},
+                                    {"broadcast_to", c_broadcast_to},
+                                    {"gather", c_gather},
+                                    {"gather_grad", c_gather_grad},
+                                    {NULL, NULL}};

@@ -75,6 +75,6 @@ typedef struct gtt_case {
 } gtt_case;
 
 extern const gtt_case gtt_cases_binary[], gtt_cases_misc[], gtt_cases_unary[], gtt_cases_nn[],
-    gtt_cases_reduce[], gtt_cases_matmul[], gtt_cases_shape[], gtt_cases_autodiff[];
+    gtt_cases_reduce[], gtt_cases_matmul[], gtt_cases_shape[], gtt_cases_autodiff[], gtt_cases_conv[];
 
 #endif

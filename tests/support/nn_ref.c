@@ -29,7 +29,8 @@ bool nnref_load(const char *path) {
             continue;
         }
         long long n;
-        if (fscanf(f, "%lld", &n) != 1 || n < 0) break;
+        if (fscanf(f, "%lld", &n) != 1 || n < 0)
+            break;
         if (nrecs == cap) {
             cap = cap ? 2 * cap : 256;
             recs = realloc(recs, sizeof(rec) * (size_t)cap);
@@ -40,7 +41,8 @@ bool nnref_load(const char *path) {
         r->n = n;
         r->v = malloc(sizeof(double) * (size_t)(n ? n : 1));
         for (long long i = 0; i < n; i++)
-            if (fscanf(f, "%lf", &r->v[i]) != 1) r->v[i] = NAN;
+            if (fscanf(f, "%lf", &r->v[i]) != 1)
+                r->v[i] = NAN;
     }
     fclose(f);
     GTT_CHECK(nrecs > 0, "no records in %s", path);
@@ -50,18 +52,21 @@ bool nnref_load(const char *path) {
 const double *nnref_get(const char *key, int64_t *n) {
     for (int i = 0; i < nrecs; i++)
         if (strcmp(recs[i].key, key) == 0) {
-            if (n) *n = recs[i].n;
+            if (n)
+                *n = recs[i].n;
             return recs[i].v;
         }
     GTT_CHECK(0, "reference record %s missing", key);
-    if (n) *n = 0;
+    if (n)
+        *n = 0;
     return NULL;
 }
 
 gt_tensor *nnref_tensor(const char *key, gt_dtype dtype, int rank, const int64_t *shape) {
     int64_t n, want = 1;
     const double *v = nnref_get(key, &n);
-    for (int i = 0; i < rank; i++) want *= shape[i];
+    for (int i = 0; i < rank; i++)
+        want *= shape[i];
     if (!v || n != want) {
         GTT_CHECK(0, "record %s has %lld values, want %lld", key, (long long)n, (long long)want);
         return NULL;
@@ -73,7 +78,8 @@ gt_tensor *nnref_tensor(const char *key, gt_dtype dtype, int rank, const int64_t
 void nnref_check(const char *key, const gt_tensor *t, double atol, double rtol) {
     int64_t n;
     const double *v = nnref_get(key, &n);
-    if (!v) return;
+    if (!v)
+        return;
     gtt_tensor_close(key, t, v, n, atol, rtol);
 }
 
@@ -96,4 +102,6 @@ static void capture(const char *msg, void *user) {
     nnref_warnings++;
 }
 
-void nnref_capture_warnings(void) { gt_set_warning_handler(capture, NULL); }
+void nnref_capture_warnings(void) {
+    gt_set_warning_handler(capture, NULL);
+}

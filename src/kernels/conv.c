@@ -1,0 +1,309 @@
+/* 2-D convolution as im2col + GEMM (see conv.h for the determinism argument).
+ *
+ * Layout: a row of the column matrix is one output pixel, its K = KH*KW*(C/groups) entries
+ * ordered (kh, kw, c) — the same order as the filter's [KH, KW, C/G, F] rows, so the filter is
+ * the GEMM's B operand as it is stored, a group being a column slice of it (ldb = F).
+ *   forward:          y[rows, Fg]   = col[rows, K] . w_g[K, Fg]
+ *   backprop input:   dcol[rows, K] = dy[rows, Fg] . w_g^T, then col2im (scatter-add)
+ *   backprop filter:  dw_g[K, Fg]  += col^T . dy[rows, Fg]
+ * A 1x1 kernel at stride 1 without padding needs no im2col at all: col is x itself. */
+#include "kernels/conv.h"
+
+#include "core/internal.h"
+#include "kernels/gemm.h"
+
+#include <math.h>
+
+#ifdef GT_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+/* Elements of one chunk's column buffer: 128 KiB of f32 keeps a chunk's column rows, its
+ * output rows and the packed filter in L2 while the GEMM runs. */
+#define CONV_CHUNK_ELEMS ((int64_t)1 << 15)
+/* The filter gradient keeps at most this many parts (and this many partial-sum elements),
+ * each summing a contiguous run of chunks; the parts are added in order at the end. */
+#define CONV_MAX_PARTS 16
+#define CONV_PART_BUDGET ((int64_t)1 << 22)
+
+bool gt__conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dil, bool same,
+                      int64_t *out, int64_t *pad_before) {
+    int64_t eff = (k - 1) * dil + 1;
+    if (same) {
+        int64_t o = (in + stride - 1) / stride;
+        int64_t total = (o - 1) * stride + eff - in;
+        if (total < 0) total = 0;
+        *out = o;
+        *pad_before = total / 2;
+        return true;
+    }
+    *pad_before = 0;
+    if (in - eff < 0) {
+        *out = 0;
+        return false;
+    }
+    *out = (in - eff) / stride + 1; /* = ceil((in - eff + 1) / stride) */
+    return true;
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static int thread_id(void) {
+#ifdef GT_HAVE_OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int team_size(int64_t work) {
+    int64_t t = gt__threads();
+    return (int)clamp64(work, 1, t < 1 ? 1 : t);
+}
+
+static void gemm(gt_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a,
+                 int64_t lda, const void *b, int64_t ldb, bool accumulate, void *c, int64_t ldc) {
+    if (dt == GT_F32)
+        gt__gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+    else
+        gt__gemm_f64(ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
+}
+
+/* The column rows [r0, r0 + nr) of group gi: copies (IM2COL) or scatter-adds (COL2IM). Rows
+ * are visited in order and within a row (kh, kw, c) in order, so col2im's additions into one
+ * element happen in a fixed sequence. */
+#define DEFINE_COLS(T, SUF)                                                                      \
+    static void im2col_##SUF(const gt__conv_geom *g, int64_t gi, int64_t r0, int64_t nr,       \
+                             const T *x, T *col) {                                             \
+        const int64_t cg = g->c / g->groups, opix = g->oh * g->ow;                             \
+        for (int64_t r = r0; r < r0 + nr; r++) {                                               \
+            const int64_t n = r / opix, p = r % opix, oh = p / g->ow, ow = p % g->ow;          \
+            const T *xn = x + n * g->h * g->w * g->c + gi * cg;                                \
+            T *dst = col + (r - r0) * g->kh * g->kw * cg;                                      \
+            const int64_t ih0 = oh * g->sh - g->pt, iw0 = ow * g->sw - g->pl;                  \
+            for (int64_t kh = 0; kh < g->kh; kh++) {                                           \
+                const int64_t ih = ih0 + kh * g->dh;                                           \
+                if (ih < 0 || ih >= g->h) {                                                    \
+                    memset(dst, 0, sizeof(T) * (size_t)(g->kw * cg));                          \
+                    dst += g->kw * cg;                                                         \
+                    continue;                                                                  \
+                }                                                                              \
+                for (int64_t kw = 0; kw < g->kw; kw++, dst += cg) {                            \
+                    const int64_t iw = iw0 + kw * g->dw;                                       \
+                    if (iw < 0 || iw >= g->w) {                                                \
+                        for (int64_t c = 0; c < cg; c++) dst[c] = 0;                           \
+                    } else {                                                                   \
+                        const T *src = xn + (ih * g->w + iw) * g->c;                           \
+                        for (int64_t c = 0; c < cg; c++) dst[c] = src[c];                      \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    static void col2im_##SUF(const gt__conv_geom *g, int64_t gi, int64_t r0, int64_t nr,       \
+                             const T *col, T *dx) {                                            \
+        const int64_t cg = g->c / g->groups, opix = g->oh * g->ow;                             \
+        for (int64_t r = r0; r < r0 + nr; r++) {                                               \
+            const int64_t n = r / opix, p = r % opix, oh = p / g->ow, ow = p % g->ow;          \
+            T *xn = dx + n * g->h * g->w * g->c + gi * cg;                                     \
+            const T *src = col + (r - r0) * g->kh * g->kw * cg;                                \
+            const int64_t ih0 = oh * g->sh - g->pt, iw0 = ow * g->sw - g->pl;                  \
+            for (int64_t kh = 0; kh < g->kh; kh++) {                                           \
+                const int64_t ih = ih0 + kh * g->dh;                                           \
+                if (ih < 0 || ih >= g->h) {                                                    \
+                    src += g->kw * cg;                                                         \
+                    continue;                                                                  \
+                }                                                                              \
+                for (int64_t kw = 0; kw < g->kw; kw++, src += cg) {                            \
+                    const int64_t iw = iw0 + kw * g->dw;                                       \
+                    if (iw < 0 || iw >= g->w) continue;                                        \
+                    T *dst = xn + (ih * g->w + iw) * g->c;                                     \
+                    for (int64_t c = 0; c < cg; c++) dst[c] += src[c];                         \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+DEFINE_COLS(float, f32)
+DEFINE_COLS(double, f64)
+
+static void im2col(gt_dtype dt, const gt__conv_geom *g, int64_t gi, int64_t r0, int64_t nr,
+                   const void *x, void *col) {
+    if (dt == GT_F32) im2col_f32(g, gi, r0, nr, x, col);
+    else im2col_f64(g, gi, r0, nr, x, col);
+}
+
+static void col2im(gt_dtype dt, const gt__conv_geom *g, int64_t gi, int64_t r0, int64_t nr,
+                   const void *col, void *dx) {
+    if (dt == GT_F32) col2im_f32(g, gi, r0, nr, col, dx);
+    else col2im_f64(g, gi, r0, nr, col, dx);
+}
+
+/* A 1x1 kernel at stride 1 with no padding (any dilation: there is one tap): the column
+ * matrix of group 0 .. G-1 is x's channel slice itself. */
+static bool pointwise(const gt__conv_geom *g) {
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
+           g->oh == g->h && g->ow == g->w;
+}
+
+static void fill_nan(gt_dtype dt, void *p, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        if (dt == GT_F32) ((float *)p)[i] = (float)NAN;
+        else ((double *)p)[i] = NAN;
+    }
+}
+
+#define AT(p, off) ((char *)(p) + (size_t)(off) * es)
+#define CAT(p, off) ((const char *)(p) + (size_t)(off) * es)
+
+bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *w, void *y) {
+    const size_t es = gt_dtype_size(dt);
+    const int64_t rows = g->n * g->oh * g->ow, F = g->f, G = g->groups;
+    const int64_t cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg;
+    if (rows == 0 || F == 0) return true;
+    if (K == 0) {
+        memset(y, 0, (size_t)(rows * F) * es);
+        return true;
+    }
+    if (pointwise(g)) {
+        for (int64_t gi = 0; gi < G; gi++)
+            gemm(dt, false, false, rows, fg, cg, CAT(x, gi * cg), g->c, CAT(w, gi * fg), F, false,
+                 AT(y, gi * fg), F);
+        return true;
+    }
+    const int64_t chunk = clamp64(CONV_CHUNK_ELEMS / K, 1, rows);
+    const int64_t nch = (rows + chunk - 1) / chunk;
+    const int nt = team_size(nch);
+    gt__storage *ws = gt__storage_new((size_t)(nt * chunk * K) * es);
+    if (!ws) {
+        fill_nan(dt, y, rows * F);
+        return false;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt) if (nch > 1 && nt > 1)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        void *col = AT(ws->data, thread_id() * chunk * K);
+        const int64_t r0 = ch * chunk, nr = min64(chunk, rows - r0);
+        for (int64_t gi = 0; gi < G; gi++) {
+            im2col(dt, g, gi, r0, nr, x, col);
+            gemm(dt, false, false, nr, fg, K, col, K, CAT(w, gi * fg), F, false,
+                 AT(y, r0 * F + gi * fg), F);
+        }
+    }
+    gt__storage_release(ws);
+    return true;
+}
+
+bool gt__conv2d_bwd_input(gt_dtype dt, const gt__conv_geom *g, const void *dy, const void *w,
+                          void *dx) {
+    const size_t es = gt_dtype_size(dt);
+    const int64_t opix = g->oh * g->ow, F = g->f, G = g->groups;
+    const int64_t cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg;
+    const int64_t xsize = g->n * g->h * g->w * g->c, img = g->h * g->w * g->c;
+    if (xsize == 0) return true;
+    if (opix == 0 || F == 0 || K == 0) {
+        memset(dx, 0, (size_t)xsize * es);
+        return true;
+    }
+    if (pointwise(g)) {
+        for (int64_t gi = 0; gi < G; gi++)
+            gemm(dt, false, true, g->n * opix, cg, fg, CAT(dy, gi * fg), F, CAT(w, gi * fg), F,
+                 false, AT(dx, gi * cg), g->c);
+        return true;
+    }
+    /* Tasks own whole images, so no two threads add into the same element. */
+    const int64_t per_task = clamp64(CONV_CHUNK_ELEMS / (opix * K), 1, g->n);
+    const int64_t ntask = (g->n + per_task - 1) / per_task;
+    const int64_t chunk = clamp64(CONV_CHUNK_ELEMS / K, 1, per_task * opix);
+    const int nt = team_size(ntask);
+    gt__storage *ws = gt__storage_new((size_t)(nt * chunk * K) * es);
+    if (!ws) {
+        fill_nan(dt, dx, xsize);
+        return false;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt) if (ntask > 1 && nt > 1)
+    for (int64_t t = 0; t < ntask; t++) {
+        void *col = AT(ws->data, thread_id() * chunk * K);
+        const int64_t n0 = t * per_task, n1 = min64(g->n, n0 + per_task);
+        memset(AT(dx, n0 * img), 0, (size_t)((n1 - n0) * img) * es);
+        for (int64_t r0 = n0 * opix; r0 < n1 * opix; r0 += chunk) {
+            const int64_t nr = min64(chunk, n1 * opix - r0);
+            for (int64_t gi = 0; gi < G; gi++) {
+                gemm(dt, false, true, nr, K, fg, CAT(dy, r0 * F + gi * fg), F, CAT(w, gi * fg), F,
+                     false, col, K);
+                col2im(dt, g, gi, r0, nr, col, dx);
+            }
+        }
+    }
+    gt__storage_release(ws);
+    return true;
+}
+
+bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *dy,
+                           void *dw) {
+    const size_t es = gt_dtype_size(dt);
+    const int64_t rows = g->n * g->oh * g->ow, F = g->f, G = g->groups;
+    const int64_t cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg, wsize = K * F;
+    if (wsize == 0) return true;
+    if (rows == 0) {
+        memset(dw, 0, (size_t)wsize * es);
+        return true;
+    }
+    const bool pw = pointwise(g);
+    const int64_t chunk = clamp64(CONV_CHUNK_ELEMS / K, 1, rows);
+    const int64_t nch = (rows + chunk - 1) / chunk;
+    /* Parts depend on the shapes only: each sums its chunks in order, then parts add in order. */
+    const int64_t nparts = clamp64(min64(nch, CONV_PART_BUDGET / wsize), 1, CONV_MAX_PARTS);
+    const int nt = team_size(nparts);
+    const int64_t col_elems = pw ? 0 : nt * chunk * K;
+    const int64_t part_elems = nparts > 1 ? nparts * wsize : 0;
+    gt__storage *ws = gt__storage_new((size_t)(col_elems + part_elems) * es);
+    if (!ws) {
+        fill_nan(dt, dw, wsize);
+        return false;
+    }
+    void *parts = AT(ws->data, col_elems);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nparts > 1 && nt > 1)
+    for (int64_t s = 0; s < nparts; s++) {
+        void *col = AT(ws->data, thread_id() * chunk * K);
+        void *part = nparts > 1 ? AT(parts, s * wsize) : dw;
+        const int64_t c0 = s * nch / nparts, c1 = (s + 1) * nch / nparts;
+        for (int64_t ch = c0; ch < c1; ch++) {
+            const int64_t r0 = ch * chunk, nr = min64(chunk, rows - r0);
+            for (int64_t gi = 0; gi < G; gi++) {
+                const void *a = CAT(x, r0 * g->c + gi * cg);
+                int64_t lda = g->c;
+                if (!pw) {
+                    im2col(dt, g, gi, r0, nr, x, col);
+                    a = col;
+                    lda = K;
+                }
+                gemm(dt, true, false, K, fg, nr, a, lda, CAT(dy, r0 * F + gi * fg), F, ch > c0,
+                     AT(part, gi * fg), F);
+            }
+        }
+    }
+    if (nparts > 1) {
+        if (dt == GT_F32) {
+            float *o = dw;
+            const float *p = parts;
+#pragma omp parallel for schedule(static) if (wsize > GT__PAR_MIN)
+            for (int64_t i = 0; i < wsize; i++) {
+                float acc = p[i];
+                for (int64_t s = 1; s < nparts; s++) acc += p[s * wsize + i];
+                o[i] = acc;
+            }
+        } else {
+            double *o = dw;
+            const double *p = parts;
+#pragma omp parallel for schedule(static) if (wsize > GT__PAR_MIN)
+            for (int64_t i = 0; i < wsize; i++) {
+                double acc = p[i];
+                for (int64_t s = 1; s < nparts; s++) acc += p[s * wsize + i];
+                o[i] = acc;
+            }
+        }
+    }
+    gt__storage_release(ws);
+    return true;
+}

@@ -1,0 +1,40 @@
+/* 2-D convolution kernels (internal), channels-last, f32 and f64: im2col + GEMM.
+ *
+ * Work is cut into row chunks (rows = output pixels n*OH*OW + oh*OW + ow) whose size depends
+ * only on the shapes, never on the thread count; every chunk's GEMM is deterministic, and the
+ * filter gradient sums fixed per-part partials in a fixed order, so results are bitwise
+ * identical whatever the thread count. The im2col buffers come from the size-class cache (no
+ * malloc in steady state). */
+#ifndef GT_KERNELS_CONV_H
+#define GT_KERNELS_CONV_H
+
+#include <gradtape.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct gt__conv_geom {
+    int64_t n, h, w, c;    /* input [n, h, w, c] */
+    int64_t kh, kw, f;     /* filter [kh, kw, c / groups, f] */
+    int64_t oh, ow;        /* output [n, oh, ow, f] */
+    int64_t sh, sw, dh, dw; /* strides, dilations */
+    int64_t pt, pl;        /* padding before (top, left) */
+    int64_t groups;
+} gt__conv_geom;
+
+/* Output size and padding before along one axis (TensorFlow's formulas). False when the
+ * "valid" output would be empty or negative (in < dilated kernel). */
+bool gt__conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dil, bool same,
+                      int64_t *out, int64_t *pad_before);
+
+/* y = conv(x, w). Each returns false (with an out-of-memory error set) when the workspace
+ * cannot be allocated; the output is then filled with NaN. */
+bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *w, void *y);
+/* dx = Conv2DBackpropInput(dy, w). */
+bool gt__conv2d_bwd_input(gt_dtype dt, const gt__conv_geom *g, const void *dy, const void *w,
+                          void *dx);
+/* dw = Conv2DBackpropFilter(x, dy). */
+bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *dy,
+                           void *dw);
+
+#endif
