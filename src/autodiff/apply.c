@@ -28,7 +28,13 @@ gt_tensor *gt__apply(const gt__op *op, int nin, const gt_tensor *const *in_, con
         in[i] = in_[i]->var ? gt__var_read(in_[i]) : (gt_tensor *)in_[i];
         if (!in[i]) return NULL;
     }
-    gt__call c = {.op = op, .nin = nin, .in = in, .attr = attr};
+    gt__call c; /* field by field: zero-initialising the shape array costs a `rep stos` */
+    c.op = op;
+    c.nin = nin;
+    c.in = in;
+    c.attr = attr;
+    c.out = NULL;
+    c.aux = NULL;
     if (!op->infer(&c)) return NULL;
     if (op->flags & GT__OP_ALIAS) {
         c.out = gt__tensor_alias(in[0], c.rank, c.shape);

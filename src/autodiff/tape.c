@@ -283,7 +283,10 @@ bool gt_tape_watch(gt_tape *t, const gt_tensor *x) {
 static void record_on(gt_tape *t, const gt__call *c, const int32_t *in_slot, uint8_t marker) {
     if (!gt__grow((void **)&t->e, &t->ecap, t->ne + 1, sizeof *t->e, "a tape")) return;
     gt__entry *e = &t->e[t->ne];
-    memset(e, 0, sizeof *e);
+    e->meta = NULL;
+    e->saved = NULL;
+    e->out = e->aux = NULL;
+    e->attr = NULL;
     e->op = c->op;
     e->nin = c->nin;
     e->marker = marker;
