@@ -369,7 +369,7 @@ const gt__op gt__op_read_variable = {
     .name = "read_variable", .nin = 1, .flags = GT__OP_ALIAS | GT__OP_BATCHABLE, .infer = read_infer, .grad = read_grad};
 
 gt_tensor *gt__var_read(const gt_tensor *v) {
-    gt_tensor *snap = gt__tensor_alias(v, v->rank, v->shape);
+    gt_tensor *snap = gt__var_snapshot(v);
     if (snap && gt__accs_active) gt__forward_var_read(v, snap);
     if (!snap || !gt__tapes_active) return snap;
     gt__call c = {.op = &gt__op_read_variable, .nin = 1, .in = (gt_tensor *const *)&v,
@@ -389,6 +389,9 @@ gt_tensor *gt__var_read(const gt_tensor *v) {
             gt_variable_trainable(v))
             s = new_slot(t, v->id, -1, GT__SLOT_VAR);
         if (s < 0) continue;
+        /* The snapshot may already be on this tape from an earlier read of the same value. */
+        int32_t have = gt__tape_lookup(t, snap->id);
+        if (have >= 0 && !(t->s[have].flags & GT__SLOT_BLOCKED)) continue;
         record_on(t, &c, &s, t->paused ? GT__WHY_PAUSED : 0);
     }
     return snap;

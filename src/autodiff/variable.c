@@ -8,7 +8,28 @@ struct gt__var {
     char *name;
     char *path;
     bool trainable;
+    gt_tensor *snap; /* the last snapshot taken of the current value (reads reuse it) */
 };
+
+/* A read returns the cached snapshot while the value is unchanged, so a step that uses a
+ * variable many times makes one tensor and one tape record, not one per use. */
+gt_tensor *gt__var_snapshot(const gt_tensor *v) {
+    gt__var *x = v->var;
+    if (x->snap && x->snap->storage == v->storage) {
+        gt__scope_add(gt_retain(x->snap));
+        return x->snap;
+    }
+    gt_tensor *s = gt__tensor_alias(v, v->rank, v->shape);
+    if (!s) return NULL;
+    gt__tensor_unref(x->snap);
+    x->snap = gt_retain(s);
+    return s;
+}
+
+static void drop_snapshot(gt_tensor *v) {
+    gt__tensor_unref(v->var->snap);
+    v->var->snap = NULL;
+}
 
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
@@ -74,6 +95,7 @@ void gt_variable_free(gt_tensor *v) {
         gt__error("gt_variable_free: the tensor is not a variable (scopes own tensors)");
         return;
     }
+    drop_snapshot(v);
     gt__free(v->var->name);
     gt__free(v->var->path);
     gt__free(v->var);
@@ -117,6 +139,7 @@ gt_tensor *gt_variable_value(const gt_tensor *v) {
 /* Makes v's storage exclusive (copy-on-write); with copy false the old contents are not
  * needed (a full overwrite follows). */
 static bool own_storage(gt_tensor *v, bool copy) {
+    drop_snapshot(v); /* the value is about to change */
     if (atomic_load(&v->storage->refs) == 1) return true;
     size_t bytes = (size_t)v->size * gt_dtype_size(v->dtype);
     gt__storage *s = gt__storage_new(bytes);
@@ -167,6 +190,7 @@ bool gt_variable_assign(gt_tensor *v, const gt_tensor *x) {
     if (x->var) x = gt__var_read(x);
     if (!x) return false;
     /* Share the value's storage: both are immutable from here on. */
+    drop_snapshot(v);
     gt__storage_retain(x->storage);
     gt__storage_release(v->storage);
     v->storage = x->storage;

@@ -29,15 +29,26 @@ void gt_abort_on_error(const char *message, void *user) {
     abort();
 }
 
-void gt__error(const char *fmt, ...) {
-    /* The first error wins: later failures are usually consequences of it. */
+/* The first error wins: later failures are usually consequences of it. */
+static void set_v(const char *fmt, va_list ap) {
     if (err_set) return;
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(err_buf, sizeof err_buf, fmt, ap);
-    va_end(ap);
     err_set = true;
     if (err_handler) err_handler(err_buf, err_user);
+}
+
+void gt__error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    set_v(fmt, ap);
+    va_end(ap);
+}
+
+void gt_set_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    set_v(fmt, ap);
+    va_end(ap);
 }
 
 void gt__error_null(const char *who) {

@@ -206,6 +206,8 @@ extern _Thread_local int gt__tapes_active;
 void gt__tape_record(gt__call *c);
 /* A read of variable v: the snapshot tensor, recorded (and auto-watched) on active tapes. */
 gt_tensor *gt__var_read(const gt_tensor *v);
+/* The snapshot of v's current value (reused while the value is unchanged), scope-owned. */
+gt_tensor *gt__var_snapshot(const gt_tensor *v);
 /* Forward mode: number of active accumulators on this thread, and the hooks that push
  * tangents through an applied op and through a variable read. */
 extern _Thread_local int gt__accs_active;

@@ -56,11 +56,11 @@ static void window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t in
             for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; iw++) {                       \
                 const int64_t cell = ih * g->w + iw;                                           \
                 const T *s = xn + cell * c + c0;                                               \
-                for (int64_t j = 0; j < nb; j++)                                               \
-                    if (best[j] < s[j]) {                                                      \
-                        best[j] = s[j];                                                        \
-                        idx[j] = cell;                                                         \
-                    }                                                                          \
+                for (int64_t j = 0; j < nb; j++) { /* branch-free, so it vectorises */      \
+                    const int later = best[j] < s[j];                                          \
+                    best[j] = later ? s[j] : best[j];                                          \
+                    idx[j] = later ? cell : idx[j];                                            \
+                }                                                                              \
             }                                                                                  \
     }                                                                                          \
     static void max_bwd_##SUF(const gt__pool_geom *g, const T *x, const T *dy, T *dx) {        \

@@ -66,7 +66,7 @@
         case GT__EW_ELU: LOOP(x[i] > 0 ? x[i] : al * expm1(x[i]));                                 \
         case GT__EW_SELU:                                                                          \
             LOOP(x[i] < 0 ? (T)GT__SELU_SCALE_ALPHA * expm1(x[i]) : (T)GT__SELU_SCALE * x[i]);     \
-        case GT__EW_GELU: LOOP(half * x[i] * (one + erf(x[i] / (T)1.4142135623730951)));           \
+        case GT__EW_GELU: LOOP(half * x[i] * erfc(-x[i] * (T)GT__GELU_C0));                        \
         case GT__EW_GELU_TANH:                                                                     \
             XLOOP(XSIMD, half * x[i] *                                                                    \
                   (one + TANH((T)GT__GELU_C * (x[i] + (T)GT__GELU_K * (x[i] * x[i] * x[i])))));     \
@@ -101,11 +101,12 @@
         case GT__EW_TANH_GRAD: VLOOP(a[i] * (one - b[i] * b[i]));                                  \
         case GT__EW_SOFTPLUS_GRAD: XLOOP(XSIMD, a[i] / (EXP(-b[i]) + one));                                \
         case GT__EW_GELU_GRAD:                                                                     \
+            /* d/dx 0.5 x erfc(-C0 x) = 0.5 erfc(-C0 x) + x C0/sqrt(pi) exp(-(C0 x)^2) */          \
             for (int64_t i = 0; i < n; i++) {                                                      \
-                T v = b[i];                                                                        \
-                T cdf = half * (one + erf(v / (T)1.4142135623730951));                             \
-                T pdf = exp(-half * v * v) * (T)0.3989422804014327;                                \
-                y[i] = a[i] * (cdf + v * pdf);                                                     \
+                T v = b[i], u = v * (T)GT__GELU_C0;                                                \
+                T cdf = half * erfc(-u);                                                           \
+                T pdf = v * (T)(GT__GELU_C0 * GT__INV_SQRT_PI) * exp(-(u * u));                    \
+                y[i] = a[i] * (cdf + pdf);                                                         \
             }                                                                                      \
             break;                                                                                 \
         case GT__EW_GELU_TANH_GRAD:                                                                \

@@ -40,9 +40,14 @@ typedef struct gt__ew_attr {
 #define GT__SELU_SCALE 1.0507009873554804934193349852946
 #define GT__SELU_ALPHA 1.6732632423543772848170429916717
 #define GT__SELU_SCALE_ALPHA 1.7580993408473768599402175208123
-/* gelu's tanh approximation: 0.5x(1 + tanh(C (x + K x^3))). */
+/* gelu as TensorFlow 2.21's tf.nn.gelu computes it: exact 0.5 x erfc(-x C0), approximate
+ * 0.5 x (1 + tanh(C (x + K x^3))). C0 and K pass through math_ops.cast(python_float, dtype),
+ * which makes a float32 constant first, so they are the float32-rounded values even for
+ * float64 (C, multiplied in directly, keeps double precision). */
+#define GT__GELU_C0 0.7071067690849304 /* (float)(1/sqrt 2) */
 #define GT__GELU_C 0.7978845608028654
-#define GT__GELU_K 0.044715
+#define GT__GELU_K 0.044714998453855515 /* (float)0.044715 */
+#define GT__INV_SQRT_PI 0.5641895835477563
 
 /* Marks a loop for vectorisation (OpenMP's simd: the loops below have no cross-iteration
  * dependence); nothing without OpenMP. */

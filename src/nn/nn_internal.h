@@ -1,6 +1,5 @@
-/* Internal helpers shared by src/nn. src/nn uses only the public API (gradtape.h and
- * gradtape_nn.h); the one exception is the error setter below, which the public header does
- * not offer yet (a public gt_set_error would replace it; user layers need it too). */
+/* Internal helpers shared by src/nn, which uses only the public API (gradtape.h and
+ * gradtape_nn.h), as Keras is written on TensorFlow's ops. */
 #ifndef GT_NN_INTERNAL_H
 #define GT_NN_INTERNAL_H
 
@@ -11,13 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The core's error setter: sets the thread's error (printf-style) unless one is pending. */
-void gt__error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
-#define nn_error gt__error
+#define nn_error gt_set_error
 
 /* True for the GT_ZERO sentinel (negative zero): "an explicit 0, not the default". */
 static inline bool nn_is_explicit_zero(double x) {

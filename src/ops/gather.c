@@ -308,7 +308,8 @@ gt_tensor *gt_pad(const gt_tensor *x, const int64_t *paddings, double value) {
                   2 * x->rank, GT__SHAPE_STR(x));
         return NULL;
     }
-    pad_attr a = {.value = value};
+    pad_attr a; /* filled below; no blanket clear of the struct on the op path */
+    a.value = value;
     for (int i = 0; i < 2 * x->rank; i++)
         a.pad[i] = paddings[i];
     return gt__apply1(&gt__op_pad, x, &a);
@@ -373,7 +374,8 @@ gt_tensor *gt_broadcast_to(const gt_tensor *x, int rank, const int64_t *shape) {
                   rank > 0 && !shape ? ", NULL shape" : "", GT_MAX_RANK);
         return NULL;
     }
-    reshape_attr a = {.rank = rank};
+    reshape_attr a; /* only the first `rank` dims are read */
+    a.rank = rank;
     if (rank)
         memcpy(a.shape, shape, sizeof(int64_t) * (size_t)rank);
     return gt__apply1(&gt__op_broadcast_to, x, &a);

@@ -145,7 +145,8 @@ gt_tensor *gt_reshape(const gt_tensor *x, int rank, const int64_t *shape) {
         gt__error("gt_reshape: shape is NULL for rank %d", rank);
         return NULL;
     }
-    reshape_attr a = {.rank = rank};
+    reshape_attr a; /* only the first `rank` dims are read */
+    a.rank = rank;
     if (rank)
         memcpy(a.shape, shape, sizeof(int64_t) * (size_t)rank);
     return gt__apply1(&gt__op_reshape, x, &a);

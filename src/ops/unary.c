@@ -120,14 +120,16 @@ static void softplus_grad_grad(gt__gctx *g) {
         g->gx[1] = ew2(&gt__op_sigmoid_grad, GT__EW_SIGMOID_GRAD, gt_mul(g->gy, dy), gt_sigmoid(x), 0);
 }
 
-/* gelu''(x): exact phi(x)(2 - x^2); tanh form (1-t^2)(u' + x/2 (u'' - 2 t u'^2)) with
- * u = C(x + K x^3). Written with ops so third derivatives work too. */
+/* gelu''(x): exact form C0/sqrt(pi) exp(-u^2) (2 - 2u^2) with u = C0 x; tanh form
+ * (1-t^2)(u' + x/2 (u'' - 2 t u'^2)) with u = C(x + K x^3). Written with ops so third
+ * derivatives work too. */
 static gt_tensor *gelu_second(const gt_tensor *x, bool approx) {
-    gt_tensor *x2 = gt_square(x);
     if (!approx) {
-        gt_tensor *phi = gt_mul_s(gt_exp(gt_mul_s(x2, -0.5)), 0.3989422804014327);
-        return gt_mul(phi, gt_rsub_s(2.0, x2));
+        gt_tensor *u2 = gt_square(gt_mul_s(x, GT__GELU_C0));
+        gt_tensor *e = gt_mul_s(gt_exp(gt_neg(u2)), GT__GELU_C0 * GT__INV_SQRT_PI);
+        return gt_mul(e, gt_rsub_s(2.0, gt_mul_s(u2, 2.0)));
     }
+    gt_tensor *x2 = gt_square(x);
     gt_tensor *u = gt_mul_s(gt_add(x, gt_mul_s(gt_mul(x2, x), GT__GELU_K)), GT__GELU_C);
     gt_tensor *t = gt_tanh(u);
     gt_tensor *du = gt_mul_s(gt_add_s(gt_mul_s(x2, 3 * GT__GELU_K), 1.0), GT__GELU_C);
@@ -277,8 +279,10 @@ gt_tensor *gt_tanh(const gt_tensor *x) { return ew1(&gt__op_tanh, GT__EW_TANH, x
 gt_tensor *gt_sigmoid(const gt_tensor *x) { return ew1(&gt__op_sigmoid, GT__EW_SIGMOID, x, 0); }
 gt_tensor *gt_relu(const gt_tensor *x) { return ew1(&gt__op_relu, GT__EW_RELU, x, 0); }
 gt_tensor *gt_relu6(const gt_tensor *x) { return ew1(&gt__op_relu6, GT__EW_RELU6, x, 0); }
+/* tf.nn.leaky_relu's alpha is a float32 attribute, so float64 tensors see it rounded to
+ * float32 too (0.2 acts as 0.20000000298...). */
 gt_tensor *gt_leaky_relu(const gt_tensor *x, double alpha) {
-    return ew1(&gt__op_leaky_relu, GT__EW_LEAKY_RELU, x, alpha);
+    return ew1(&gt__op_leaky_relu, GT__EW_LEAKY_RELU, x, (double)(float)alpha);
 }
 gt_tensor *gt_elu(const gt_tensor *x, double alpha) { return ew1(&gt__op_elu, GT__EW_ELU, x, alpha); }
 gt_tensor *gt_selu(const gt_tensor *x) { return ew1(&gt__op_selu, GT__EW_SELU, x, 0); }
