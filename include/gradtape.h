@@ -92,6 +92,14 @@ void gt_error_clear(void);
 /** True when the calling thread has no pending error. */
 bool gt_ok(void);
 
+/** Records an error for the calling thread (printf-style), as the library's own functions do,
+ *  unless one is already pending: for layers, losses and other code written on the API. */
+void gt_set_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
 /** Called with every new error message (for instance to abort at the first error while
  *  debugging: pass gt_abort_on_error). NULL restores the default (record only). */
 typedef void (*gt_error_handler)(const char *message, void *user);
