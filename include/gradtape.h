@@ -565,7 +565,9 @@ void gt_accumulator_free(gt_accumulator *acc);
 }
 #endif
 
-/* Keras on the tape (layers, models, losses, optimizers, metrics) and data/checkpoint I/O. */
+/* Convolution and pooling ops; Keras on the tape (layers, models, losses, optimizers,
+ * metrics); data and checkpoint I/O. */
+#include "gradtape_conv.h"
 #include "gradtape_nn.h"
 #include "gradtape_io.h"
 
