@@ -33,12 +33,11 @@
 #ifndef GRADTAPE_CONV_H
 #define GRADTAPE_CONV_H
 
-#include "gradtape.h"
+#include <stdbool.h>
+#include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
+/* The option types come before gradtape.h, which includes gradtape_nn.h, whose layer
+ * descriptors use gt_padding: either header may then be included first. */
 /** Padding of convolutions and pools (TensorFlow's "valid" and "same"). */
 typedef enum gt_padding { GT_PADDING_VALID = 0, GT_PADDING_SAME = 1 } gt_padding;
 
@@ -57,6 +56,12 @@ typedef struct gt_pool2d_desc {
     int64_t strides[2];   /**< a 0 entry means the pool size on that axis */
     gt_padding padding;   /**< GT_PADDING_VALID (default) or GT_PADDING_SAME */
 } gt_pool2d_desc;
+
+#include "gradtape.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /** tf.nn.conv2d (channels-last, no bias): x [N, H, W, C], filter [KH, KW, C/groups, F] ->
  *  [N, OH, OW, F]. Grouped convolution: input channels [g*C/G, (g+1)*C/G) feed filters

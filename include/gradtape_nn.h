@@ -469,6 +469,396 @@ const char *gt_metric_name(const gt_metric *m);
 /** Frees a metric. NULL is ignored. */
 void gt_metric_free(gt_metric *m);
 
+/* ============================================================================================
+ * >>> Training: fit / evaluate / predict, progress bar, history, callbacks, checkpoints
+ *     (src/nn/fit.c, progress.c, history.c, callbacks.c, checkpoint.c; docs/training.md)
+ *
+ *     gt_metric *acc = gt_metric_sparse_categorical_accuracy("accuracy");
+ *     gt_history *h = NULL;
+ *     gt_model_fit(model, train, &(gt_fit_desc){ .epochs = 10, .batch_size = 128,
+ *                                                .validation_split = 0.1, .seed = 42,
+ *                                                .nmetrics = 1, .metrics = &acc },
+ *                  loss, opt, &h);                 // model.fit(x, y, epochs=10, ...)
+ *     gt_history_write_csv(h, "history.csv");
+ *     gt_logs test;
+ *     gt_model_evaluate(model, test_ds, &(gt_eval_desc){ .nmetrics = 1, .metrics = &acc },
+ *                       loss, &test);              // model.evaluate(x_test, y_test)
+ *     printf("%g\n", gt_logs_get(&test, "accuracy"));
+ * ========================================================================================== */
+
+typedef struct gt_dataset gt_dataset; /* gradtape_io.h */
+struct gt_kv;                         /* gradtape_io.h */
+
+/** Most entries a gt_logs holds, and the longest name (with its NUL). */
+#define GT_LOGS_MAX 32
+#define GT_LOGS_NAME_MAX 48
+
+/** The logs dict Keras passes around: names ("accuracy", "loss", "val_loss", ...) and values,
+ *  in insertion order. A plain value (no allocation); {0} is empty. */
+typedef struct gt_logs {
+    int n;
+    char names[GT_LOGS_MAX][GT_LOGS_NAME_MAX];
+    double values[GT_LOGS_MAX];
+} gt_logs;
+/** logs[name], or NaN when absent. */
+double gt_logs_get(const gt_logs *logs, const char *name);
+/** True when name is in logs. */
+bool gt_logs_has(const gt_logs *logs, const char *name);
+/** logs[name] = value (replaces an existing entry); false when full or the name is too long. */
+bool gt_logs_set(gt_logs *logs, const char *name, double value);
+
+/* ---- keras.utils.Progbar ----------------------------------------------------------------- */
+
+typedef struct gt_progbar gt_progbar;
+/** A progress bar for target steps on f (NULL: stdout), as keras.utils.Progbar(target,
+ *  width=20, verbose, interval=0.05): verbose 1 redraws one line in place when f is a terminal
+ *  (`469/469 ━━━━━━━━━━━━━━━━━━━━ 3s 6ms/step - accuracy: 0.8123 - loss: 0.5321`, with the
+ *  time left instead of the elapsed time while running), and when f is not a terminal prints
+ *  only the final line, in verbose 2's plain form (`469/469 - 3s - 6ms/step - loss: 0.5321`);
+ *  verbose 2 prints that final line only; 0 prints nothing. GT_PROGBAR_TTY=1/0 in the
+ *  environment forces the terminal decision. */
+gt_progbar *gt_progbar_new(int64_t target, int verbose, FILE *f);
+/** Shows step `current` (1-based) with the logs' values (stateful: shown as given). finalize
+ *  prints the last form and a newline. Throttled to one redraw per 50 ms except when
+ *  finalizing. */
+void gt_progbar_update(gt_progbar *pb, int64_t current, const gt_logs *logs, bool finalize);
+/** Frees a progress bar. NULL is ignored. */
+void gt_progbar_free(gt_progbar *pb);
+
+/* ---- History ----------------------------------------------------------------------------- */
+
+/** keras.callbacks.History: every epoch's logs. */
+typedef struct gt_history gt_history;
+gt_history *gt_history_new(void);
+void gt_history_free(gt_history *h);
+/** Appends epoch's logs (new keys are added; earlier epochs read NaN for them). */
+bool gt_history_append(gt_history *h, int64_t epoch, const gt_logs *logs);
+/** Number of epochs recorded. */
+int64_t gt_history_epochs(const gt_history *h);
+/** Keys in first-seen order ("accuracy", "loss", "val_accuracy", "val_loss"). */
+int gt_history_num_keys(const gt_history *h);
+const char *gt_history_key(const gt_history *h, int i);
+/** history.history[key][i] (i-th recorded epoch); NaN when absent. */
+double gt_history_get(const gt_history *h, const char *key, int64_t i);
+/** The epoch number (0-based) of the i-th record. */
+int64_t gt_history_epoch(const gt_history *h, int64_t i);
+/** CSV with a header `epoch,<keys sorted: train metrics then val_ ones>`; epochs 0-based as
+ *  Keras' CSVLogger writes them. Written atomically. */
+bool gt_history_write_csv(const gt_history *h, const char *path);
+/** An SVG chart (two panels: loss curves, and accuracy-like curves when present), with axes,
+ *  ticks, labels and a legend. Written atomically. title may be NULL. */
+bool gt_history_write_svg(const gt_history *h, const char *path, const char *title);
+
+/* ---- Callbacks --------------------------------------------------------------------------- */
+
+/** What fit shares with callbacks (Keras' callback.model / params). */
+typedef struct gt_fit_state {
+    gt_model *model;
+    gt_optimizer *optimizer;
+    int64_t epochs;          /**< requested epochs */
+    int64_t steps;           /**< batches per epoch */
+    int verbose;
+    FILE *out;
+    bool stop_training;      /**< set to end training after the current epoch */
+} gt_fit_state;
+
+typedef struct gt_callback gt_callback;
+/** Hooks of a callback (any may be NULL). A hook returns false after setting an error to make
+ *  fit fail; to stop training normally, set state->stop_training. on_epoch_end may add
+ *  entries to logs (they go to the history). */
+typedef struct gt_callback_vtable {
+    const char *name;
+    bool (*on_train_begin)(gt_callback *cb, gt_fit_state *state);
+    bool (*on_epoch_begin)(gt_callback *cb, gt_fit_state *state, int64_t epoch);
+    bool (*on_epoch_end)(gt_callback *cb, gt_fit_state *state, int64_t epoch, gt_logs *logs);
+    bool (*on_train_end)(gt_callback *cb, gt_fit_state *state, const gt_logs *logs);
+    void (*destroy)(gt_callback *cb); /**< frees what the callback owns besides itself */
+} gt_callback_vtable;
+/** The callback base; embed it first in a callback type and allocate with malloc. */
+struct gt_callback {
+    const gt_callback_vtable *vt;
+};
+/** Frees a callback (its destroy, then the object). NULL is ignored. */
+void gt_callback_free(gt_callback *cb);
+
+/** keras.callbacks.EarlyStopping; {0} = Keras defaults. */
+typedef enum gt_monitor_mode { GT_MODE_AUTO = 0, GT_MODE_MIN, GT_MODE_MAX } gt_monitor_mode;
+typedef struct gt_early_stopping_desc {
+    const char *monitor; /**< default "val_loss" */
+    double min_delta;    /**< absolute; the sign is ignored */
+    int64_t patience;
+    gt_monitor_mode mode; /**< auto: max for names containing "acc", else min */
+    bool restore_best_weights;
+    int64_t start_from_epoch;
+    int verbose; /**< 1 prints "Epoch N: early stopping" */
+} gt_early_stopping_desc;
+gt_callback *gt_early_stopping(const gt_early_stopping_desc *desc);
+/** The epoch (0-based) at which EarlyStopping stopped training, 0 when it did not. */
+int64_t gt_early_stopping_stopped_epoch(const gt_callback *cb);
+
+/** keras.callbacks.ModelCheckpoint: saves model (and optimizer unless weights_only) with
+ *  gt_checkpoint_save at each epoch end, or only on improvement of monitor. */
+typedef struct gt_model_checkpoint_desc {
+    const char *path;     /**< required; "{epoch}" is replaced by the 1-based epoch */
+    const char *monitor;  /**< default "val_loss" */
+    bool save_best_only;
+    bool weights_only;
+    gt_monitor_mode mode;
+    int verbose; /**< 1 prints Keras' "Epoch N: val_loss improved from ..." lines */
+} gt_model_checkpoint_desc;
+gt_callback *gt_model_checkpoint(const gt_model_checkpoint_desc *desc);
+
+/** keras.callbacks.LearningRateScheduler: at each epoch begin, lr = schedule(epoch, lr). Adds
+ *  "learning_rate" to the epoch's logs. The optimizer must have a plain learning rate. */
+typedef double (*gt_lr_schedule_fn)(int64_t epoch, double lr, void *user);
+gt_callback *gt_learning_rate_scheduler(gt_lr_schedule_fn schedule, void *user, int verbose);
+
+/** A user function called at each epoch end with the logs; returning false stops training. */
+typedef bool (*gt_epoch_end_fn)(int64_t epoch, const gt_logs *logs, void *user);
+gt_callback *gt_lambda_callback(gt_epoch_end_fn on_epoch_end, void *user);
+
+/* ---- fit / evaluate / predict ------------------------------------------------------------ */
+
+/** model.fit options; {0} = Keras defaults. */
+typedef struct gt_fit_desc {
+    int64_t epochs;            /**< default 1 */
+    int64_t batch_size;        /**< default 32 */
+    double validation_split;   /**< the last fraction of the training set validates */
+    gt_dataset *validation_data; /**< or a separate validation set (not with a split) */
+    bool no_shuffle;           /**< shuffle=False (default: shuffle each epoch) */
+    uint64_t seed;             /**< shuffle seed: epoch e uses gt_dataset_shuffle(ds, seed, e) */
+    int nmetrics;
+    gt_metric *const *metrics; /**< e.g. SparseCategoricalAccuracy named "accuracy"; fit resets
+                                    them each epoch and reuses them for validation (val_*) */
+    int ncallbacks;
+    gt_callback *const *callbacks;
+    int verbose;               /**< Keras' verbose: GT_VERBOSE_AUTO (0, the default) = 1: a
+                                    bar per epoch; 2: one line per epoch; GT_VERBOSE_SILENT */
+    int64_t initial_epoch;
+    FILE *out;                 /**< progress output; NULL: stdout */
+} gt_fit_desc;
+#define GT_VERBOSE_AUTO 0
+#define GT_VERBOSE_SILENT (-1)
+
+/** model.fit: for each epoch, shuffles, then for each batch runs one step in one scope
+ *  (forward with training=true under a tape, the loss, the gradient of the trainable
+ *  variables, optimizer.apply_gradients), updates the mean loss (weighted by batch size) and
+ *  the metrics; at the epoch end validates, calls the callbacks and records the history.
+ *  Builds the model from the first batch when it is not built. *history (may be NULL) gets a
+ *  new gt_history the caller frees (also on failure, with the epochs done). A step allocates
+ *  nothing from the system once warm. */
+bool gt_model_fit(gt_model *model, gt_dataset *train, const gt_fit_desc *desc,
+                  const gt_loss *loss, gt_optimizer *optimizer, gt_history **history);
+
+/** model.evaluate / predict options; {0} = Keras defaults (batch 32, a progress bar). */
+typedef struct gt_eval_desc {
+    int64_t batch_size;
+    int nmetrics;
+    gt_metric *const *metrics; /**< reset first */
+    int verbose;               /**< as gt_fit_desc: GT_VERBOSE_AUTO = a bar, 2 a line,
+                                    GT_VERBOSE_SILENT */
+    FILE *out;
+} gt_eval_desc;
+/** model.evaluate: forward with training=false over ds in stored order (unshuffles it);
+ *  writes {metrics..., "loss"} (sorted) to logs. */
+bool gt_model_evaluate(gt_model *model, gt_dataset *ds, const gt_eval_desc *desc,
+                       const gt_loss *loss, gt_logs *logs);
+
+/** model.predict: the model's outputs for every sample of ds in stored order, as one tensor
+ *  [N, ...] owned by the current scope (NULL on error). */
+gt_tensor *gt_model_predict(gt_model *model, gt_dataset *ds, const gt_eval_desc *desc);
+
+/** Builds a model by calling it once on zeros of input_shape (batch axis first, e.g.
+ *  GT_SHAPE(1, 784)) with training=false, as Keras' model.build(input_shape). No-op when built. */
+bool gt_model_build(gt_model *model, int rank, const int64_t *input_shape);
+
+/* ---- optimizer state (for checkpoints) --------------------------------------------------- */
+
+/** optimizer.build(var_list): creates the slots now (apply_gradients does it on its first
+ *  call). Error when already built for other variables. */
+bool gt_optimizer_build(gt_optimizer *opt, int n, gt_tensor *const *vars);
+/** True once the slots exist. */
+bool gt_optimizer_is_built(const gt_optimizer *opt);
+/** One array of optimizer state: slot `name` (Keras' names: "momentum", "velocity",
+ *  "velocity_hat", "average_gradient", "accumulator") of variable var, size elements of dtype
+ *  (the variable's), writable. */
+typedef struct gt_optimizer_slot {
+    const char *name;
+    gt_tensor *var;
+    gt_dtype dtype;
+    int64_t size;
+    void *data;
+} gt_optimizer_slot;
+/** Writes up to cap slots to out in a fixed order (variable order, then slot order) and
+ *  returns the total count (0 before build). */
+int gt_optimizer_slots(const gt_optimizer *opt, gt_optimizer_slot *out, int cap);
+/** optimizer.iterations = n (n >= 0). */
+bool gt_optimizer_set_iterations(gt_optimizer *opt, int64_t n);
+/** True when the optimizer has a learning-rate schedule (its learning rate is not settable). */
+bool gt_optimizer_has_schedule(const gt_optimizer *opt);
+
+/* ---- checkpoints ------------------------------------------------------------------------- */
+
+/** Saves the model's variables (every one, under its path "sequential/dense/kernel") and, when
+ *  opt is not NULL, the optimizer's state: `optimizer/<name>/<slot>/<variable path>`,
+ *  `optimizer/iterations` (I64 scalar) and `optimizer/learning_rate` (F32, without a
+ *  schedule), as safetensors, atomically. meta (may be NULL) goes to __metadata__ besides
+ *  "format": "gradtape". The model must be built. */
+bool gt_checkpoint_save(const char *path, gt_model *model, const gt_optimizer *opt, int nmeta,
+                        const struct gt_kv *meta);
+/** Loads what gt_checkpoint_save wrote, all or nothing: the file is validated (format, every
+ *  model variable and, with opt, every optimizer tensor present with its exact dtype and
+ *  shape, nothing unexpected) in one pass before anything changes; on any error model and
+ *  optimizer keep their state and gt_error() says what is wrong. With opt NULL, optimizer
+ *  entries in the file are ignored. An unbuilt optimizer is built for the model's trainable
+ *  variables first. The model must be built (gt_model_build). */
+bool gt_checkpoint_load(const char *path, gt_model *model, gt_optimizer *opt);
+
+/* <<< end of the training section */
+
+/* ============================================================================================
+ * Image, regularization, normalization and embedding layers (keras.layers.Conv2D,
+ * MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout,
+ * BatchNormalization, LayerNormalization, Embedding). Images are channels-last
+ * [batch, height, width, channels]. Like Dense, every layer builds lazily from its first
+ * input, is auto-named Keras-style (conv2d, conv2d_1, max_pooling2d, batch_normalization, ...)
+ * and checks later inputs against what it was built for (rank, channel axis).
+ *
+ *     gt_model *m = gt_sequential(NULL);
+ *     gt_sequential_add(m, gt_conv2d_layer(&(gt_conv2d_layer_desc){
+ *         .filters = 32, .kernel_size = {3}, .activation = GT_ACT_RELU }));
+ *     gt_sequential_add(m, gt_max_pooling2d(NULL));             // 2x2, stride 2, valid
+ *     gt_sequential_add(m, gt_flatten(NULL));
+ *     gt_sequential_add(m, gt_dropout(&(gt_dropout_desc){ .rate = 0.5, .seed = 1 }));
+ *     gt_sequential_add(m, gt_dense(&(gt_dense_desc){ .units = 10 }));
+ *
+ * Pairs such as kernel_size, strides, dilation_rate and pool_size follow Keras' "an int means
+ * the same on both axes": a second entry of 0 repeats the first ({3} is 3x3), both 0 is the
+ * Keras default. (The ops' descriptors in gradtape_conv.h read a 0 entry as 1 instead.)
+ * ========================================================================================== */
+
+#include "gradtape_conv.h"
+
+/** Conv2D options; {0} = Keras defaults except filters and kernel_size, which are required. */
+typedef struct gt_conv2d_layer_desc {
+    int64_t filters;          /**< > 0, divisible by groups */
+    int64_t kernel_size[2];   /**< (rows, cols); {k} means k x k */
+    int64_t strides[2];       /**< default (1, 1) */
+    gt_padding padding;       /**< GT_PADDING_VALID (default) or GT_PADDING_SAME (TF's formula) */
+    int64_t dilation_rate[2]; /**< default (1, 1); > 1 together with strides > 1 is an error,
+                                   as in Keras */
+    int64_t groups;           /**< default 1; must divide filters and the input channels */
+    gt_activation activation; /**< default linear */
+    bool no_bias;             /**< use_bias=False */
+    gt_initializer kernel_initializer; /**< default glorot_uniform, fans with the receptive
+                                            field: fan_in = kh*kw*in/groups, fan_out = kh*kw*filters */
+    gt_initializer bias_initializer;   /**< default zeros */
+    const char *name;                  /**< NULL: conv2d, conv2d_1, ... */
+} gt_conv2d_layer_desc;
+/** keras.layers.Conv2D: activation(conv2d(x, kernel) + bias) on [N, H, W, C]. Weights kernel
+ *  (kh, kw, C/groups, filters) then bias (filters,). */
+gt_layer *gt_conv2d_layer(const gt_conv2d_layer_desc *desc);
+/** The Conv2D kernel / bias variables (NULL before build, without bias, or for another
+ *  layer type). */
+gt_tensor *gt_conv2d_layer_kernel(const gt_layer *conv);
+gt_tensor *gt_conv2d_layer_bias(const gt_layer *conv);
+
+/** MaxPooling2D / AveragePooling2D options; {0} (or NULL) = pool (2, 2), strides = pool_size,
+ *  "valid". (Keras 3 requires pool_size for AveragePooling2D; tf.keras 2's default (2, 2) is
+ *  used here for both.) */
+typedef struct gt_pooling2d_desc {
+    int64_t pool_size[2]; /**< {p} means p x p */
+    int64_t strides[2];   /**< default: pool_size */
+    gt_padding padding;
+    const char *name; /**< NULL: max_pooling2d, ... / average_pooling2d, ... */
+} gt_pooling2d_desc;
+/** keras.layers.MaxPooling2D: each window's gradient goes to its first maximum (TF's rule). */
+gt_layer *gt_max_pooling2d(const gt_pooling2d_desc *desc);
+/** keras.layers.AveragePooling2D: with "same" padding, padded cells are not counted. */
+gt_layer *gt_average_pooling2d(const gt_pooling2d_desc *desc);
+
+/** GlobalAveragePooling2D options; {0} (or NULL) = Keras defaults. */
+typedef struct gt_global_pooling2d_desc {
+    bool keepdims;    /**< [N, 1, 1, C] instead of [N, C] */
+    const char *name; /**< NULL: global_average_pooling2d, ... */
+} gt_global_pooling2d_desc;
+/** keras.layers.GlobalAveragePooling2D: the mean over H and W. */
+gt_layer *gt_global_average_pooling2d(const gt_global_pooling2d_desc *desc);
+
+/** keras.layers.Flatten: [N, ...] -> [N, prod(...)] ([N] -> [N, 1]). name NULL: flatten, ... */
+gt_layer *gt_flatten(const char *name);
+
+/** Dropout options. */
+typedef struct gt_dropout_desc {
+    double rate;   /**< fraction of inputs to drop, in [0, 1] (0: the layer is an identity) */
+    uint64_t seed; /**< the mask stream's seed; 0 draws one from the global generator
+                        (gt_set_seed) when the layer is made */
+    const char *name; /**< NULL: dropout, dropout_1, ... */
+} gt_dropout_desc;
+/** keras.layers.Dropout: with training = true, each element is kept with probability 1 - rate
+ *  and scaled by 1 / (1 - rate) (kept where u >= rate, u uniform in [0, 1), as TF's dropout);
+ *  rate == 1 gives zeros (no gradient, as TF's zeros_like). With training = false, or rate 0,
+ *  the input is returned as it is. The mask is a constant: the gradient is dy * mask * scale.
+ *  Each training call draws a new mask from the layer's own Philox stream, so a layer made
+ *  with the same seed gives the same masks in the same order. */
+gt_layer *gt_dropout(const gt_dropout_desc *desc);
+
+/** BatchNormalization options; {0} = Keras 3 defaults. */
+typedef struct gt_batch_normalization_desc {
+    int axis;        /**< the feature axis; 0 means -1 (write other axes as negative numbers) */
+    double momentum; /**< default 0.99; in [0, 1]; GT_ZERO for 0 */
+    double epsilon;  /**< default 1e-3; >= 0; GT_ZERO for 0 */
+    bool no_center;  /**< center=False: no beta */
+    bool no_scale;   /**< scale=False: no gamma */
+    gt_initializer beta_initializer;            /**< default zeros */
+    gt_initializer gamma_initializer;           /**< default ones */
+    gt_initializer moving_mean_initializer;     /**< default zeros */
+    gt_initializer moving_variance_initializer; /**< default ones */
+    const char *name; /**< NULL: batch_normalization, ... */
+} gt_batch_normalization_desc;
+/** keras.layers.BatchNormalization. Weights in Keras order: gamma, beta (trainable),
+ *  moving_mean, moving_variance (non-trainable), each of shape (C,).
+ *  training = true on a trainable layer: mean and biased variance of the batch over every axis
+ *  but the feature axis normalise x, and the moving statistics are updated in place,
+ *  moving = moving * momentum + batch * (1 - momentum) (an assignment, never recorded on a
+ *  tape). Otherwise (training = false, or gt_layer_set_trainable(l, false)) the moving
+ *  statistics are used. y = x * inv + (beta - mean * inv), inv = gamma / sqrt(var + epsilon),
+ *  the order of tf.nn.batch_normalization. Derivatives of every order are exact (TF's
+ *  tf.nn.moments stops the gradient through the mean inside the variance, which loses a
+ *  second-order term). */
+gt_layer *gt_batch_normalization(const gt_batch_normalization_desc *desc);
+
+/** LayerNormalization options; {0} = Keras 3 defaults. */
+typedef struct gt_layer_normalization_desc {
+    int axis;       /**< the normalised axis; 0 means -1 */
+    double epsilon; /**< default 1e-3; >= 0; GT_ZERO for 0 */
+    bool no_center; /**< center=False */
+    bool no_scale;  /**< scale=False */
+    gt_initializer beta_initializer;  /**< default zeros */
+    gt_initializer gamma_initializer; /**< default ones */
+    const char *name; /**< NULL: layer_normalization, ... */
+} gt_layer_normalization_desc;
+/** keras.layers.LayerNormalization: per example, mean and biased variance over axis,
+ *  y = x * inv + (beta - mean * inv), inv = gamma / sqrt(var + epsilon). Weights gamma then
+ *  beta, shape (x.shape[axis],). */
+gt_layer *gt_layer_normalization(const gt_layer_normalization_desc *desc);
+
+/** Embedding options. */
+typedef struct gt_embedding_desc {
+    int64_t input_dim;  /**< vocabulary size, > 0 */
+    int64_t output_dim; /**< > 0 */
+    gt_initializer embeddings_initializer; /**< default uniform(-0.05, 0.05) */
+    gt_dtype dtype;   /**< the table's dtype: GT_F32 (default) or GT_F64 (Keras' dtype=) */
+    const char *name; /**< NULL: embedding, embedding_1, ... */
+} gt_embedding_desc;
+/** keras.layers.Embedding: rows of the (input_dim, output_dim) table "embeddings" picked by
+ *  integer ids of any shape -> ids.shape + (output_dim,). Float ids are cast to int32 first
+ *  (truncation, as Keras does); an id outside [0, input_dim) is an error. The gradient is
+ *  dense (duplicate ids add up). */
+gt_layer *gt_embedding(const gt_embedding_desc *desc);
+
+/* ---- end of the image, regularization, normalization and embedding layers ---------------- */
+
 #ifdef __cplusplus
 }
 #endif

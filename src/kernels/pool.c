@@ -7,6 +7,14 @@
 
 #include "core/internal.h"
 
+/* The channel loops have no cross-iteration dependence; OpenMP's simd has GCC vectorise them
+ * at -O2 too (its default cost model there gives up on loops of unknown trip count). */
+#ifdef GT_HAVE_OPENMP
+#define SIMD _Pragma("omp simd")
+#else
+#define SIMD
+#endif
+
 /* Channels handled per pass when per-channel state (running max, its position) lives on the
  * stack. */
 #define POOL_CB 64
@@ -33,76 +41,12 @@ static void window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t in
                 int64_t w0, w1;                                                                \
                 window(ow, g->sw, g->pl, g->pw, g->w, &w0, &w1);                               \
                 const T *first = xn + (h0 * g->w + w0) * c;                                    \
-                for (int64_t j = 0; j < c; j++) yo[j] = first[j];                              \
+                SIMD for (int64_t j = 0; j < c; j++) yo[j] = first[j];                              \
                 for (int64_t ih = h0; ih < h1; ih++)                                           \
                     for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; iw++) {               \
                         const T *s = xn + (ih * g->w + iw) * c;                                \
-                        for (int64_t j = 0; j < c; j++) yo[j] = yo[j] < s[j] ? s[j] : yo[j];   \
+                        SIMD for (int64_t j = 0; j < c; j++) yo[j] = yo[j] < s[j] ? s[j] : yo[j];   \
                     }                                                                          \
-            }                                                                                  \
-        }                                                                                      \
-    }                                                                                          \
-    /* Cell index (ih * w + iw) of the first maximum of channels [c0, c0 + nb) of a window. */ \
-    static void argmax_##SUF(const gt__pool_geom *g, const T *xn, int64_t h0, int64_t h1,      \
-                             int64_t w0, int64_t w1, int64_t c0, int64_t nb, int64_t *idx) {   \
-        T best[POOL_CB];                                                                       \
-        const int64_t c = g->c;                                                                \
-        const T *first = xn + (h0 * g->w + w0) * c + c0;                                       \
-        for (int64_t j = 0; j < nb; j++) {                                                     \
-            best[j] = first[j];                                                                \
-            idx[j] = h0 * g->w + w0;                                                           \
-        }                                                                                      \
-        for (int64_t ih = h0; ih < h1; ih++)                                                   \
-            for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; iw++) {                       \
-                const int64_t cell = ih * g->w + iw;                                           \
-                const T *s = xn + cell * c + c0;                                               \
-                for (int64_t j = 0; j < nb; j++) { /* branch-free, so it vectorises */      \
-                    const int later = best[j] < s[j];                                          \
-                    best[j] = later ? s[j] : best[j];                                          \
-                    idx[j] = later ? cell : idx[j];                                            \
-                }                                                                              \
-            }                                                                                  \
-    }                                                                                          \
-    static void max_bwd_##SUF(const gt__pool_geom *g, const T *x, const T *dy, T *dx) {        \
-        const int64_t c = g->c, img = g->h * g->w * c;                                         \
-        _Pragma("omp parallel for schedule(static) if (g->n * img > GT__PAR_MIN / 4)")         \
-        for (int64_t n = 0; n < g->n; n++) {                                                   \
-            const T *xn = x + n * img;                                                         \
-            T *dxn = dx + n * img;                                                             \
-            int64_t idx[POOL_CB];                                                              \
-            memset(dxn, 0, sizeof(T) * (size_t)img);                                           \
-            for (int64_t oh = 0; oh < g->oh; oh++) {                                           \
-                int64_t h0, h1;                                                                \
-                window(oh, g->sh, g->pt, g->ph, g->h, &h0, &h1);                               \
-                for (int64_t ow = 0; ow < g->ow; ow++) {                                       \
-                    int64_t w0, w1;                                                            \
-                    window(ow, g->sw, g->pl, g->pw, g->w, &w0, &w1);                           \
-                    const T *d = dy + ((n * g->oh + oh) * g->ow + ow) * c;                     \
-                    for (int64_t c0 = 0; c0 < c; c0 += POOL_CB) {                              \
-                        const int64_t nb = c - c0 < POOL_CB ? c - c0 : POOL_CB;                \
-                        argmax_##SUF(g, xn, h0, h1, w0, w1, c0, nb, idx);                      \
-                        for (int64_t j = 0; j < nb; j++) dxn[idx[j] * c + c0 + j] += d[c0 + j]; \
-                    }                                                                          \
-                }                                                                              \
-            }                                                                                  \
-        }                                                                                      \
-    }                                                                                          \
-    static void max_gather_##SUF(const gt__pool_geom *g, const T *x, const T *gx, T *out) {    \
-        const int64_t c = g->c, rows = g->n * g->oh, img = g->h * g->w * c;                    \
-        _Pragma("omp parallel for schedule(static) if (rows * g->ow * c > GT__PAR_MIN / 4)")   \
-        for (int64_t q = 0; q < rows; q++) {                                                   \
-            const int64_t n = q / g->oh, oh = q % g->oh;                                       \
-            int64_t idx[POOL_CB], h0, h1;                                                      \
-            window(oh, g->sh, g->pt, g->ph, g->h, &h0, &h1);                                   \
-            for (int64_t ow = 0; ow < g->ow; ow++) {                                           \
-                int64_t w0, w1;                                                                \
-                window(ow, g->sw, g->pl, g->pw, g->w, &w0, &w1);                               \
-                T *o = out + (q * g->ow + ow) * c;                                             \
-                for (int64_t c0 = 0; c0 < c; c0 += POOL_CB) {                                  \
-                    const int64_t nb = c - c0 < POOL_CB ? c - c0 : POOL_CB;                    \
-                    argmax_##SUF(g, x + n * img, h0, h1, w0, w1, c0, nb, idx);                 \
-                    for (int64_t j = 0; j < nb; j++) o[c0 + j] = gx[n * img + idx[j] * c + c0 + j]; \
-                }                                                                              \
             }                                                                                  \
         }                                                                                      \
     }                                                                                          \
@@ -118,14 +62,14 @@ static void window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t in
                 T *yo = y + (q * g->ow + ow) * c;                                              \
                 int64_t w0, w1;                                                                \
                 window(ow, g->sw, g->pl, g->pw, g->w, &w0, &w1);                               \
-                for (int64_t j = 0; j < c; j++) yo[j] = 0;                                     \
+                SIMD for (int64_t j = 0; j < c; j++) yo[j] = 0;                                     \
                 for (int64_t ih = h0; ih < h1; ih++)                                           \
                     for (int64_t iw = w0; iw < w1; iw++) {                                     \
                         const T *s = xn + (ih * g->w + iw) * c;                                \
-                        for (int64_t j = 0; j < c; j++) yo[j] += s[j];                         \
+                        SIMD for (int64_t j = 0; j < c; j++) yo[j] += s[j];                         \
                     }                                                                          \
                 const T cnt = (T)((h1 - h0) * (w1 - w0));                                      \
-                for (int64_t j = 0; j < c; j++) yo[j] /= cnt;                                  \
+                SIMD for (int64_t j = 0; j < c; j++) yo[j] /= cnt;                                  \
             }                                                                                  \
         }                                                                                      \
     }                                                                                          \
@@ -147,8 +91,79 @@ static void window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t in
                     for (int64_t ih = h0; ih < h1; ih++)                                       \
                         for (int64_t iw = w0; iw < w1; iw++) {                                 \
                             T *o = dxn + (ih * g->w + iw) * c;                                 \
-                            for (int64_t j = 0; j < c; j++) o[j] += d[j] * coef;               \
+                            SIMD for (int64_t j = 0; j < c; j++) o[j] += d[j] * coef;               \
                         }                                                                      \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+/* The argmax-based kernels, with the cell index type IT (int32_t lets f32 compares and index
+ * blends share vector lanes). */
+#define DEFINE_ARGMAX(T, SUF, IT)                                                                \
+    /* Cell index (ih * w + iw) of the first maximum of channels [c0, c0 + nb) of a window. */ \
+    static void argmax_##SUF(const gt__pool_geom *g, const T *xn, int64_t h0, int64_t h1,      \
+                             int64_t w0, int64_t w1, int64_t c0, int64_t nb, IT *idx) {   \
+        T best[POOL_CB];                                                                       \
+        const int64_t c = g->c;                                                                \
+        const T *first = xn + (h0 * g->w + w0) * c + c0;                                       \
+        for (int64_t j = 0; j < nb; j++) {                                                     \
+            best[j] = first[j];                                                                \
+            idx[j] = (IT)(h0 * g->w + w0);                                                           \
+        }                                                                                      \
+        for (int64_t ih = h0; ih < h1; ih++)                                                   \
+            for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; iw++) {                       \
+                const IT cell = (IT)(ih * g->w + iw);                                           \
+                const T *s = xn + cell * c + c0;                                               \
+                /* A mask select instead of `later ? cell : idx`, which GCC will not vectorise. */ \
+                SIMD for (int64_t j = 0; j < nb; j++) {                                        \
+                    const T b = best[j], v = s[j];                                             \
+                    const IT m = -(IT)(b < v);                                                 \
+                    best[j] = b < v ? v : b;                                                   \
+                    idx[j] = (IT)((idx[j] & ~m) | (cell & m));                                 \
+                }                                                                              \
+            }                                                                                  \
+    }                                                                                          \
+    static void max_bwd_##SUF(const gt__pool_geom *g, const T *x, const T *dy, T *dx) {        \
+        const int64_t c = g->c, img = g->h * g->w * c;                                         \
+        _Pragma("omp parallel for schedule(static) if (g->n * img > GT__PAR_MIN / 4)")         \
+        for (int64_t n = 0; n < g->n; n++) {                                                   \
+            const T *xn = x + n * img;                                                         \
+            T *dxn = dx + n * img;                                                             \
+            IT idx[POOL_CB];                                                              \
+            memset(dxn, 0, sizeof(T) * (size_t)img);                                           \
+            for (int64_t oh = 0; oh < g->oh; oh++) {                                           \
+                int64_t h0, h1;                                                                \
+                window(oh, g->sh, g->pt, g->ph, g->h, &h0, &h1);                               \
+                for (int64_t ow = 0; ow < g->ow; ow++) {                                       \
+                    int64_t w0, w1;                                                            \
+                    window(ow, g->sw, g->pl, g->pw, g->w, &w0, &w1);                           \
+                    const T *d = dy + ((n * g->oh + oh) * g->ow + ow) * c;                     \
+                    for (int64_t c0 = 0; c0 < c; c0 += POOL_CB) {                              \
+                        const int64_t nb = c - c0 < POOL_CB ? c - c0 : POOL_CB;                \
+                        argmax_##SUF(g, xn, h0, h1, w0, w1, c0, nb, idx);                      \
+                        for (int64_t j = 0; j < nb; j++) dxn[(int64_t)idx[j] * c + c0 + j] += d[c0 + j]; \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    static void max_gather_##SUF(const gt__pool_geom *g, const T *x, const T *gx, T *out) {    \
+        const int64_t c = g->c, rows = g->n * g->oh, img = g->h * g->w * c;                    \
+        _Pragma("omp parallel for schedule(static) if (rows * g->ow * c > GT__PAR_MIN / 4)")   \
+        for (int64_t q = 0; q < rows; q++) {                                                   \
+            const int64_t n = q / g->oh, oh = q % g->oh;                                       \
+            IT idx[POOL_CB];                                                       \
+            int64_t h0, h1;                                                      \
+            window(oh, g->sh, g->pt, g->ph, g->h, &h0, &h1);                                   \
+            for (int64_t ow = 0; ow < g->ow; ow++) {                                           \
+                int64_t w0, w1;                                                                \
+                window(ow, g->sw, g->pl, g->pw, g->w, &w0, &w1);                               \
+                T *o = out + (q * g->ow + ow) * c;                                             \
+                for (int64_t c0 = 0; c0 < c; c0 += POOL_CB) {                                  \
+                    const int64_t nb = c - c0 < POOL_CB ? c - c0 : POOL_CB;                    \
+                    argmax_##SUF(g, x + n * img, h0, h1, w0, w1, c0, nb, idx);                 \
+                    for (int64_t j = 0; j < nb; j++) o[c0 + j] = gx[n * img + (int64_t)idx[j] * c + c0 + j]; \
                 }                                                                              \
             }                                                                                  \
         }                                                                                      \
@@ -156,6 +171,9 @@ static void window(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t in
 
 DEFINE_POOL(float, f32)
 DEFINE_POOL(double, f64)
+DEFINE_ARGMAX(float, f32, int32_t)
+DEFINE_ARGMAX(float, f32w, int64_t) /* images of more than 2^31 cells */
+DEFINE_ARGMAX(double, f64, int64_t)
 
 /* Every kernel is a no-op on an empty output or input: with no window there is nothing to
  * write, and an empty input image (h or w == 0) has an empty output under both paddings. */
@@ -171,14 +189,16 @@ void gt__max_pool_fwd(gt_dtype dt, const gt__pool_geom *g, const void *x, void *
 void gt__max_pool_bwd(gt_dtype dt, const gt__pool_geom *g, const void *x, const void *dy,
                       void *dx) {
     if (isize(g) == 0) return;
-    if (dt == GT_F32) max_bwd_f32(g, x, dy, dx);
+    if (dt == GT_F32 && g->h * g->w > INT32_MAX) max_bwd_f32w(g, x, dy, dx);
+    else if (dt == GT_F32) max_bwd_f32(g, x, dy, dx);
     else max_bwd_f64(g, x, dy, dx);
 }
 
 void gt__max_pool_gather(gt_dtype dt, const gt__pool_geom *g, const void *x, const void *gx,
                          void *out) {
     if (osize(g) == 0) return;
-    if (dt == GT_F32) max_gather_f32(g, x, gx, out);
+    if (dt == GT_F32 && g->h * g->w > INT32_MAX) max_gather_f32w(g, x, gx, out);
+    else if (dt == GT_F32) max_gather_f32(g, x, gx, out);
     else max_gather_f64(g, x, gx, out);
 }
 

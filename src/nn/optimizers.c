@@ -603,3 +603,93 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
     o->iterations++;
     return true;
 }
+
+/* ---- state for checkpoints (gt_checkpoint_save/load): build, slots by name, iterations --- */
+
+bool gt_optimizer_build(gt_optimizer *o, int n, gt_tensor *const *vars) {
+    if (!o) {
+        nn_error("optimizer build: NULL optimizer");
+        return false;
+    }
+    if (n < 0 || (n > 0 && !vars)) {
+        nn_error("%s.build: invalid arguments (n=%d)", opt_names[o->kind], n);
+        return false;
+    }
+    for (int i = 0; i < n; i++)
+        if (!vars[i] || !gt_is_variable(vars[i]) || !gt_dtype_is_float(gt_tensor_dtype(vars[i]))) {
+            nn_error("%s.build: vars[%d] is not a float variable", opt_names[o->kind], i);
+            return false;
+        }
+    if (o->built) {
+        bool same = n == o->nslots;
+        for (int i = 0; same && i < n; i++)
+            same = find_slot(o, vars[i], i) != NULL;
+        if (!same) {
+            nn_error("%s.build: the optimizer is already built for %d other variables; create "
+                     "a new optimizer for a new set of variables",
+                     opt_names[o->kind], o->nslots);
+            return false;
+        }
+        return true;
+    }
+    return build(o, n, vars);
+}
+
+bool gt_optimizer_is_built(const gt_optimizer *o) {
+    return o && o->built;
+}
+
+bool gt_optimizer_has_schedule(const gt_optimizer *o) {
+    return o && o->has_schedule;
+}
+
+bool gt_optimizer_set_iterations(gt_optimizer *o, int64_t n) {
+    if (!o || n < 0) {
+        nn_error("optimizer: set_iterations needs an optimizer and n >= 0 (got %lld)",
+                 (long long)n);
+        return false;
+    }
+    o->iterations = n;
+    return true;
+}
+
+/* Keras 3's slot names per optimizer (the names its add_variable_from_reference uses). */
+static void slot_names(const gt_optimizer *o, const char **m, const char **v, const char **vh) {
+    switch (o->kind) {
+    case OPT_SGD:
+        *m = "momentum", *v = "", *vh = "";
+        break;
+    case OPT_ADAM:
+    case OPT_ADAMW:
+        *m = "momentum", *v = "velocity", *vh = "velocity_hat";
+        break;
+    case OPT_RMSPROP:
+        *m = "momentum", *v = "velocity", *vh = "average_gradient";
+        break;
+    case OPT_ADAGRAD:
+    default:
+        *m = "", *v = "accumulator", *vh = "";
+        break;
+    }
+}
+
+int gt_optimizer_slots(const gt_optimizer *o, gt_optimizer_slot *out, int cap) {
+    if (!o || !o->built)
+        return 0;
+    const char *nm, *nv, *nvh;
+    slot_names(o, &nm, &nv, &nvh);
+    int k = 0;
+    for (int i = 0; i < o->nslots; i++) {
+        const slot *s = &o->slots[i];
+        void *bufs[3] = {s->m, s->v, s->vhat};
+        const char *names[3] = {nm, nv, nvh};
+        for (int j = 0; j < 3; j++) {
+            if (!bufs[j])
+                continue;
+            if (out && k < cap)
+                out[k] = (gt_optimizer_slot){names[j], s->var, s->dt, s->n, bufs[j]};
+            k++;
+        }
+    }
+    return k;
+}
