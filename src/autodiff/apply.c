@@ -53,6 +53,15 @@ gt_tensor *gt__apply(const gt__op *op, int nin, const gt_tensor *const *in_, con
 
 bool gt__broadcast_shape(const char *who, int ra, const int64_t *sa, int rb, const int64_t *sb,
                          int *rank, int64_t *shape) {
+    if (ra == rb) { /* the common case: equal shapes */
+        int i = 0;
+        while (i < ra && sa[i] == sb[i]) i++;
+        if (i == ra) {
+            for (int j = 0; j < ra; j++) shape[j] = sa[j];
+            *rank = ra;
+            return true;
+        }
+    }
     int r = ra > rb ? ra : rb;
     for (int i = 0; i < r; i++) {
         int ia = i - (r - ra), ib = i - (r - rb);

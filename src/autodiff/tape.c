@@ -290,19 +290,27 @@ static void record_on(gt_tape *t, const gt__call *c, const int32_t *in_slot, uin
     e->op = c->op;
     e->nin = c->nin;
     e->marker = marker;
-    e->in_slot = arena_alloc(t, sizeof(int32_t) * (size_t)c->nin);
-    if (!e->in_slot) return;
-    memcpy(e->in_slot, in_slot, sizeof(int32_t) * (size_t)c->nin);
+    /* One arena block: metadata, saved pointers, then slots (largest alignment first). */
+    size_t nin = (size_t)c->nin;
+    size_t bytes = marker ? sizeof(int32_t) * nin
+                          : (sizeof(gt__meta) + sizeof(gt_tensor *) + sizeof(int32_t)) * nin;
+    unsigned char *blk = arena_alloc(t, bytes ? bytes : 1);
+    if (!blk) return;
     if (!marker) {
-        e->meta = arena_alloc(t, sizeof(gt__meta) * (size_t)c->nin);
-        e->saved = arena_alloc(t, sizeof(gt_tensor *) * (size_t)c->nin);
-        if (!e->meta || !e->saved) return;
+        e->meta = (gt__meta *)(void *)blk;
+        e->saved = (gt_tensor **)(void *)(blk + sizeof(gt__meta) * nin);
+        e->in_slot = (int32_t *)(void *)(blk + (sizeof(gt__meta) + sizeof(gt_tensor *)) * nin);
+    } else {
+        e->in_slot = (int32_t *)(void *)blk;
+    }
+    memcpy(e->in_slot, in_slot, sizeof(int32_t) * nin);
+    if (!marker) {
         for (int i = 0; i < c->nin; i++) {
             const gt_tensor *x = c->in[i];
             gt__meta *m = &e->meta[i];
             m->dtype = x->dtype;
             m->rank = x->rank;
-            memcpy(m->shape, x->shape, sizeof m->shape);
+            for (int d = 0; d < x->rank; d++) m->shape[d] = x->shape[d];
             bool keep = i < 32 ? (c->op->keep_in >> i) & 1u : c->op->keep_in == GT__KEEP_ALL;
             e->saved[i] = keep ? gt_retain((gt_tensor *)x) : NULL;
         }

@@ -53,15 +53,17 @@ static size_t class_bytes(int c) {
     return ((size_t)(4 + q) << (k + GT__MIN_SHIFT)) >> 2;
 }
 
+/* The smallest class holding bytes, in O(1): with h the top bit of bytes - 1, the classes of
+ * block h - 6 are 2^h * {1, 1.25, 1.5, 1.75}. */
 static int class_of(size_t bytes) {
-    if (bytes > class_bytes(GT__NCLASS - 1)) return -1;
-    int lo = 0, hi = GT__NCLASS - 1;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (class_bytes(mid) >= bytes) hi = mid;
-        else lo = mid + 1;
-    }
-    return lo;
+    if (bytes <= ((size_t)1 << GT__MIN_SHIFT)) return 0;
+    size_t m = bytes - 1;
+    int h = 63 - __builtin_clzll((unsigned long long)m);
+    int k = h - GT__MIN_SHIFT;
+    size_t unit = (size_t)1 << (h - 2);        /* a quarter of 2^h */
+    int q = (int)((bytes - ((size_t)1 << h) + unit - 1) / unit); /* 1..4 quarters above 2^h */
+    int c = 4 * k + q;                          /* q == 4 rolls into the next block */
+    return c < GT__NCLASS ? c : -1;
 }
 
 static void add_live(stats *st, int64_t d) {

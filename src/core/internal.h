@@ -85,7 +85,10 @@ char *gt__shape_str(char *buf, size_t n, int rank, const int64_t *shape);
 /* Normalises an axis in [-rank, rank) to [0, rank); false (+error naming who) when out of range. */
 bool gt__axis(const char *who, int axis, int rank, int *out);
 static inline bool gt__same_shape(const gt_tensor *a, const gt_tensor *b) {
-    return a->rank == b->rank && !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->rank);
+    if (a->rank != b->rank) return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->shape[i] != b->shape[i]) return false;
+    return true;
 }
 static inline bool gt__is_float(gt_dtype d) { return d == GT_F32 || d == GT_F64; }
 /* Element i of t as a double / writes v to element i (any dtype). */
