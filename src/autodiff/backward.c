@@ -129,7 +129,17 @@ static gt_tensor *sum_to_batched(gt_tensor *g, int64_t B, const gt__meta *m) {
                   m->rank, GT_MAX_RANK);
         return NULL;
     }
-    if (g->rank < 1 || g->shape[0] != B) {
+    if (g->rank <= m->rank) {
+        /* No row axis: the rule's result does not depend on the upstream gradient, which for
+         * a rule linear in it means zeros (sign, relu_grad's mask input): the same in every
+         * row. */
+        int64_t one[GT_MAX_RANK + 1];
+        one[0] = 1;
+        for (int i = 0; i < m->rank; i++) one[1 + i] = m->shape[i];
+        gt_tensor *s = gt__sum_to_shape(g, m->rank, m->shape);
+        return gt_broadcast_to(gt_reshape(s, m->rank + 1, one), m->rank + 1, want);
+    }
+    if (g->shape[0] != B) {
         gt__error("internal: a batched gradient of shape %s lacks its leading row axis of %lld",
                   GT__SHAPE_STR(g), (long long)B);
         return NULL;

@@ -157,7 +157,7 @@ static void mm_grad(gt__gctx *g) {
     }
 }
 
-const gt__op gt__op_matmul = {.name = "matmul", .nin = 2, .keep_in = 3u,
+const gt__op gt__op_matmul = {.name = "matmul", .nin = 2, .flags = GT__OP_BATCHABLE, .keep_in = 3u,
                               .attr_size = sizeof(mm_attr), .infer = mm_infer,
                               .forward = mm_forward, .grad = mm_grad};
 

@@ -66,6 +66,15 @@ extern const gt__op gt__op_relu_grad, gt__op_relu6_grad, gt__op_leaky_relu_grad,
 static gt_tensor *ew2(const gt__op *op, gt__ew_kind k, const gt_tensor *dy, const gt_tensor *v,
                       double alpha) {
     gt__ew_attr a = {k, alpha};
+    /* The fused kernels take equal shapes. A Jacobian sweep hands the rules a gradient with
+     * extra leading rows: broadcast the saved tensor to it (and only then). */
+    if (dy && v && !gt__same_shape(dy, v)) {
+        int r;
+        int64_t sh[GT_MAX_RANK];
+        if (!gt__broadcast_shape(op->name, dy->rank, dy->shape, v->rank, v->shape, &r, sh)) return NULL;
+        if (dy->rank != r || memcmp(dy->shape, sh, sizeof(int64_t) * (size_t)r)) dy = gt_broadcast_to(dy, r, sh);
+        if (v->rank != r || memcmp(v->shape, sh, sizeof(int64_t) * (size_t)r)) v = gt_broadcast_to(v, r, sh);
+    }
     return gt__apply2(op, dy, v, &a);
 }
 
@@ -148,7 +157,8 @@ static void gelu_grad_grad(gt__gctx *g) {
 }
 
 #define GRAD_OP(var, nm, keep, rule)                                                                \
-    const gt__op var = {.name = nm, .nin = 2, .keep_in = keep, .attr_size = sizeof(gt__ew_attr),   \
+    const gt__op var = {.name = nm, .nin = 2, .flags = GT__OP_BATCHABLE, .keep_in = keep,          \
+                        .attr_size = sizeof(gt__ew_attr),                                          \
                         .infer = ew2_infer, .forward = ew2_forward, .grad = rule}
 
 GRAD_OP(gt__op_relu_grad, "relu_grad", 2u, mask_grad_grad);
@@ -230,7 +240,8 @@ static void softsign_grad(gt__gctx *g) {
 #define KEEP_NONE 0u, false
 #define EW_OP(var, nm, keep, rule) EW_OP_(var, nm, keep, rule)
 #define EW_OP_(var, nm, kin, kout, rule)                                                           \
-    const gt__op var = {.name = nm, .nin = 1, .keep_in = kin, .keep_out = kout,                    \
+    const gt__op var = {.name = nm, .nin = 1, .flags = GT__OP_BATCHABLE, .keep_in = kin,           \
+                        .keep_out = kout,                                                          \
                         .attr_size = sizeof(gt__ew_attr), .infer = ew_infer,                       \
                         .forward = ew_forward, .grad = rule}
 
