@@ -313,10 +313,11 @@ gt_tensor *gt_layer_call(gt_layer *l, const gt_tensor *x, bool training) {
         return NULL;
     }
     gt_dtype dt = gt_tensor_dtype(x);
-    if (!l->built)
+    bool keep_ints = nn_layer_keeps_int_inputs(l); /* Embedding: ids stay ids */
+    if (!l->built && !keep_ints)
         l->dtype = gt_dtype_is_float(dt) ? dt : GT_F32;
     /* Keras autocasts inputs to the layer's compute dtype (integer inputs become floats) */
-    if (dt != l->dtype && !gt_dtype_is_float(dt))
+    if (dt != l->dtype && !gt_dtype_is_float(dt) && !keep_ints)
         x = gt_cast(x, l->dtype);
     if (!x)
         return NULL;

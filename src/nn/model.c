@@ -146,18 +146,71 @@ static void rule(FILE *f, const int *w, const char *l, const char *fill, const c
     fputc('\n', f);
 }
 
-static void row(FILE *f, const int *w, const char *bar, const char *const *cells) {
-    for (int c = 0; c < 3; c++) {
-        int inner = w[c] - 2, len = (int)strlen(cells[c]);
-        fputs(bar, f);
-        if (c == 2) /* Param # is right-justified */
-            fprintf(f, " %*s ", inner, cells[c]);
-        else
-            fprintf(f, " %-*s ", inner, cells[c]);
-        (void)len;
+/* Rich's divide_line: words (a run of non-spaces and the spaces after it) fill a line while
+ * they fit (trailing spaces not counted); a word wider than the line is folded. Writes the
+ * break offsets to brk and returns their count. */
+static int divide_line(const char *s, int width, int *brk, int max) {
+    int n = 0, offset = 0, i = 0, len = (int)strlen(s);
+    while (i < len) {
+        int start = i;
+        while (i < len && s[i] == ' ')
+            i++; /* leading spaces belong to the first word */
+        while (i < len && s[i] != ' ')
+            i++;
+        int word = i - start;
+        while (i < len && s[i] == ' ')
+            i++;
+        int full = i - start;
+        if (width - offset >= word) {
+            offset += full;
+        } else if (word > width) { /* fold the word into chunks of the width */
+            for (int pos = start; pos < start + full; pos += width) {
+                if (pos && n < max)
+                    brk[n++] = pos;
+                offset = start + full - pos < width ? start + full - pos : width;
+            }
+        } else if (offset && start) {
+            if (n < max)
+                brk[n++] = start;
+            offset = full;
+        }
     }
-    fputs(bar, f);
-    fputc('\n', f);
+    return n;
+}
+
+#define CELL_LINES 16
+
+/* One table row; cells wider than their column wrap onto more lines as rich wraps them
+ * (lines right-stripped, vertical alignment top). */
+static void row(FILE *f, const int *w, const char *bar, const char *const *cells) {
+    int brk[3][CELL_LINES], nbrk[3], nlines = 1;
+    for (int c = 0; c < 3; c++) {
+        nbrk[c] = divide_line(cells[c], w[c] - 2, brk[c], CELL_LINES - 1);
+        if (nbrk[c] + 1 > nlines)
+            nlines = nbrk[c] + 1;
+    }
+    for (int ln = 0; ln < nlines; ln++) {
+        for (int c = 0; c < 3; c++) {
+            char part[512] = "";
+            if (ln <= nbrk[c]) {
+                int from = ln ? brk[c][ln - 1] : 0;
+                int to = ln < nbrk[c] ? brk[c][ln] : (int)strlen(cells[c]);
+                int k = to - from < (int)sizeof part - 1 ? to - from : (int)sizeof part - 1;
+                memcpy(part, cells[c] + from, (size_t)k);
+                while (k > 0 && part[k - 1] == ' ')
+                    k--;
+                part[k] = 0;
+            }
+            int inner = w[c] - 2;
+            fputs(bar, f);
+            if (c == 2) /* Param # is right-justified */
+                fprintf(f, " %*s ", inner, part);
+            else
+                fprintf(f, " %-*s ", inner, part);
+        }
+        fputs(bar, f);
+        fputc('\n', f);
+    }
 }
 
 void gt_model_summary(const gt_model *m, FILE *f, int line_length) {

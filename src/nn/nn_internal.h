@@ -35,4 +35,8 @@ void nn_shape_str(int rank, const int64_t *shape, char *buf, size_t n);
 /* Emits Keras' from_logits warning for fn ("categorical_crossentropy"), op ("Softmax"). */
 void nn_warn_from_logits(const char *fn, const char *op);
 
+/* True for layer types whose integer inputs gt_layer_call must not cast to float and whose
+ * dtype is not taken from the first input (Embedding; defined in misc_layers.c). */
+bool nn_layer_keeps_int_inputs(const gt_layer *l);
+
 #endif

@@ -1,0 +1,995 @@
+/* Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout,
+ * BatchNormalization, LayerNormalization and Embedding:
+ *  - forward values and first gradients against Keras 3 itself (tests/ref/gen_keras_layers.py
+ *    -> tests/data/keras_layers_ref.txt; each case's configuration is read from that file);
+ *  - BatchNormalization's moving statistics over several training calls against Keras;
+ *  - Dropout's statistics, seeding, training flag and gradient;
+ *  - gradient checks of every layer w.r.t. its input and weights in float64 (first and second
+ *    order, forward mode, Jacobians: gtt_gradcheck);
+ *  - names, variable paths and order; model.summary() of small CNNs byte for byte;
+ *  - error cases.
+ * GT_LAYERS_STATS=1 prints the worst observed error of each Keras comparison. */
+#include "gtt.h"
+#include "nn_ref.h"
+
+#include <gradtape_nn.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool stats;
+
+/* Compares t with a reference record, as nnref_check, and reports the worst error in units of
+ * the tolerance when GT_LAYERS_STATS is set. */
+static void ref_check(const char *key, const gt_tensor *t, double atol, double rtol) {
+    int64_t n;
+    const double *v = nnref_get(key, &n);
+    if (!v)
+        return;
+    gtt_tensor_close(key, t, v, n, atol, rtol);
+    if (stats && t && gt_tensor_size(t) == n) {
+        double worst = 0, worst_abs = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double e = fabs(gt_tensor_get(t, i) - v[i]);
+            double r = e / (atol + rtol * fabs(v[i]));
+            if (r > worst)
+                worst = r;
+            if (e > worst_abs)
+                worst_abs = e;
+        }
+        printf("  %-34s max |err| %.3g  (%.2f of tolerance)\n", key, worst_abs, worst);
+    }
+}
+
+static double cfgv(const char *key, int i) {
+    int64_t n;
+    const double *v = nnref_get(key, &n);
+    return v && i < n ? v[i] : 0;
+}
+
+/* The shape stored under key (`<case>.xshape`); returns the rank. */
+static int ref_shape(const char *key, int64_t *shape) {
+    int64_t n;
+    const double *v = nnref_get(key, &n);
+    for (int64_t i = 0; v && i < n; i++)
+        shape[i] = (int64_t)v[i];
+    return v ? (int)n : 0;
+}
+
+static void set_var(gt_tensor *v, const double *vals) {
+    gt_scope_begin();
+    gt_tensor *t = gt_tensor_new(GT_F64, gt_tensor_rank(v), gt_tensor_shape(v), vals);
+    GTT_OK(gt_variable_assign(v, gt_cast(t, gt_tensor_dtype(v))));
+    gt_scope_end();
+}
+
+static void set_var_key(gt_tensor *v, const char *key) {
+    int64_t n;
+    const double *vals = nnref_get(key, &n);
+    if (vals && n == gt_tensor_size(v))
+        set_var(v, vals);
+    else
+        GTT_CHECK(0, "%s: %lld values for a variable of %lld", key, (long long)n,
+                  (long long)gt_tensor_size(v));
+}
+
+/* y = layer(x, training) under a tape; compares y with <key>.y and the gradients of sum(w*y)
+ * w.r.t. x (unless x is integer) and each trainable variable with <key>.d<name>. */
+static void forward_and_grads(const char *key, gt_layer *l, gt_tensor *x, bool training,
+                              double atol, double rtol, double gatol, double grtol) {
+    char k[256];
+    gt_tape *tape = gt_tape_begin(NULL);
+    bool fx = gt_dtype_is_float(gt_tensor_dtype(x));
+    if (fx)
+        gt_tape_watch(tape, x);
+    gt_tensor *y = gt_layer_call(l, x, training);
+    GTT_OK(y != NULL);
+    snprintf(k, sizeof k, "%s.yshape", key);
+    int64_t want_shape[GT_MAX_RANK];
+    int wr = ref_shape(k, want_shape);
+    GTT_CHECK(y && gt_tensor_rank(y) == wr &&
+                  memcmp(gt_tensor_shape(y), want_shape, sizeof(int64_t) * (size_t)wr) == 0,
+              "%s: output shape", key);
+    snprintf(k, sizeof k, "%s.w", key);
+    gt_tensor *w = y ? nnref_tensor(k, gt_tensor_dtype(y), gt_tensor_rank(y), gt_tensor_shape(y))
+                     : NULL;
+    gt_tensor *obj = gt_reduce_sum(gt_mul(y, w), GT_ALL, false);
+    gt_tape_end(tape);
+    snprintf(k, sizeof k, "%s.y", key);
+    ref_check(k, y, atol, rtol);
+    gt_tensor *src[8];
+    int ns = 0;
+    if (fx)
+        src[ns++] = x;
+    ns += gt_layer_trainable_variables(l, src + ns, 8 - ns);
+    gt_tensor *g[8] = {0};
+    GTT_OK(gt_tape_gradient(tape, 1, (const gt_tensor *const[]){obj}, NULL, ns,
+                            (const gt_tensor *const *)src, GT_UNCONNECTED_NONE, g));
+    for (int i = 0; i < ns; i++) {
+        snprintf(k, sizeof k, "%s.d%s", key, i == 0 && fx ? "x" : gt_variable_name(src[i]));
+        ref_check(k, g[i], gatol, grtol);
+    }
+    gt_tape_free(tape);
+}
+
+/* ---- Conv2D against Keras ----------------------------------------------------------------- */
+
+static gt_activation act_of(int code) {
+    return code == 1 ? GT_ACT_RELU : code == 2 ? GT_ACT_TANH : GT_ACT_LINEAR;
+}
+
+/* Tolerances (float32): each output is a sum of K <= 27 products of N(0,1) inputs and
+ * N(0,0.25) weights, |terms| summing to ~10; a different summation order than Eigen's moves it
+ * by a few ulps of that sum (~1e-6). The kernel gradient sums up to 112 positions of products
+ * of similar size (sum of |terms| ~ 100, error ~1e-5). */
+static void conv_keras(void) {
+    static const char *cases[] = {"valid",         "same_strided", "same_s2_even", "dilated",
+                                  "dilated_valid", "groups",       "one_by_one"};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        char key[128], k[160];
+        snprintf(key, sizeof key, "conv.%s", cases[ci]);
+        snprintf(k, sizeof k, "%s.cfg", key);
+        gt_conv2d_layer_desc d = {
+            .filters = (int64_t)cfgv(k, 0),
+            .kernel_size = {(int64_t)cfgv(k, 1), (int64_t)cfgv(k, 2)},
+            .strides = {(int64_t)cfgv(k, 3), (int64_t)cfgv(k, 4)},
+            .dilation_rate = {(int64_t)cfgv(k, 5), (int64_t)cfgv(k, 6)},
+            .groups = (int64_t)cfgv(k, 7),
+            .padding = cfgv(k, 8) != 0 ? GT_PADDING_SAME : GT_PADDING_VALID,
+            .no_bias = cfgv(k, 9) == 0,
+            .activation = act_of((int)cfgv(k, 10)),
+        };
+        gt_scope_begin();
+        gt_layer *l = gt_conv2d_layer(&d);
+        GTT_OK(l != NULL);
+        int64_t xs[GT_MAX_RANK];
+        snprintf(k, sizeof k, "%s.xshape", key);
+        int xr = ref_shape(k, xs);
+        snprintf(k, sizeof k, "%s.x", key);
+        gt_tensor *x = nnref_tensor(k, GT_F32, xr, xs);
+        GTT_OK(gt_layer_build(l, xr, xs));
+        snprintf(k, sizeof k, "%s.kernel", key);
+        set_var_key(gt_conv2d_layer_kernel(l), k);
+        if (!d.no_bias) {
+            snprintf(k, sizeof k, "%s.bias", key);
+            set_var_key(gt_conv2d_layer_bias(l), k);
+        } else {
+            GTT_CHECK(gt_conv2d_layer_bias(l) == NULL, "%s: no bias", key);
+        }
+        forward_and_grads(key, l, x, false, 1e-5, 1e-5, 5e-5, 1e-5);
+        gt_layer_free(l);
+        gt_scope_end();
+    }
+    /* Glorot uniform with the receptive field: kernel (5, 5, 6, 32) is U(+-sqrt(6 / (150 +
+     * 800))); 4800 draws reach within 1% of the bound (P(miss) = 0.99^4800 ~ 1e-21). */
+    gt_scope_begin();
+    gt_layer *c = gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 32, .kernel_size = {5}});
+    GTT_OK(gt_layer_build(c, GT_SHAPE(1, 28, 28, 6)));
+    double limit = cfgv("conv.init.limit", 0);
+    double mx = gt_item(gt_reduce_max(gt_abs(gt_conv2d_layer_kernel(c)), GT_ALL, false));
+    GTT_CHECK(mx <= limit && mx > 0.99 * limit, "glorot bound: max %g, limit %g", mx, limit);
+    GTT_CLOSE(cfgv("conv.init.kernel_absmax", 0), limit, 0, 0.01); /* Keras' own draw */
+    GTT_CHECK(gt_item(gt_reduce_max(gt_abs(gt_conv2d_layer_bias(c)), GT_ALL, false)) == 0,
+              "zero bias");
+    gt_layer_free(c);
+    gt_scope_end();
+}
+
+/* ---- pooling, Flatten --------------------------------------------------------------------- */
+
+/* Max pooling and Flatten move values: exact. Average pooling divides a sum of <= 9 values:
+ * a few ulps (1e-6 relative; atol for results near 0). */
+static void pool_keras(void) {
+    static const char *cases[] = {"max_default", "max_same_s2", "max_rect", "avg_default",
+                                  "avg_same_s2", "avg_same_s1", "gap",      "gap_keepdims"};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        char key[128], k[160];
+        snprintf(key, sizeof key, "pool.%s", cases[ci]);
+        snprintf(k, sizeof k, "%s.cfg", key);
+        int kind = (int)cfgv(k, 0);
+        gt_pooling2d_desc d = {.pool_size = {(int64_t)cfgv(k, 1), (int64_t)cfgv(k, 2)},
+                               .strides = {(int64_t)cfgv(k, 3), (int64_t)cfgv(k, 4)},
+                               .padding = cfgv(k, 5) != 0 ? GT_PADDING_SAME : GT_PADDING_VALID};
+        bool defaults = strstr(cases[ci], "default") != NULL;
+        gt_layer *l = kind == 0   ? gt_max_pooling2d(defaults ? NULL : &d)
+                      : kind == 1 ? gt_average_pooling2d(&d)
+                                  : gt_global_average_pooling2d(&(gt_global_pooling2d_desc){
+                                        .keepdims = cfgv(k, 6) != 0});
+        GTT_OK(l != NULL);
+        gt_scope_begin();
+        int64_t xs[GT_MAX_RANK];
+        snprintf(k, sizeof k, "%s.xshape", key);
+        int xr = ref_shape(k, xs);
+        snprintf(k, sizeof k, "%s.x", key);
+        gt_tensor *x = nnref_tensor(k, GT_F32, xr, xs);
+        double tol = kind == 0 ? 0 : 1e-6;
+        forward_and_grads(key, l, x, false, tol, tol, tol, tol);
+        gt_scope_end();
+        gt_layer_free(l);
+    }
+    gt_scope_begin();
+    gt_layer *f = gt_flatten(NULL);
+    forward_and_grads("flatten", f, nnref_tensor("flatten.x", GT_F32, GT_SHAPE(2, 3, 4, 5)), false,
+                      0, 0, 0, 0);
+    gt_tensor *y = gt_layer_call(f, gt_zeros(GT_F32, GT_SHAPE(3)), false); /* (3,) -> (3, 1) */
+    GTT_CHECK(y && gt_tensor_rank(y) == 2 && gt_tensor_dim(y, 1) == 1, "flatten of a vector");
+    y = gt_layer_call(f, gt_zeros(GT_F32, GT_SHAPE(0, 4, 5)), false);
+    GTT_CHECK(y && gt_tensor_dim(y, 0) == 0 && gt_tensor_dim(y, 1) == 20, "flatten of an empty batch");
+    gt_layer_free(f);
+    gt_scope_end();
+}
+
+/* ---- BatchNormalization against Keras ----------------------------------------------------- */
+
+/* Tolerances (float32): the batch statistics are means over <= 36 values, a few ulps off
+ * Eigen's order; normalising multiplies those errors by gamma/sqrt(var) ~ 1: atol/rtol 1e-5
+ * on outputs of size ~1-3. The input gradient of the training mode subtracts means of w and
+ * w*xhat (cancellation): atol 3e-5. Moving statistics are two f32 products and a sum: 1e-6. */
+static void bn_keras(void) {
+    static const char *cases[] = {"nhwc", "dense", "axis1", "frozen"};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        char key[64], k[160];
+        snprintf(key, sizeof key, "bn.%s", cases[ci]);
+        snprintf(k, sizeof k, "%s.cfg", key);
+        int axis = (int)cfgv(k, 0);
+        bool center = cfgv(k, 3) != 0, scale = cfgv(k, 4) != 0, trainable = cfgv(k, 5) != 0;
+        gt_batch_normalization_desc d = {.axis = axis,
+                                         .momentum = cfgv(k, 1),
+                                         .epsilon = cfgv(k, 2),
+                                         .no_center = !center,
+                                         .no_scale = !scale};
+        gt_layer *l = gt_batch_normalization(&d);
+        GTT_OK(l != NULL);
+        gt_scope_begin();
+        int64_t xs[GT_MAX_RANK];
+        snprintf(k, sizeof k, "%s.xshape", key);
+        int xr = ref_shape(k, xs);
+        GTT_OK(gt_layer_build(l, xr, xs));
+        gt_tensor *vars[4];
+        int nv = gt_layer_variables(l, vars, 4);
+        GTT_CHECK(nv == 2 + center + scale, "%s: %d variables", key, nv);
+        snprintf(k, sizeof k, "%s.weights", key);
+        const double *wv = nnref_get(k, NULL);
+        for (int i = 0, off = 0; i < nv && wv; i++) {
+            set_var(vars[i], wv + off);
+            off += (int)gt_tensor_size(vars[i]);
+        }
+        if (!trainable)
+            gt_layer_set_trainable(l, false);
+        snprintf(k, sizeof k, "%s.x0", key);
+        gt_tensor *x0 = nnref_tensor(k, GT_F32, xr, xs);
+        snprintf(k, sizeof k, "%s.y_infer", key);
+        ref_check(k, gt_layer_call(l, x0, false), 1e-5, 1e-5);
+        for (int s = 0; s < 3; s++) {
+            char sk[96];
+            snprintf(k, sizeof k, "%s.x%d", key, s);
+            gt_tensor *x = nnref_tensor(k, GT_F32, xr, xs);
+            snprintf(sk, sizeof sk, "%s.train%d", key, s);
+            if (s == 0) {
+                forward_and_grads(sk, l, x, true, 1e-5, 1e-5, 3e-5, 1e-5);
+            } else {
+                snprintf(k, sizeof k, "%s.y", sk);
+                ref_check(k, gt_layer_call(l, x, true), 1e-5, 1e-5);
+            }
+            snprintf(k, sizeof k, "%s.moving_mean%d", key, s);
+            ref_check(k, vars[nv - 2], 1e-6, 1e-6);
+            snprintf(k, sizeof k, "%s.moving_variance%d", key, s);
+            ref_check(k, vars[nv - 1], 1e-6, 1e-6);
+        }
+        gt_scope_end();
+        gt_layer_free(l);
+    }
+}
+
+/* Same tolerances as BatchNormalization (means over <= 6 values). */
+static void ln_keras(void) {
+    static const char *cases[] = {"last", "flat", "axis1", "noscale"};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        char key[128], k[160];
+        snprintf(key, sizeof key, "ln.%s", cases[ci]);
+        snprintf(k, sizeof k, "%s.cfg", key);
+        gt_layer_normalization_desc d = {.axis = (int)cfgv(k, 0),
+                                         .epsilon = cfgv(k, 1),
+                                         .no_center = cfgv(k, 2) == 0,
+                                         .no_scale = cfgv(k, 3) == 0};
+        gt_layer *l = gt_layer_normalization(&d);
+        GTT_OK(l != NULL);
+        gt_scope_begin();
+        int64_t xs[GT_MAX_RANK];
+        snprintf(k, sizeof k, "%s.xshape", key);
+        int xr = ref_shape(k, xs);
+        GTT_OK(gt_layer_build(l, xr, xs));
+        gt_tensor *vars[2];
+        int nv = gt_layer_variables(l, vars, 2);
+        snprintf(k, sizeof k, "%s.weights", key);
+        int64_t nw;
+        const double *wv = nnref_get(k, &nw);
+        for (int i = 0, off = 0; i < nv && wv; i++) {
+            set_var(vars[i], wv + off);
+            off += (int)gt_tensor_size(vars[i]);
+        }
+        snprintf(k, sizeof k, "%s.x", key);
+        forward_and_grads(key, l, nnref_tensor(k, GT_F32, xr, xs), false, 1e-5, 1e-5, 3e-5, 1e-5);
+        gt_scope_end();
+        gt_layer_free(l);
+    }
+}
+
+/* Gathering is exact; the table's gradient adds up to 4 w values per row (rounding only). */
+static void embedding_keras(void) {
+    gt_scope_begin();
+    gt_layer *l = gt_embedding(&(gt_embedding_desc){.input_dim = 10, .output_dim = 5});
+    gt_tensor *ids = gt_cast(nnref_tensor("emb.ids", GT_F64, GT_SHAPE(3, 4)), GT_I32);
+    GTT_OK(gt_layer_build(l, GT_SHAPE(3, 4)));
+    gt_tensor *table;
+    GTT_CHECK(gt_layer_variables(l, &table, 1) == 1, "one variable");
+    GTT_CHECK(strcmp(gt_variable_name(table), "embeddings") == 0, "name %s",
+              gt_variable_name(table));
+    set_var_key(table, "emb.table");
+    forward_and_grads("emb.int", l, ids, false, 0, 0, 1e-7, 1e-6);
+    gt_tensor *fids = nnref_tensor("emb.fids", GT_F32, GT_SHAPE(2, 4));
+    ref_check("emb.float.y", gt_layer_call(l, fids, false), 0, 0);
+    /* int64 ids too, and the layer keeps its float32 table */
+    gt_tensor *y64 = gt_layer_call(l, gt_cast(ids, GT_I64), false);
+    ref_check("emb.int.y", y64, 0, 0);
+    GTT_CHECK(gt_tensor_dtype(y64) == GT_F32, "float32 output");
+    gt_layer_free(l);
+    gt_scope_end();
+}
+
+/* ---- summary ------------------------------------------------------------------------------ */
+
+static char *summary_block(const char *name) {
+    FILE *f = fopen(GT_TEST_DATA_DIR "/keras_layers_ref.txt", "r");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, len = 0, nl = strlen(name);
+    char *out = calloc(1, cap), line[4096];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "#S ", 3) != 0 || strncmp(line + 3, name, nl) != 0 || line[3 + nl] != '|')
+            continue;
+        size_t k = strlen(line + 4 + nl);
+        if (len + k + 1 < cap) {
+            memcpy(out + len, line + 4 + nl, k + 1);
+            len += k;
+        }
+    }
+    fclose(f);
+    if (!len) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static void check_summary(const gt_model *m, int line_length, const char *block) {
+    char *want = summary_block(block);
+    GTT_CHECK(want != NULL, "summary block %s", block);
+    if (!want)
+        return;
+    char got[1 << 16] = "";
+    FILE *f = tmpfile();
+    gt_model_summary(m, f, line_length);
+    rewind(f);
+    size_t n = fread(got, 1, sizeof got - 1, f);
+    got[n] = 0;
+    fclose(f);
+    GTT_CHECK(strcmp(got, want) == 0, "summary %s differs:\n--- got\n%s--- want\n%s", block, got,
+              want);
+    free(want);
+}
+
+static void summaries(void) {
+    gt_reset_uids();
+    gt_model *cnn = gt_sequential(NULL);
+    gt_sequential_add(cnn, gt_conv2d_layer(&(gt_conv2d_layer_desc){
+                               .filters = 8, .kernel_size = {3}, .activation = GT_ACT_RELU}));
+    gt_sequential_add(cnn, gt_batch_normalization(NULL));
+    gt_sequential_add(cnn, gt_max_pooling2d(NULL));
+    gt_sequential_add(cnn, gt_conv2d_layer(&(gt_conv2d_layer_desc){
+                               .filters = 16, .kernel_size = {3}, .padding = GT_PADDING_SAME,
+                               .groups = 2}));
+    gt_sequential_add(cnn, gt_layer_normalization(NULL));
+    gt_sequential_add(cnn, gt_average_pooling2d(&(gt_pooling2d_desc){.pool_size = {2}}));
+    gt_sequential_add(cnn, gt_dropout(&(gt_dropout_desc){.rate = 0.25}));
+    gt_sequential_add(cnn, gt_flatten(NULL));
+    gt_sequential_add(cnn, gt_dense(&(gt_dense_desc){.units = 10}));
+    gt_scope_begin();
+    GTT_OK(gt_model_call(cnn, gt_zeros(GT_F32, GT_SHAPE(2, 28, 28, 1)), false) != NULL);
+    gt_scope_end();
+    check_summary(cnn, 88, "cnn88");
+    check_summary(cnn, 100, "cnn100");
+    /* Keras' paths and order: trainable weights layer by layer, then BN's moving statistics */
+    gt_tensor *v[32];
+    int n = gt_layer_variables(gt_model_layer(cnn), v, 32);
+    GTT_CHECK(n == 12, "%d variables", n);
+    static const char *paths[] = {
+        "sequential/conv2d/kernel",
+        "sequential/conv2d/bias",
+        "sequential/batch_normalization/gamma",
+        "sequential/batch_normalization/beta",
+        "sequential/batch_normalization/moving_mean",
+        "sequential/batch_normalization/moving_variance",
+        "sequential/conv2d_1/kernel",
+        "sequential/conv2d_1/bias",
+        "sequential/layer_normalization/gamma",
+        "sequential/layer_normalization/beta",
+        "sequential/dense/kernel",
+        "sequential/dense/bias",
+    };
+    for (int i = 0; i < n && i < 12; i++)
+        GTT_CHECK(strcmp(gt_variable_path(v[i]), paths[i]) == 0, "path %s, want %s",
+                  gt_variable_path(v[i]), paths[i]);
+    n = gt_layer_non_trainable_variables(gt_model_layer(cnn), v, 32);
+    GTT_CHECK(n == 2 && strstr(gt_variable_path(v[0]), "moving_mean") &&
+                  strstr(gt_variable_path(v[1]), "moving_variance"),
+              "non-trainable: the moving statistics");
+    gt_model_free(cnn);
+
+    gt_reset_uids();
+    gt_model *gap = gt_sequential(NULL);
+    gt_sequential_add(gap, gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 4,
+                                                                   .kernel_size = {3, 5},
+                                                                   .strides = {2},
+                                                                   .padding = GT_PADDING_SAME,
+                                                                   .no_bias = true}));
+    gt_sequential_add(gap, gt_batch_normalization(&(gt_batch_normalization_desc){.no_center = true}));
+    gt_sequential_add(gap, gt_global_average_pooling2d(NULL));
+    gt_sequential_add(gap, gt_dense(&(gt_dense_desc){.units = 3}));
+    gt_scope_begin();
+    GTT_OK(gt_model_call(gap, gt_zeros(GT_F32, GT_SHAPE(5, 9, 9, 3)), false) != NULL);
+    gt_scope_end();
+    check_summary(gap, 88, "gap88");
+    gt_model_free(gap);
+
+    gt_reset_uids();
+    gt_model *emb = gt_sequential(NULL);
+    gt_sequential_add(emb, gt_embedding(&(gt_embedding_desc){.input_dim = 100, .output_dim = 8}));
+    gt_sequential_add(emb, gt_flatten(NULL));
+    gt_sequential_add(emb, gt_dense(&(gt_dense_desc){.units = 1}));
+    gt_scope_begin();
+    GTT_OK(gt_model_call(emb, gt_zeros(GT_I32, GT_SHAPE(2, 5)), false) != NULL);
+    gt_scope_end();
+    check_summary(emb, 88, "emb88");
+    gt_model_free(emb);
+}
+
+/* ---- Dropout ------------------------------------------------------------------------------ */
+
+static void dropout_behaviour(void) {
+    gt_scope_begin();
+    const int64_t n = 200000;
+    gt_tensor *x = gt_ones(GT_F32, GT_SHAPE(n));
+    gt_layer *d = gt_dropout(&(gt_dropout_desc){.rate = 0.3, .seed = 42});
+    GTT_CHECK(gt_layer_call(d, x, false) == x, "training=false returns the input");
+    gt_tape *tape = gt_tape_begin(NULL);
+    gt_tape_watch(tape, x);
+    gt_tensor *y = gt_layer_call(d, x, true);
+    gt_tape_end(tape);
+    gt_tensor *g = gt_gradient(tape, y, x);
+    gt_tape_free(tape);
+    /* kept values are exactly float32(1 / 0.7) (x * scale, as TF); the fraction dropped is
+     * 0.3 +- 5 standard deviations (sqrt(0.21 / n) = 0.001) */
+    float scale = (float)(1.0 / 0.7);
+    int64_t zeros = 0, bad = 0;
+    const float *yv = gt_tensor_data(y);
+    for (int64_t i = 0; i < n; i++) {
+        if (yv[i] == 0)
+            zeros++;
+        else if (yv[i] != scale)
+            bad++;
+    }
+    GTT_CHECK(bad == 0, "%lld kept values are not 1/(1-rate)", (long long)bad);
+    GTT_CLOSE((double)zeros / (double)n, 0.3, 0.005, 0);
+    GTT_CLOSE(gt_item(gt_reduce_mean(y, GT_ALL, false)), 1.0, 0.01, 0); /* inverted scaling */
+    /* the gradient is the mask times the scale: for x = 1 it equals y */
+    GTT_CHECK(g && gt_tensor_equal(g, y), "gradient = mask * scale");
+    /* a new mask every call; the same masks from the same seed */
+    gt_tensor *y2 = gt_layer_call(d, x, true);
+    GTT_CHECK(!gt_tensor_equal(y, y2), "each call draws a new mask");
+    gt_layer *d2 = gt_dropout(&(gt_dropout_desc){.rate = 0.3, .seed = 42});
+    GTT_CHECK(gt_tensor_equal(gt_layer_call(d2, x, true), y) &&
+                  gt_tensor_equal(gt_layer_call(d2, x, true), y2),
+              "same seed, same masks");
+    /* seed 0 draws from the global generator: reproducible under gt_set_seed */
+    gt_set_seed(7);
+    gt_layer *a = gt_dropout(&(gt_dropout_desc){.rate = 0.5});
+    gt_set_seed(7);
+    gt_layer *b = gt_dropout(&(gt_dropout_desc){.rate = 0.5});
+    GTT_CHECK(gt_tensor_equal(gt_layer_call(a, x, true), gt_layer_call(b, x, true)),
+              "gt_set_seed makes unseeded layers reproducible");
+    /* rate 0: identity even when training; rate 1: zeros without a gradient (tf.zeros_like) */
+    gt_layer *r0 = gt_dropout(&(gt_dropout_desc){.rate = GT_ZERO});
+    GTT_CHECK(gt_layer_call(r0, x, true) == x, "rate 0 is the identity");
+    gt_layer *r1 = gt_dropout(&(gt_dropout_desc){.rate = 1});
+    tape = gt_tape_begin(NULL);
+    gt_tape_watch(tape, x);
+    gt_tensor *z = gt_layer_call(r1, x, true);
+    gt_tape_end(tape);
+    GTT_CHECK(z && gt_item(gt_reduce_max(gt_abs(z), GT_ALL, false)) == 0, "rate 1 gives zeros");
+    GTT_CHECK(gt_gradient(tape, z, x) == NULL, "rate 1: no gradient, as TF");
+    gt_error_clear();
+    gt_tape_free(tape);
+    /* float64 inputs: the same mask pattern rules, in float64 */
+    gt_layer *d64 = gt_dropout(&(gt_dropout_desc){.rate = 0.25, .seed = 3});
+    gt_tensor *y64 = gt_layer_call(d64, gt_ones(GT_F64, GT_SHAPE(1000)), true);
+    GTT_CHECK(y64 && gt_tensor_dtype(y64) == GT_F64, "float64 dropout");
+    /* Sequential passes training down */
+    gt_model *m = gt_sequential(NULL);
+    gt_sequential_add(m, gt_dropout(&(gt_dropout_desc){.rate = 0.5, .seed = 9}));
+    gt_tensor *small = gt_ones(GT_F32, GT_SHAPE(64));
+    GTT_CHECK(gt_tensor_equal(gt_model_call(m, small, false), small), "model(x, training=False)");
+    GTT_CHECK(gt_item(gt_reduce_min(gt_model_call(m, small, true), GT_ALL, false)) == 0,
+              "model(x, training=True) drops");
+    gt_model_free(m);
+    gt_layer_free(d);
+    gt_layer_free(d2);
+    gt_layer_free(a);
+    gt_layer_free(b);
+    gt_layer_free(r0);
+    gt_layer_free(r1);
+    gt_layer_free(d64);
+    gt_scope_end();
+}
+
+/* BatchNormalization: training vs inference, the trainable switch, Sequential. */
+static void bn_behaviour(void) {
+    gt_scope_begin();
+    gt_reset_uids();
+    gt_model *m = gt_sequential(NULL);
+    gt_layer *bn = gt_batch_normalization(NULL);
+    gt_sequential_add(m, bn);
+    gt_tensor *x = gtt_randn(GT_SHAPE(8, 3), 2.0, 5.0, 11);
+    gt_tensor *y = gt_model_call(m, x, false);
+    gt_tensor *v[4];
+    GTT_CHECK(gt_layer_variables(bn, v, 4) == 4, "4 variables");
+    static const char *names[] = {"gamma", "beta", "moving_mean", "moving_variance"};
+    for (int i = 0; i < 4; i++) {
+        GTT_CHECK(strcmp(gt_variable_name(v[i]), names[i]) == 0, "variable %d is %s", i,
+                  gt_variable_name(v[i]));
+        GTT_CHECK(gt_variable_trainable(v[i]) == (i < 2), "%s trainable flag", names[i]);
+    }
+    /* inference with fresh statistics: x / sqrt(1 + 1e-3) */
+    GTT_CLOSE(gt_tensor_get(y, 0), gt_tensor_get(x, 0) / sqrt(1.001), 1e-12, 1e-12);
+    GTT_CHECK(gt_item(gt_reduce_max(gt_abs(v[2]), GT_ALL, false)) == 0, "inference leaves stats");
+    /* training: batch statistics normalise, moving mean moves by 1% towards the batch mean */
+    y = gt_model_call(m, x, true);
+    double bm[3], bv[3];
+    gt_tensor_to_f64(gt_reduce_mean(x, GT_AXES(0), false), bm, 3);
+    gt_tensor *mean = gt_reduce_mean(x, GT_AXES(0), true);
+    gt_tensor_to_f64(gt_reduce_mean(gt_square(gt_sub(x, mean)), GT_AXES(0), false), bv, 3);
+    for (int c = 0; c < 3; c++) {
+        GTT_CLOSE(gt_tensor_get(v[2], c), bm[c] * (1 - 0.99), 1e-15, 1e-12);
+        GTT_CLOSE(gt_tensor_get(v[3], c), 0.99 + bv[c] * (1 - 0.99), 1e-15, 1e-12);
+        /* the output is normalised with the batch statistics: column mean 0, variance
+         * var / (var + eps) */
+        gt_tensor *col = gt_slice(y, (const int64_t[]){0, c}, (const int64_t[]){8, 1});
+        GTT_CLOSE(gt_item(gt_reduce_mean(col, GT_ALL, false)), 0, 1e-12, 0);
+        GTT_CLOSE(gt_item(gt_reduce_mean(gt_square(col), GT_ALL, false)), bv[c] / (bv[c] + 1e-3),
+                  1e-12, 1e-12);
+    }
+    /* trainable = False: inference mode even with training = True, statistics frozen */
+    gt_tensor *before = gt_variable_value(v[2]);
+    gt_layer_set_trainable(gt_model_layer(m), false);
+    GTT_CHECK(gt_layer_trainable_variables(gt_model_layer(m), NULL, 0) == 0, "no trainable vars");
+    GTT_CHECK(gt_layer_non_trainable_variables(gt_model_layer(m), NULL, 0) == 4, "4 frozen vars");
+    gt_tensor *yt = gt_model_call(m, x, true), *yi = gt_model_call(m, x, false);
+    GTT_CHECK(yt && yi && gt_tensor_equal(yt, yi), "frozen: training=True is inference");
+    GTT_CHECK(gt_tensor_equal(before, gt_variable_value(v[2])), "frozen: statistics unchanged");
+    /* the moving statistics are never on a tape: only gamma and beta get gradients */
+    gt_layer_set_trainable(gt_model_layer(m), true);
+    gt_tape *tape = gt_tape_begin(NULL);
+    gt_tensor *loss = gt_reduce_sum(gt_square(gt_model_call(m, x, true)), GT_ALL, false);
+    gt_tape_end(tape);
+    int64_t recorded = gt_tape_size(tape);
+    gt_tensor *g[4] = {0};
+    GTT_OK(gt_tape_gradient(tape, 1, (const gt_tensor *const[]){loss}, NULL, 4,
+                            (const gt_tensor *const *)v, GT_UNCONNECTED_NONE, g));
+    GTT_CHECK(g[0] && g[1] && !g[2] && !g[3], "gradients for gamma, beta only");
+    GTT_CHECK(recorded < 20, "the statistics update is not recorded (%lld ops)", (long long)recorded);
+    gt_tape_free(tape);
+    gt_scope_end();
+    gt_model_free(m);
+}
+
+/* ---- gradient checks in float64 (input and weights) ----------------------------------------- */
+
+/* f(x[0], weights x[1..nv]): the layer reads its own variables. gtt_gradcheck passes the
+ * variables themselves (so tapes differentiate w.r.t. them) or, for finite differences,
+ * nudged copies, which are assigned to the variables for the call and then undone. */
+typedef struct lcase {
+    gt_layer *layer;
+    bool training;
+    int nv;
+    gt_tensor *vars[4], *orig[4];
+} lcase;
+
+static gt_tensor *layer_fn(gt_tensor *const *x, void *user) {
+    lcase *c = user;
+    bool swapped[4] = {false};
+    for (int i = 0; i < c->nv; i++)
+        if (x[1 + i] != c->vars[i])
+            swapped[i] = gt_variable_assign(c->vars[i], x[1 + i]);
+    gt_tensor *y = gt_layer_call(c->layer, x[0], c->training);
+    for (int i = 0; i < c->nv; i++)
+        if (swapped[i])
+            gt_variable_assign(c->vars[i], c->orig[i]);
+    return y;
+}
+
+/* z = sum_k sum(v_k * dL/dW_k), L = sum(w * layer(x)): z's gradient w.r.t. every weight and x
+ * through nested tapes, against central differences of z (weights moved by assignment). The
+ * second-order half of the weights' check. */
+static double weight_z(lcase *c, gt_tensor *x, const gt_tensor *w, gt_tensor *const *v,
+                       gt_tensor **zt) {
+    gt_tape *inner = gt_tape_begin(NULL);
+    for (int i = 0; i < c->nv; i++)
+        gt_tape_watch(inner, c->vars[i]);
+    gt_tensor *y = gt_layer_call(c->layer, x, c->training);
+    gt_tensor *obj = gt_reduce_sum(gt_mul(y, w), GT_ALL, false);
+    gt_tape_end(inner);
+    gt_tensor *g[4] = {0};
+    gt_tape_gradient(inner, 1, (const gt_tensor *const[]){obj}, NULL, c->nv,
+                     (const gt_tensor *const *)c->vars, GT_UNCONNECTED_ZERO, g);
+    gt_tape_free(inner);
+    gt_tensor *z = NULL;
+    for (int i = 0; i < c->nv; i++) {
+        gt_tensor *t = gt_reduce_sum(gt_mul(g[i], v[i]), GT_ALL, false);
+        z = z ? gt_add(z, t) : t;
+    }
+    if (zt)
+        *zt = z;
+    return z ? gt_item(z) : NAN;
+}
+
+static void weight_second_order(const char *name, lcase *c, gt_tensor *x) {
+    gt_scope_begin();
+    const double h = 1e-5, atol = 1e-5, rtol = 1e-4; /* gtt's second-order defaults */
+    gt_tensor *y0 = gt_layer_call(c->layer, x, c->training);
+    gt_tensor *w = gtt_randn(gt_tensor_rank(y0), gt_tensor_shape(y0), 1.0, 0.0, 1234);
+    gt_tensor *v[4];
+    for (int i = 0; i < c->nv; i++)
+        v[i] = gtt_randn(gt_tensor_rank(c->vars[i]), gt_tensor_shape(c->vars[i]), 1.0, 0.0,
+                         77 + (uint64_t)i);
+    gt_tape *outer = gt_tape_begin(NULL);
+    bool fx = gt_tensor_dtype(x) == GT_F64;
+    if (fx)
+        gt_tape_watch(outer, x);
+    for (int i = 0; i < c->nv; i++)
+        gt_tape_watch(outer, c->vars[i]);
+    gt_tensor *z;
+    weight_z(c, x, w, v, &z);
+    gt_tape_end(outer);
+    const gt_tensor *src[5] = {x};
+    for (int i = 0; i < c->nv; i++)
+        src[1 + i] = c->vars[i];
+    gt_tensor *hz[5] = {0};
+    GTT_OK(gt_tape_gradient(outer, 1, (const gt_tensor *const[]){z}, NULL, 1 + c->nv, src,
+                            GT_UNCONNECTED_ZERO, hz));
+    gt_tape_free(outer);
+    int bad = 0;
+    for (int i = fx ? 0 : 1; i <= c->nv; i++) {
+        int64_t n = gt_tensor_size(src[i]);
+        for (int64_t k = 0; k < n && hz[i]; k++) {
+            double zs[2];
+            for (int sgn = 0; sgn < 2; sgn++) {
+                gt_scope_begin();
+                double *buf = malloc(sizeof(double) * (size_t)n);
+                gt_tensor_to_f64(src[i], buf, n);
+                buf[k] += sgn ? -h : h;
+                gt_tensor *moved =
+                    gt_tensor_new(GT_F64, gt_tensor_rank(src[i]), gt_tensor_shape(src[i]), buf);
+                free(buf);
+                if (i == 0) {
+                    zs[sgn] = weight_z(c, moved, w, v, NULL);
+                } else {
+                    gt_variable_assign(c->vars[i - 1], moved);
+                    zs[sgn] = weight_z(c, x, w, v, NULL);
+                    gt_variable_assign(c->vars[i - 1], c->orig[i - 1]);
+                }
+                gt_scope_end();
+            }
+            double fd = (zs[0] - zs[1]) / (2 * h), an = gt_tensor_get(hz[i], k);
+            if (!(fabs(an - fd) <= atol + rtol * fabs(fd))) {
+                if (bad < 5)
+                    fprintf(stderr, "  %s: second order (weights) d/d%s[%lld]: tape %.12g, finite "
+                                    "difference %.12g\n",
+                            name, i ? gt_variable_name(c->vars[i - 1]) : "x", (long long)k, an, fd);
+                bad++;
+            }
+        }
+    }
+    GTT_CHECK(bad == 0, "%s: second order through the weights: %d mismatches", name, bad);
+    gt_scope_end();
+}
+
+/* Builds l for x, gives its weights random values (variances positive), and checks the
+ * gradient of its output w.r.t. x and every weight (trainable or not, as requested). */
+static void layer_gradcheck(const char *name, gt_layer *l, gt_tensor *x, bool training,
+                            bool all_weights, const gtt_grad_opts *opts) {
+    gt_scope_begin();
+    lcase c = {.layer = l, .training = training};
+    GTT_OK(gt_layer_call(l, x, training) != NULL); /* builds in x's dtype (float64) */
+    gt_tensor *vars[4];
+    int nv = all_weights ? gt_layer_variables(l, vars, 4) : gt_layer_trainable_variables(l, vars, 4);
+    for (int i = 0; i < nv && i < 4; i++) {
+        bool variance = strcmp(gt_variable_name(vars[i]), "moving_variance") == 0;
+        gt_tensor *val = variance ? gtt_rand_uniform(gt_tensor_rank(vars[i]), gt_tensor_shape(vars[i]),
+                                                     0.5, 2.0, 300 + (uint64_t)i)
+                                  : gtt_randn(gt_tensor_rank(vars[i]), gt_tensor_shape(vars[i]),
+                                              0.5, 0.2, 300 + (uint64_t)i);
+        GTT_OK(gt_variable_assign(vars[i], val));
+        c.vars[i] = vars[i];
+        c.orig[i] = val;
+    }
+    c.nv = nv;
+    gt_tensor *in[5] = {x};
+    for (int i = 0; i < nv; i++)
+        in[1 + i] = vars[i];
+    /* First order (with forward mode and Jacobians) w.r.t. x and the weights; second order
+     * w.r.t. x with the weights fixed. (gtt_gradcheck's second-order differences differentiate
+     * at nudged copies of each input, which a layer cannot read in place of its variable.) */
+    gtt_grad_opts o = opts ? *opts : (gtt_grad_opts){0};
+    gtt_grad_opts first = o;
+    first.first_only = true;
+    gtt_gradcheck(name, layer_fn, &c, 1 + nv, in, &first);
+    if (!o.first_only) {
+        char n2[160];
+        snprintf(n2, sizeof n2, "%s (x)", name);
+        c.nv = 0;
+        gtt_gradcheck(n2, layer_fn, &c, 1, in, &o);
+        c.nv = nv;
+        if (nv)
+            weight_second_order(name, &c, x);
+    }
+    gt_scope_end();
+}
+
+/* Dropout in training mode: a fresh layer with a fixed seed per call, so every evaluation of
+ * f uses the same mask. */
+static gt_tensor *dropout_fn(gt_tensor *const *x, void *user) {
+    (void)user;
+    gt_layer *d = gt_dropout(&(gt_dropout_desc){.rate = 0.4, .seed = 5, .name = "d"});
+    gt_tensor *y = gt_layer_call(d, x[0], true);
+    gt_layer_free(d);
+    return y;
+}
+
+static void gradchecks(void) {
+    gt_scope_begin();
+    gt_layer *l;
+    l = gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 3,
+                                                .kernel_size = {3, 2},
+                                                .strides = {2, 1},
+                                                .padding = GT_PADDING_SAME,
+                                                .activation = GT_ACT_TANH});
+    layer_gradcheck("Conv2D same strided tanh", l, gtt_randn(GT_SHAPE(2, 5, 4, 2), 1, 0, 1),
+                    false, false, NULL);
+    gt_layer_free(l);
+    l = gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 4, .kernel_size = {2}, .groups = 2});
+    layer_gradcheck("Conv2D groups", l, gtt_randn(GT_SHAPE(1, 4, 4, 4), 1, 0, 2), false, false,
+                    NULL);
+    gt_layer_free(l);
+    l = gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 2,
+                                                .kernel_size = {2},
+                                                .dilation_rate = {2, 1},
+                                                .padding = GT_PADDING_SAME,
+                                                .no_bias = true});
+    layer_gradcheck("Conv2D dilated", l, gtt_randn(GT_SHAPE(1, 5, 4, 1), 1, 0, 3), false, false,
+                    NULL);
+    gt_layer_free(l);
+    l = gt_max_pooling2d(&(gt_pooling2d_desc){.pool_size = {3}, .strides = {2},
+                                               .padding = GT_PADDING_SAME});
+    layer_gradcheck("MaxPooling2D", l, gtt_randn(GT_SHAPE(2, 5, 5, 2), 1, 0, 4), false, false, NULL);
+    gt_layer_free(l);
+    l = gt_average_pooling2d(&(gt_pooling2d_desc){.pool_size = {3, 2}, .strides = {2},
+                                                   .padding = GT_PADDING_SAME});
+    layer_gradcheck("AveragePooling2D", l, gtt_randn(GT_SHAPE(2, 5, 5, 2), 1, 0, 5), false, false,
+                    NULL);
+    gt_layer_free(l);
+    l = gt_global_average_pooling2d(NULL);
+    layer_gradcheck("GlobalAveragePooling2D", l, gtt_randn(GT_SHAPE(2, 3, 4, 2), 1, 0, 6), false,
+                    false, NULL);
+    gt_layer_free(l);
+    l = gt_flatten(NULL);
+    layer_gradcheck("Flatten", l, gtt_randn(GT_SHAPE(2, 3, 2, 2), 1, 0, 7), false, false, NULL);
+    gt_layer_free(l);
+    gtt_gradcheck("Dropout training", dropout_fn, NULL, 1,
+                  (gt_tensor *const[]){gtt_randn(GT_SHAPE(4, 6), 1, 0, 8)}, NULL);
+    l = gt_dropout(&(gt_dropout_desc){.rate = 0.4, .seed = 5});
+    layer_gradcheck("Dropout inference", l, gtt_randn(GT_SHAPE(4, 6), 1, 0, 8), false, false, NULL);
+    gt_layer_free(l);
+    /* BatchNormalization: training (x, gamma, beta; second order through the batch
+     * statistics), and inference (also w.r.t. the moving statistics) */
+    l = gt_batch_normalization(NULL);
+    layer_gradcheck("BatchNormalization training", l, gtt_randn(GT_SHAPE(3, 2, 2, 3), 1.5, 0.5, 9),
+                    true, false, NULL);
+    gt_layer_free(l);
+    l = gt_batch_normalization(&(gt_batch_normalization_desc){.axis = 1, .no_center = true});
+    layer_gradcheck("BatchNormalization axis 1 training", l, gtt_randn(GT_SHAPE(4, 3, 2), 1, 0, 10),
+                    true, false, NULL);
+    gt_layer_free(l);
+    l = gt_batch_normalization(NULL);
+    layer_gradcheck("BatchNormalization inference", l, gtt_randn(GT_SHAPE(5, 3), 1, 0, 11), false,
+                    true, NULL);
+    gt_layer_free(l);
+    l = gt_layer_normalization(NULL);
+    layer_gradcheck("LayerNormalization", l, gtt_randn(GT_SHAPE(3, 5), 1.5, 0.5, 12), false, false,
+                    NULL);
+    gt_layer_free(l);
+    l = gt_layer_normalization(&(gt_layer_normalization_desc){.axis = 1, .no_scale = true});
+    layer_gradcheck("LayerNormalization axis 1", l, gtt_randn(GT_SHAPE(2, 4, 3), 1, 0, 13), false,
+                    false, NULL);
+    gt_layer_free(l);
+    /* Embedding: the ids are integers (not differentiated); the table is float64 */
+    l = gt_embedding(&(gt_embedding_desc){.input_dim = 6, .output_dim = 3, .dtype = GT_F64});
+    gt_tensor *ids = gt_tensor_new(GT_I32, GT_SHAPE(2, 3), (const int32_t[]){0, 5, 2, 2, 2, 4});
+    layer_gradcheck("Embedding", l, ids, false, false, NULL);
+    gt_layer_free(l);
+    gt_scope_end();
+}
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+static void errors(void) {
+    gt_scope_begin();
+    gt_reset_uids();
+    gt_tensor *img = gt_zeros(GT_F32, GT_SHAPE(2, 5, 5, 3));
+    gt_layer *c = gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 4, .kernel_size = {3}});
+    GTT_CHECK(gt_layer_call(c, gt_zeros(GT_F32, GT_SHAPE(2, 5, 5)), false) == NULL, "rank 3");
+    GTT_ERROR_HAS("Input 0 of layer \"conv2d\" is incompatible with the layer: expected ndim=4, "
+                  "found ndim=3. Full shape received: (2, 5, 5)");
+    GTT_CHECK(!gt_layer_built(c), "not built after a failed build");
+    GTT_OK(gt_layer_call(c, img, false) != NULL);
+    GTT_CHECK(gt_layer_call(c, gt_zeros(GT_F32, GT_SHAPE(2, 5, 5, 2)), false) == NULL, "channels");
+    GTT_ERROR_HAS("expected axis -1 of input shape to have value 3, but received input with shape "
+                  "(2, 5, 5, 2)");
+    gt_layer_free(c);
+    c = gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 4, .kernel_size = {3}, .groups = 2});
+    GTT_CHECK(gt_layer_call(c, img, false) == NULL, "groups");
+    GTT_ERROR_HAS("The number of input channels must be evenly divisible by the number of groups. "
+                  "Received groups=2, but the input has 3 channels");
+    gt_layer_free(c);
+    c = gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 4, .kernel_size = {7}});
+    GTT_CHECK(gt_layer_call(c, img, false) == NULL, "too small");
+    GTT_ERROR_HAS("Computed output size would be zero or negative");
+    gt_layer_free(c);
+    GTT_CHECK(!gt_conv2d_layer(&(gt_conv2d_layer_desc){.kernel_size = {3}}), "filters");
+    GTT_ERROR_HAS("Invalid value for argument `filters`. Expected a strictly positive value. "
+                  "Received filters=0.");
+    GTT_CHECK(!gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 3}), "kernel_size");
+    GTT_ERROR_HAS("`kernel_size` is required");
+    GTT_CHECK(!gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 3, .kernel_size = {3, -1}}),
+              "negative kernel");
+    GTT_ERROR_HAS("`kernel_size` must contain positive integers");
+    GTT_CHECK(!gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 3, .kernel_size = {3},
+                                                       .groups = 2}),
+              "filters mod groups");
+    GTT_ERROR_HAS("The number of filters must be evenly divisible by the number of groups");
+    GTT_CHECK(!gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 3, .kernel_size = {3},
+                                                       .strides = {2}, .dilation_rate = {2}}),
+              "strides and dilation");
+    GTT_ERROR_HAS("`strides > 1` not supported in conjunction with `dilation_rate > 1`");
+    GTT_CHECK(!gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 3, .kernel_size = {3},
+                                                       .padding = (gt_padding)7}),
+              "padding");
+    GTT_ERROR_HAS("`padding` must be GT_PADDING_VALID or GT_PADDING_SAME");
+
+    gt_layer *p = gt_max_pooling2d(NULL);
+    GTT_CHECK(gt_layer_call(p, gt_zeros(GT_F32, GT_SHAPE(4, 4)), false) == NULL, "pool rank");
+    GTT_ERROR_HAS("of layer \"max_pooling2d\" is incompatible with the layer: expected ndim=4, "
+                  "found ndim=2");
+    gt_layer_free(p);
+    GTT_CHECK(!gt_average_pooling2d(&(gt_pooling2d_desc){.pool_size = {-2}}), "pool size");
+    GTT_ERROR_HAS("AveragePooling2D: the argument `pool_size` must contain positive integers");
+    p = gt_global_average_pooling2d(NULL);
+    GTT_CHECK(gt_layer_call(p, gt_zeros(GT_F32, GT_SHAPE(2, 3, 3)), false) == NULL, "gap rank");
+    GTT_ERROR_HAS("expected ndim=4, found ndim=3");
+    gt_layer_free(p);
+    p = gt_flatten(NULL);
+    GTT_CHECK(gt_layer_call(p, gt_scalar(1), false) == NULL, "flatten scalar");
+    GTT_ERROR_HAS("Input 0 of layer \"flatten\" is incompatible with the layer: expected "
+                  "min_ndim=1, found ndim=0. Full shape received: ()");
+    gt_layer_free(p);
+
+    GTT_CHECK(!gt_dropout(&(gt_dropout_desc){.rate = 1.5}), "rate 1.5");
+    GTT_ERROR_HAS("Invalid value received for argument `rate`. Expected a float value between 0 "
+                  "and 1. Received: rate=1.5");
+    GTT_CHECK(!gt_dropout(&(gt_dropout_desc){.rate = -0.1}), "rate -0.1");
+    GTT_ERROR_HAS("Received: rate=-0.1");
+    GTT_CHECK(!gt_dropout(&(gt_dropout_desc){.rate = NAN}), "rate NaN");
+    GTT_ERROR_HAS("Expected a float value between 0 and 1");
+    p = gt_dropout(&(gt_dropout_desc){.rate = 0.5, .seed = 1});
+    GTT_CHECK(gt_layer_call(p, gt_zeros(GT_I32, GT_SHAPE(3)), true) != NULL,
+              "integer input: cast to the layer's float dtype, as Keras");
+    gt_layer_free(p);
+
+    GTT_CHECK(!gt_batch_normalization(&(gt_batch_normalization_desc){.momentum = 1.5}), "momentum");
+    GTT_ERROR_HAS("BatchNormalization: `momentum` must be in [0, 1]");
+    GTT_CHECK(!gt_batch_normalization(&(gt_batch_normalization_desc){.momentum = -0.5}), "momentum");
+    GTT_ERROR_HAS("Received: momentum=-0.5");
+    GTT_CHECK(!gt_batch_normalization(&(gt_batch_normalization_desc){.epsilon = -1e-3}), "epsilon");
+    GTT_ERROR_HAS("`epsilon` must be a finite number >= 0");
+    gt_layer *bn = gt_batch_normalization(NULL);
+    GTT_OK(gt_layer_call(bn, gt_zeros(GT_F32, GT_SHAPE(2, 3)), true) != NULL);
+    GTT_CHECK(gt_layer_call(bn, gt_zeros(GT_F32, GT_SHAPE(2, 4)), true) == NULL, "bn channels");
+    GTT_ERROR_HAS("Input 0 of layer \"batch_normalization\" is incompatible with the layer: "
+                  "expected axis -1 of input shape to have value 3, but received input with shape "
+                  "(2, 4)");
+    GTT_CHECK(gt_layer_call(bn, gt_zeros(GT_F32, GT_SHAPE(2, 2, 3)), true) == NULL, "bn rank");
+    GTT_ERROR_HAS("expected ndim=2, found ndim=3");
+    gt_layer_free(bn);
+    bn = gt_batch_normalization(&(gt_batch_normalization_desc){.axis = 3});
+    GTT_CHECK(gt_layer_call(bn, gt_zeros(GT_F32, GT_SHAPE(2, 3)), true) == NULL, "bn axis");
+    GTT_ERROR_HAS("BatchNormalization 'batch_normalization_1': axis 3 is out of range for an input "
+                  "of rank 2");
+    gt_layer_free(bn);
+    /* a failed constructor does not use up a name: the next layer is batch_normalization_2 */
+    bn = gt_batch_normalization(NULL);
+    GTT_CHECK(strcmp(gt_layer_name(bn), "batch_normalization_2") == 0, "name %s",
+              gt_layer_name(bn));
+    gt_layer_free(bn);
+
+    gt_layer *ln = gt_layer_normalization(NULL);
+    GTT_CHECK(gt_layer_call(ln, gt_scalar(2), false) == NULL, "ln scalar");
+    GTT_ERROR_HAS("axis -1 is out of range for an input of rank 0");
+    GTT_OK(gt_layer_call(ln, gt_zeros(GT_F32, GT_SHAPE(2, 3)), false) != NULL);
+    GTT_CHECK(gt_layer_call(ln, gt_zeros(GT_F32, GT_SHAPE(2, 5)), false) == NULL, "ln channels");
+    GTT_ERROR_HAS("expected axis -1 of input shape to have value 3");
+    gt_layer_free(ln);
+    GTT_CHECK(!gt_layer_normalization(&(gt_layer_normalization_desc){.epsilon = NAN}), "ln eps");
+    GTT_ERROR_HAS("LayerNormalization: `epsilon` must be a finite number >= 0");
+
+    GTT_CHECK(!gt_embedding(&(gt_embedding_desc){.output_dim = 3}), "input_dim");
+    GTT_ERROR_HAS("`input_dim` must be a positive integer. Received: input_dim=0");
+    GTT_CHECK(!gt_embedding(&(gt_embedding_desc){.input_dim = 3}), "output_dim");
+    GTT_ERROR_HAS("`output_dim` must be a positive integer. Received: output_dim=0");
+    GTT_CHECK(!gt_embedding(&(gt_embedding_desc){.input_dim = 3, .output_dim = 2,
+                                                 .dtype = GT_I32}),
+              "dtype");
+    GTT_ERROR_HAS("Embedding: dtype must be float32 or float64, got int32");
+    gt_layer *e = gt_embedding(&(gt_embedding_desc){.input_dim = 5, .output_dim = 3});
+    GTT_CHECK(gt_layer_call(e, gt_tensor_new(GT_I32, GT_SHAPE(1, 1), (const int32_t[]){7}),
+                            false) == NULL,
+              "id out of range");
+    GTT_ERROR_HAS("7");
+    gt_layer_free(e);
+
+    /* names: Keras' snake case, uniquified per prefix */
+    gt_reset_uids();
+    gt_layer *ls[6] = {
+        gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 1, .kernel_size = {1}}),
+        gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 1, .kernel_size = {1}}),
+        gt_max_pooling2d(NULL),
+        gt_average_pooling2d(NULL),
+        gt_global_average_pooling2d(NULL),
+        gt_layer_normalization(NULL),
+    };
+    static const char *want[6] = {"conv2d", "conv2d_1", "max_pooling2d", "average_pooling2d",
+                                  "global_average_pooling2d", "layer_normalization"};
+    for (int i = 0; i < 6; i++) {
+        GTT_CHECK(ls[i] && strcmp(gt_layer_name(ls[i]), want[i]) == 0, "name %s, want %s",
+                  ls[i] ? gt_layer_name(ls[i]) : "NULL", want[i]);
+        gt_layer_free(ls[i]);
+    }
+    GTT_CHECK(gt_ok(), "no stray error: %s", gt_error() ? gt_error() : "");
+    gt_scope_end();
+}
+
+int main(void) {
+    stats = getenv("GT_LAYERS_STATS") != NULL;
+    if (!nnref_load(GT_TEST_DATA_DIR "/keras_layers_ref.txt"))
+        return gtt_finish();
+    conv_keras();
+    pool_keras();
+    bn_keras();
+    ln_keras();
+    embedding_keras();
+    summaries();
+    dropout_behaviour();
+    bn_behaviour();
+    gradchecks();
+    errors();
+    nnref_free();
+    return gtt_finish();
+}
