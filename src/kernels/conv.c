@@ -16,23 +16,27 @@
 
 #ifdef GT_HAVE_OPENMP
 #include <omp.h>
+#define SIMD _Pragma("omp simd")
+#else
+#define SIMD
 #endif
 
-/* Elements of one chunk's column buffer: 128 KiB of f32 keeps a chunk's column rows, its
+/* Elements of one chunk's column buffer: 256 KiB of f32 keeps a chunk's column rows, its
  * output rows and the packed filter in L2 while the GEMM runs. */
-#define CONV_CHUNK_ELEMS ((int64_t)1 << 15)
+#define CONV_CHUNK_ELEMS ((int64_t)1 << 16)
 /* The filter gradient keeps at most this many parts (and this many partial-sum elements),
  * each summing a contiguous run of chunks; the parts are added in order at the end. */
-#define CONV_MAX_PARTS 16
+#define CONV_MAX_PARTS   16
 #define CONV_PART_BUDGET ((int64_t)1 << 22)
 
-bool gt__conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dil, bool same,
-                      int64_t *out, int64_t *pad_before) {
+bool gt__conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dil, bool same, int64_t *out,
+                      int64_t *pad_before) {
     int64_t eff = (k - 1) * dil + 1;
     if (same) {
         int64_t o = (in + stride - 1) / stride;
         int64_t total = (o - 1) * stride + eff - in;
-        if (total < 0) total = 0;
+        if (total < 0)
+            total = 0;
         *out = o;
         *pad_before = total / 2;
         return true;
@@ -46,19 +50,30 @@ bool gt__conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dil, bool s
     return true;
 }
 
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+static int64_t min64(int64_t a, int64_t b) {
+    return a < b ? a : b;
+}
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
 
-static int thread_id(void) {
+/* The workspace slot of the calling thread. Without a team of our own (par false) it is 0 even
+ * when the caller runs inside someone else's parallel region. */
+static int64_t thread_id(bool par) {
 #ifdef GT_HAVE_OPENMP
-    return omp_get_thread_num();
+    return par ? omp_get_thread_num() : 0;
 #else
+    (void)par;
     return 0;
 #endif
 }
 
-static int team_size(int64_t work) {
+/* Threads for `work` independent units. float32 products that go to OpenBLAS stay on one
+ * thread, as in matmul: the library is called serially (see gemm.c), never concurrently. */
+static int team_size(gt_dtype dt, int64_t work) {
     int64_t t = gt__threads();
+    if (dt == GT_F32 && strcmp(gt__gemm_backend(), "blas") == 0)
+        t = 1;
     return (int)clamp64(work, 1, t < 1 ? 1 : t);
 }
 
@@ -70,59 +85,99 @@ static void gemm(gt_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
         gt__gemm_f64(ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
 }
 
-/* The column rows [r0, r0 + nr) of group gi: copies (IM2COL) or scatter-adds (COL2IM). Rows
- * are visited in order and within a row (kh, kw, c) in order, so col2im's additions into one
- * element happen in a fixed sequence. */
-#define DEFINE_COLS(T, SUF)                                                                      \
-    static void im2col_##SUF(const gt__conv_geom *g, int64_t gi, int64_t r0, int64_t nr,       \
-                             const T *x, T *col) {                                             \
-        const int64_t cg = g->c / g->groups, opix = g->oh * g->ow;                             \
-        for (int64_t r = r0; r < r0 + nr; r++) {                                               \
-            const int64_t n = r / opix, p = r % opix, oh = p / g->ow, ow = p % g->ow;          \
-            const T *xn = x + n * g->h * g->w * g->c + gi * cg;                                \
-            T *dst = col + (r - r0) * g->kh * g->kw * cg;                                      \
-            const int64_t ih0 = oh * g->sh - g->pt, iw0 = ow * g->sw - g->pl;                  \
-            for (int64_t kh = 0; kh < g->kh; kh++) {                                           \
-                const int64_t ih = ih0 + kh * g->dh;                                           \
-                if (ih < 0 || ih >= g->h) {                                                    \
-                    memset(dst, 0, sizeof(T) * (size_t)(g->kw * cg));                          \
-                    dst += g->kw * cg;                                                         \
-                    continue;                                                                  \
-                }                                                                              \
-                for (int64_t kw = 0; kw < g->kw; kw++, dst += cg) {                            \
-                    const int64_t iw = iw0 + kw * g->dw;                                       \
-                    if (iw < 0 || iw >= g->w) {                                                \
-                        for (int64_t c = 0; c < cg; c++) dst[c] = 0;                           \
-                    } else {                                                                   \
-                        const T *src = xn + (ih * g->w + iw) * g->c;                           \
-                        for (int64_t c = 0; c < cg; c++) dst[c] = src[c];                      \
-                    }                                                                          \
-                }                                                                              \
-            }                                                                                  \
-        }                                                                                      \
-    }                                                                                          \
-    static void col2im_##SUF(const gt__conv_geom *g, int64_t gi, int64_t r0, int64_t nr,       \
-                             const T *col, T *dx) {                                            \
-        const int64_t cg = g->c / g->groups, opix = g->oh * g->ow;                             \
-        for (int64_t r = r0; r < r0 + nr; r++) {                                               \
-            const int64_t n = r / opix, p = r % opix, oh = p / g->ow, ow = p % g->ow;          \
-            T *xn = dx + n * g->h * g->w * g->c + gi * cg;                                     \
-            const T *src = col + (r - r0) * g->kh * g->kw * cg;                                \
-            const int64_t ih0 = oh * g->sh - g->pt, iw0 = ow * g->sw - g->pl;                  \
-            for (int64_t kh = 0; kh < g->kh; kh++) {                                           \
-                const int64_t ih = ih0 + kh * g->dh;                                           \
-                if (ih < 0 || ih >= g->h) {                                                    \
-                    src += g->kw * cg;                                                         \
-                    continue;                                                                  \
-                }                                                                              \
-                for (int64_t kw = 0; kw < g->kw; kw++, src += cg) {                            \
-                    const int64_t iw = iw0 + kw * g->dw;                                       \
-                    if (iw < 0 || iw >= g->w) continue;                                        \
-                    T *dst = xn + (ih * g->w + iw) * g->c;                                     \
-                    for (int64_t c = 0; c < cg; c++) dst[c] += src[c];                         \
-                }                                                                              \
-            }                                                                                  \
-        }                                                                                      \
+/* The output columns ow in [*lo, *hi) whose input column ow * sw + off lies inside [0, w). */
+static void valid_cols(int64_t off, int64_t sw, int64_t w, int64_t ow0, int64_t ow1, int64_t *lo,
+                       int64_t *hi) {
+    int64_t a = off >= 0 ? 0 : (-off + sw - 1) / sw;
+    int64_t b = w - 1 - off < 0 ? 0 : (w - 1 - off) / sw + 1;
+    if (a < ow0)
+        a = ow0;
+    if (b > ow1)
+        b = ow1;
+    if (b < a)
+        b = a;
+    *lo = a;
+    *hi = b;
+}
+
+/* The column rows [r0, r0 + nr) of group gi: copies (im2col) or scatter-adds (col2im). Rows
+ * are taken one output-row segment (fixed n, oh) at a time and, within it, tap by tap
+ * (kh, kw), so the innermost loop runs along ow with a fixed stride: a tight loop even for
+ * one channel. col2im's additions into an element come in a fixed order (segments, then
+ * taps), whatever the threads. */
+#define DEFINE_COLS(T, SUF)                                                                        \
+    static void im2col_##SUF(const gt__conv_geom *g, int64_t gi, int64_t r0, int64_t nr,           \
+                             const T *x, T *col) {                                                 \
+        const int64_t cg = g->c / g->groups, opix = g->oh * g->ow, K = g->kh * g->kw * cg;         \
+        for (int64_t r = r0; r < r0 + nr;) {                                                       \
+            const int64_t n = r / opix, oh = r % opix / g->ow, ow0 = r % g->ow;                    \
+            const int64_t ow1 = ow0 + (r0 + nr - r) < g->ow ? ow0 + (r0 + nr - r) : g->ow;         \
+            const T *xn = x + n * g->h * g->w * g->c + gi * cg;                                    \
+            T *seg = col + (r - r0) * K;                                                           \
+            for (int64_t kh = 0; kh < g->kh; kh++) {                                               \
+                const int64_t ih = oh * g->sh - g->pt + kh * g->dh;                                \
+                for (int64_t kw = 0; kw < g->kw; kw++) {                                           \
+                    T *dst = seg + (kh * g->kw + kw) * cg; /* at column ow0 */                     \
+                    const int64_t off = kw * g->dw - g->pl;                                        \
+                    int64_t lo = ow0, hi = ow0;                                                    \
+                    if (ih >= 0 && ih < g->h)                                                      \
+                        valid_cols(off, g->sw, g->w, ow0, ow1, &lo, &hi);                          \
+                    for (int64_t ow = ow0; ow < lo; ow++)                                          \
+                        for (int64_t c = 0; c < cg; c++)                                           \
+                            dst[(ow - ow0) * K + c] = 0;                                           \
+                    if (hi > lo) {                                                                 \
+                        const T *src = xn + (ih * g->w + off + lo * g->sw) * g->c;                 \
+                        T *d = dst + (lo - ow0) * K;                                               \
+                        const int64_t step = g->sw * g->c;                                         \
+                        if (cg == 1)                                                               \
+                            for (int64_t i = 0; i < hi - lo; i++)                                  \
+                                d[i * K] = src[i * step];                                          \
+                        else                                                                       \
+                            for (int64_t i = 0; i < hi - lo; i++)                                  \
+                                memcpy(d + i * K, src + i * step, sizeof(T) * (size_t)cg);         \
+                    }                                                                              \
+                    for (int64_t ow = hi; ow < ow1; ow++)                                          \
+                        for (int64_t c = 0; c < cg; c++)                                           \
+                            dst[(ow - ow0) * K + c] = 0;                                           \
+                }                                                                                  \
+            }                                                                                      \
+            r += ow1 - ow0;                                                                        \
+        }                                                                                          \
+    }                                                                                              \
+    static void col2im_##SUF(const gt__conv_geom *g, int64_t gi, int64_t r0, int64_t nr,           \
+                             const T *col, T *dx) {                                                \
+        const int64_t cg = g->c / g->groups, opix = g->oh * g->ow, K = g->kh * g->kw * cg;         \
+        for (int64_t r = r0; r < r0 + nr;) {                                                       \
+            const int64_t n = r / opix, oh = r % opix / g->ow, ow0 = r % g->ow;                    \
+            const int64_t ow1 = ow0 + (r0 + nr - r) < g->ow ? ow0 + (r0 + nr - r) : g->ow;         \
+            T *xn = dx + n * g->h * g->w * g->c + gi * cg;                                         \
+            const T *seg = col + (r - r0) * K;                                                     \
+            for (int64_t kh = 0; kh < g->kh; kh++) {                                               \
+                const int64_t ih = oh * g->sh - g->pt + kh * g->dh;                                \
+                if (ih < 0 || ih >= g->h)                                                          \
+                    continue;                                                                      \
+                for (int64_t kw = 0; kw < g->kw; kw++) {                                           \
+                    const int64_t off = kw * g->dw - g->pl;                                        \
+                    int64_t lo, hi;                                                                \
+                    valid_cols(off, g->sw, g->w, ow0, ow1, &lo, &hi);                              \
+                    if (hi <= lo)                                                                  \
+                        continue;                                                                  \
+                    const T *s = seg + (kh * g->kw + kw) * cg + (lo - ow0) * K;                    \
+                    T *dst = xn + (ih * g->w + off + lo * g->sw) * g->c;                           \
+                    const int64_t step = g->sw * g->c;                                             \
+                    if (cg == 1)                                                                   \
+                        for (int64_t i = 0; i < hi - lo; i++)                                      \
+                            dst[i * step] += s[i * K];                                             \
+                    else                                                                           \
+                        for (int64_t i = 0; i < hi - lo; i++) {                                    \
+                            T *d = dst + i * step;                                                 \
+                            const T *sc = s + i * K;                                               \
+                            SIMD for (int64_t c = 0; c < cg; c++) d[c] += sc[c];                   \
+                        }                                                                          \
+                }                                                                                  \
+            }                                                                                      \
+            r += ow1 - ow0;                                                                        \
+        }                                                                                          \
     }
 
 DEFINE_COLS(float, f32)
@@ -130,14 +185,18 @@ DEFINE_COLS(double, f64)
 
 static void im2col(gt_dtype dt, const gt__conv_geom *g, int64_t gi, int64_t r0, int64_t nr,
                    const void *x, void *col) {
-    if (dt == GT_F32) im2col_f32(g, gi, r0, nr, x, col);
-    else im2col_f64(g, gi, r0, nr, x, col);
+    if (dt == GT_F32)
+        im2col_f32(g, gi, r0, nr, x, col);
+    else
+        im2col_f64(g, gi, r0, nr, x, col);
 }
 
 static void col2im(gt_dtype dt, const gt__conv_geom *g, int64_t gi, int64_t r0, int64_t nr,
                    const void *col, void *dx) {
-    if (dt == GT_F32) col2im_f32(g, gi, r0, nr, col, dx);
-    else col2im_f64(g, gi, r0, nr, col, dx);
+    if (dt == GT_F32)
+        col2im_f32(g, gi, r0, nr, col, dx);
+    else
+        col2im_f64(g, gi, r0, nr, col, dx);
 }
 
 /* A 1x1 kernel at stride 1 with no padding (any dilation: there is one tap): the column
@@ -149,19 +208,22 @@ static bool pointwise(const gt__conv_geom *g) {
 
 static void fill_nan(gt_dtype dt, void *p, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
-        if (dt == GT_F32) ((float *)p)[i] = (float)NAN;
-        else ((double *)p)[i] = NAN;
+        if (dt == GT_F32)
+            ((float *)p)[i] = (float)NAN;
+        else
+            ((double *)p)[i] = NAN;
     }
 }
 
-#define AT(p, off) ((char *)(p) + (size_t)(off) * es)
-#define CAT(p, off) ((const char *)(p) + (size_t)(off) * es)
+#define AT(p, off)  ((char *)(p) + (size_t)(off)*es)
+#define CAT(p, off) ((const char *)(p) + (size_t)(off)*es)
 
 bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *w, void *y) {
     const size_t es = gt_dtype_size(dt);
     const int64_t rows = g->n * g->oh * g->ow, F = g->f, G = g->groups;
     const int64_t cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg;
-    if (rows == 0 || F == 0) return true;
+    if (rows == 0 || F == 0)
+        return true;
     if (K == 0) {
         memset(y, 0, (size_t)(rows * F) * es);
         return true;
@@ -174,15 +236,16 @@ bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const vo
     }
     const int64_t chunk = clamp64(CONV_CHUNK_ELEMS / K, 1, rows);
     const int64_t nch = (rows + chunk - 1) / chunk;
-    const int nt = team_size(nch);
+    const int nt = team_size(dt, nch);
     gt__storage *ws = gt__storage_new((size_t)(nt * chunk * K) * es);
     if (!ws) {
         fill_nan(dt, y, rows * F);
         return false;
     }
-#pragma omp parallel for schedule(static) num_threads(nt) if (nch > 1 && nt > 1)
+    const bool par = nch > 1 && nt > 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (par)
     for (int64_t ch = 0; ch < nch; ch++) {
-        void *col = AT(ws->data, thread_id() * chunk * K);
+        void *col = AT(ws->data, thread_id(par) * chunk * K);
         const int64_t r0 = ch * chunk, nr = min64(chunk, rows - r0);
         for (int64_t gi = 0; gi < G; gi++) {
             im2col(dt, g, gi, r0, nr, x, col);
@@ -200,7 +263,8 @@ bool gt__conv2d_bwd_input(gt_dtype dt, const gt__conv_geom *g, const void *dy, c
     const int64_t opix = g->oh * g->ow, F = g->f, G = g->groups;
     const int64_t cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg;
     const int64_t xsize = g->n * g->h * g->w * g->c, img = g->h * g->w * g->c;
-    if (xsize == 0) return true;
+    if (xsize == 0)
+        return true;
     if (opix == 0 || F == 0 || K == 0) {
         memset(dx, 0, (size_t)xsize * es);
         return true;
@@ -215,15 +279,16 @@ bool gt__conv2d_bwd_input(gt_dtype dt, const gt__conv_geom *g, const void *dy, c
     const int64_t per_task = clamp64(CONV_CHUNK_ELEMS / (opix * K), 1, g->n);
     const int64_t ntask = (g->n + per_task - 1) / per_task;
     const int64_t chunk = clamp64(CONV_CHUNK_ELEMS / K, 1, per_task * opix);
-    const int nt = team_size(ntask);
+    const int nt = team_size(dt, ntask);
     gt__storage *ws = gt__storage_new((size_t)(nt * chunk * K) * es);
     if (!ws) {
         fill_nan(dt, dx, xsize);
         return false;
     }
-#pragma omp parallel for schedule(static) num_threads(nt) if (ntask > 1 && nt > 1)
+    const bool par = ntask > 1 && nt > 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (par)
     for (int64_t t = 0; t < ntask; t++) {
-        void *col = AT(ws->data, thread_id() * chunk * K);
+        void *col = AT(ws->data, thread_id(par) * chunk * K);
         const int64_t n0 = t * per_task, n1 = min64(g->n, n0 + per_task);
         memset(AT(dx, n0 * img), 0, (size_t)((n1 - n0) * img) * es);
         for (int64_t r0 = n0 * opix; r0 < n1 * opix; r0 += chunk) {
@@ -244,7 +309,8 @@ bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, c
     const size_t es = gt_dtype_size(dt);
     const int64_t rows = g->n * g->oh * g->ow, F = g->f, G = g->groups;
     const int64_t cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg, wsize = K * F;
-    if (wsize == 0) return true;
+    if (wsize == 0)
+        return true;
     if (rows == 0) {
         memset(dw, 0, (size_t)wsize * es);
         return true;
@@ -254,7 +320,7 @@ bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, c
     const int64_t nch = (rows + chunk - 1) / chunk;
     /* Parts depend on the shapes only: each sums its chunks in order, then parts add in order. */
     const int64_t nparts = clamp64(min64(nch, CONV_PART_BUDGET / wsize), 1, CONV_MAX_PARTS);
-    const int nt = team_size(nparts);
+    const int nt = team_size(dt, nparts);
     const int64_t col_elems = pw ? 0 : nt * chunk * K;
     const int64_t part_elems = nparts > 1 ? nparts * wsize : 0;
     gt__storage *ws = gt__storage_new((size_t)(col_elems + part_elems) * es);
@@ -263,9 +329,10 @@ bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, c
         return false;
     }
     void *parts = AT(ws->data, col_elems);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nparts > 1 && nt > 1)
+    const bool par = nparts > 1 && nt > 1;
+#pragma omp parallel for schedule(static) num_threads(nt) if (par)
     for (int64_t s = 0; s < nparts; s++) {
-        void *col = AT(ws->data, thread_id() * chunk * K);
+        void *col = AT(ws->data, thread_id(par) * chunk * K);
         void *part = nparts > 1 ? AT(parts, s * wsize) : dw;
         const int64_t c0 = s * nch / nparts, c1 = (s + 1) * nch / nparts;
         for (int64_t ch = c0; ch < c1; ch++) {
@@ -290,7 +357,8 @@ bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, c
 #pragma omp parallel for schedule(static) if (wsize > GT__PAR_MIN)
             for (int64_t i = 0; i < wsize; i++) {
                 float acc = p[i];
-                for (int64_t s = 1; s < nparts; s++) acc += p[s * wsize + i];
+                for (int64_t s = 1; s < nparts; s++)
+                    acc += p[s * wsize + i];
                 o[i] = acc;
             }
         } else {
@@ -299,7 +367,8 @@ bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, c
 #pragma omp parallel for schedule(static) if (wsize > GT__PAR_MIN)
             for (int64_t i = 0; i < wsize; i++) {
                 double acc = p[i];
-                for (int64_t s = 1; s < nparts; s++) acc += p[s * wsize + i];
+                for (int64_t s = 1; s < nparts; s++)
+                    acc += p[s * wsize + i];
                 o[i] = acc;
             }
         }

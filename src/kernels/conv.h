@@ -14,18 +14,18 @@
 #include <stdint.h>
 
 typedef struct gt__conv_geom {
-    int64_t n, h, w, c;    /* input [n, h, w, c] */
-    int64_t kh, kw, f;     /* filter [kh, kw, c / groups, f] */
-    int64_t oh, ow;        /* output [n, oh, ow, f] */
+    int64_t n, h, w, c;     /* input [n, h, w, c] */
+    int64_t kh, kw, f;      /* filter [kh, kw, c / groups, f] */
+    int64_t oh, ow;         /* output [n, oh, ow, f] */
     int64_t sh, sw, dh, dw; /* strides, dilations */
-    int64_t pt, pl;        /* padding before (top, left) */
+    int64_t pt, pl;         /* padding before (top, left) */
     int64_t groups;
 } gt__conv_geom;
 
 /* Output size and padding before along one axis (TensorFlow's formulas). False when the
  * "valid" output would be empty or negative (in < dilated kernel). */
-bool gt__conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dil, bool same,
-                      int64_t *out, int64_t *pad_before);
+bool gt__conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dil, bool same, int64_t *out,
+                      int64_t *pad_before);
 
 /* y = conv(x, w). Each returns false (with an out-of-memory error set) when the workspace
  * cannot be allocated; the output is then filled with NaN. */

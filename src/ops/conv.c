@@ -29,22 +29,24 @@ static bool float_pair(const char *op, const char *an, const gt_tensor *a, const
     if (!gt__is_float(a->dtype) || !gt__is_float(b->dtype)) {
         const char *nm = gt__is_float(a->dtype) ? bn : an;
         gt__error("gt_%s: %s has dtype %s but convolutions take float32 or float64; convert it "
-                  "with gt_cast(%s, GT_F32)", op, nm, gt_dtype_name(gt__is_float(a->dtype) ? b->dtype : a->dtype),
-                  nm);
+                  "with gt_cast(%s, GT_F32)",
+                  op, nm, gt_dtype_name(gt__is_float(a->dtype) ? b->dtype : a->dtype), nm);
         return false;
     }
     if (a->dtype != b->dtype) {
         gt__error("gt_%s: %s is %s but %s is %s; TensorFlow does not promote dtypes: convert "
-                  "one with gt_cast", op, an, gt_dtype_name(a->dtype), bn, gt_dtype_name(b->dtype));
+                  "one with gt_cast",
+                  op, an, gt_dtype_name(a->dtype), bn, gt_dtype_name(b->dtype));
         return false;
     }
     return true;
 }
 
 static bool rank4(const char *op, const char *nm, const char *layout, const gt_tensor *t) {
-    if (t->rank == 4) return true;
-    gt__error("gt_%s: %s has shape %s (rank %d) but must have rank 4, %s", op, nm,
-              GT__SHAPE_STR(t), t->rank, layout);
+    if (t->rank == 4)
+        return true;
+    gt__error("gt_%s: %s has shape %s (rank %d) but must have rank 4, %s", op, nm, GT__SHAPE_STR(t),
+              t->rank, layout);
     return false;
 }
 
@@ -52,33 +54,44 @@ static bool rank4(const char *op, const char *nm, const char *layout, const gt_t
  * channel arithmetic and the output size. */
 static bool make_geom(const char *op, const conv_attr *a, const int64_t *xs, const int64_t *fs,
                       gt__conv_geom *g) {
-    *g = (gt__conv_geom){.n = xs[0], .h = xs[1], .w = xs[2], .c = xs[3], .kh = fs[0],
-                         .kw = fs[1], .f = fs[3], .sh = a->sh, .sw = a->sw, .dh = a->dh,
-                         .dw = a->dw, .groups = a->groups};
+    *g = (gt__conv_geom){.n = xs[0],
+                         .h = xs[1],
+                         .w = xs[2],
+                         .c = xs[3],
+                         .kh = fs[0],
+                         .kw = fs[1],
+                         .f = fs[3],
+                         .sh = a->sh,
+                         .sw = a->sw,
+                         .dh = a->dh,
+                         .dw = a->dw,
+                         .groups = a->groups};
     char xb[96], fb[96];
     gt__shape_str(xb, sizeof xb, 4, xs);
     gt__shape_str(fb, sizeof fb, 4, fs);
     if (fs[0] < 1 || fs[1] < 1) {
         gt__error("gt_%s: filter %s has an empty window (%lld x %lld); a filter is [KH, KW, "
-                  "C/groups, F] with KH, KW >= 1", op, fb, (long long)fs[0], (long long)fs[1]);
+                  "C/groups, F] with KH, KW >= 1",
+                  op, fb, (long long)fs[0], (long long)fs[1]);
         return false;
     }
     if (fs[2] * a->groups != xs[3]) {
         if (a->groups == 1)
             gt__error("gt_%s: input %s has %lld channels but filter %s expects %lld (filter "
                       "shape is [KH, KW, C, F]); the input's last axis must equal the filter's "
-                      "third", op, xb, (long long)xs[3], fb, (long long)fs[2]);
+                      "third",
+                      op, xb, (long long)xs[3], fb, (long long)fs[2]);
         else
             gt__error("gt_%s: input %s has %lld channels but filter %s with groups=%lld expects "
-                      "%lld x %lld = %lld (filter shape is [KH, KW, C/groups, F])", op, xb,
-                      (long long)xs[3], fb, (long long)a->groups, (long long)fs[2],
+                      "%lld x %lld = %lld (filter shape is [KH, KW, C/groups, F])",
+                      op, xb, (long long)xs[3], fb, (long long)a->groups, (long long)fs[2],
                       (long long)a->groups, (long long)(fs[2] * a->groups));
         return false;
     }
     if (fs[3] % a->groups) {
         gt__error("gt_%s: groups=%lld does not divide the filter count %lld (filter %s); each "
-                  "group needs the same number of filters", op, (long long)a->groups,
-                  (long long)fs[3], fb);
+                  "group needs the same number of filters",
+                  op, (long long)a->groups, (long long)fs[3], fb);
         return false;
     }
     const bool same = a->same;
@@ -90,9 +103,10 @@ static bool make_geom(const char *op, const conv_attr *a, const int64_t *xs, con
             gt__error("gt_%s: with padding \"valid\" the %s filter window (%lld, dilated to %lld) "
                       "is larger than the input's %s (%lld) of %s: the output would be empty "
                       "(TensorFlow: computed output size would be negative); use padding "
-                      "\"same\" or a smaller filter", op, i ? "width" : "height",
-                      (long long)dims[i][1], (long long)((dims[i][1] - 1) * dims[i][3] + 1),
-                      i ? "width" : "height", (long long)dims[i][0], xb);
+                      "\"same\" or a smaller filter",
+                      op, i ? "width" : "height", (long long)dims[i][1],
+                      (long long)((dims[i][1] - 1) * dims[i][3] + 1), i ? "width" : "height",
+                      (long long)dims[i][0], xb);
             return false;
         }
     }
@@ -114,10 +128,10 @@ static bool dy_matches(const char *op, const gt__conv_geom *g, const gt_tensor *
         return true;
     int64_t want[4] = {g->n, g->oh, g->ow, g->f};
     gt__error("gt_%s: dy has shape %s but the convolution of input [%lld,%lld,%lld,%lld] with "
-              "a [%lld,%lld,%lld,%lld] filter gives %s", op, GT__SHAPE_STR(dy), (long long)g->n,
-              (long long)g->h, (long long)g->w, (long long)g->c, (long long)g->kh,
-              (long long)g->kw, (long long)(g->c / g->groups), (long long)g->f,
-              gt__shape_str((char[96]){0}, 96, 4, want));
+              "a [%lld,%lld,%lld,%lld] filter gives %s",
+              op, GT__SHAPE_STR(dy), (long long)g->n, (long long)g->h, (long long)g->w,
+              (long long)g->c, (long long)g->kh, (long long)g->kw, (long long)(g->c / g->groups),
+              (long long)g->f, gt__shape_str((char[96]){0}, 96, 4, want));
     return false;
 }
 
@@ -128,7 +142,8 @@ static bool conv_infer(gt__call *c) {
     gt__conv_geom g;
     if (!rank4(WHO(c), "x", "[batch, height, width, channels]", x) ||
         !rank4(WHO(c), "filter", "[KH, KW, C/groups, F]", w) ||
-        !float_pair(WHO(c), "x", x, "filter", w) || !make_geom(WHO(c), c->attr, x->shape, w->shape, &g))
+        !float_pair(WHO(c), "x", x, "filter", w) ||
+        !make_geom(WHO(c), c->attr, x->shape, w->shape, &g))
         return false;
     set_out(c, x->dtype, g.n, g.oh, g.ow, g.f);
     int64_t size;
@@ -162,13 +177,19 @@ static gt_tensor *apply_bpf(const conv_attr *a, const gt_tensor *x, const int64_
 }
 
 static void conv_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = apply_bpi(g->attr, g->meta[0].shape, g->in[1], g->gy);
-    if (g->need[1]) g->gx[1] = apply_bpf(g->attr, g->in[0], g->meta[1].shape, g->gy);
+    if (g->need[0])
+        g->gx[0] = apply_bpi(g->attr, g->meta[0].shape, g->in[1], g->gy);
+    if (g->need[1])
+        g->gx[1] = apply_bpf(g->attr, g->in[0], g->meta[1].shape, g->gy);
 }
 
-const gt__op gt__op_conv2d = {.name = "conv2d", .nin = 2, .keep_in = 3u,
-                              .attr_size = sizeof(conv_attr), .infer = conv_infer,
-                              .forward = conv_forward, .grad = conv_grad};
+const gt__op gt__op_conv2d = {.name = "conv2d",
+                              .nin = 2,
+                              .keep_in = 3u,
+                              .attr_size = sizeof(conv_attr),
+                              .infer = conv_infer,
+                              .forward = conv_forward,
+                              .grad = conv_grad};
 
 /* ---- conv2d_backprop_input (inputs: filter, dy) ------------------------------------------ */
 
@@ -197,13 +218,19 @@ static void bpi_forward(gt__call *c) {
 
 static void bpi_grad(gt__gctx *g) {
     const conv_attr *a = g->attr;
-    if (g->need[0]) g->gx[0] = apply_bpf(a, g->gy, g->meta[0].shape, g->in[1]);
-    if (g->need[1]) g->gx[1] = gt__apply2(&gt__op_conv2d, g->gy, g->in[0], a);
+    if (g->need[0])
+        g->gx[0] = apply_bpf(a, g->gy, g->meta[0].shape, g->in[1]);
+    if (g->need[1])
+        g->gx[1] = gt__apply2(&gt__op_conv2d, g->gy, g->in[0], a);
 }
 
-const gt__op gt__op_conv2d_backprop_input = {
-    .name = "conv2d_backprop_input", .nin = 2, .keep_in = 3u, .attr_size = sizeof(conv_attr),
-    .infer = bpi_infer, .forward = bpi_forward, .grad = bpi_grad};
+const gt__op gt__op_conv2d_backprop_input = {.name = "conv2d_backprop_input",
+                                             .nin = 2,
+                                             .keep_in = 3u,
+                                             .attr_size = sizeof(conv_attr),
+                                             .infer = bpi_infer,
+                                             .forward = bpi_forward,
+                                             .grad = bpi_grad};
 
 /* ---- conv2d_backprop_filter (inputs: x, dy) ---------------------------------------------- */
 
@@ -232,29 +259,36 @@ static void bpf_forward(gt__call *c) {
 
 static void bpf_grad(gt__gctx *g) {
     const conv_attr *a = g->attr;
-    if (g->need[0]) g->gx[0] = apply_bpi(a, g->meta[0].shape, g->gy, g->in[1]);
-    if (g->need[1]) g->gx[1] = gt__apply2(&gt__op_conv2d, g->in[0], g->gy, a);
+    if (g->need[0])
+        g->gx[0] = apply_bpi(a, g->meta[0].shape, g->gy, g->in[1]);
+    if (g->need[1])
+        g->gx[1] = gt__apply2(&gt__op_conv2d, g->in[0], g->gy, a);
 }
 
-const gt__op gt__op_conv2d_backprop_filter = {
-    .name = "conv2d_backprop_filter", .nin = 2, .keep_in = 3u, .attr_size = sizeof(conv_attr),
-    .infer = bpf_infer, .forward = bpf_forward, .grad = bpf_grad};
+const gt__op gt__op_conv2d_backprop_filter = {.name = "conv2d_backprop_filter",
+                                              .nin = 2,
+                                              .keep_in = 3u,
+                                              .attr_size = sizeof(conv_attr),
+                                              .infer = bpf_infer,
+                                              .forward = bpf_forward,
+                                              .grad = bpf_grad};
 
 /* ---- public entry points ---------------------------------------------------------------- */
 
 static bool attr_from(const char *who, const gt_conv2d_desc *d, conv_attr *a) {
     gt_conv2d_desc z = {0};
-    if (!d) d = &z;
+    if (!d)
+        d = &z;
     *a = (conv_attr){0};
     const int64_t v[5] = {d->strides[0], d->strides[1], d->dilations[0], d->dilations[1],
                           d->groups};
-    static const char *const nm[5] = {"strides[0]", "strides[1]", "dilations[0]",
-                                      "dilations[1]", "groups"};
+    static const char *const nm[5] = {"strides[0]", "strides[1]", "dilations[0]", "dilations[1]",
+                                      "groups"};
     int64_t out[5];
     for (int i = 0; i < 5; i++) {
         if (v[i] < 0 || v[i] > INT32_MAX) {
-            gt__error("%s: %s is %lld but must be in [1, 2147483647] (0 means the default, 1)",
-                      who, nm[i], (long long)v[i]);
+            gt__error("%s: %s is %lld but must be in [1, 2147483647] (0 means the default, 1)", who,
+                      nm[i], (long long)v[i]);
             return false;
         }
         out[i] = v[i] ? v[i] : 1;
@@ -279,7 +313,8 @@ gt_tensor *gt_conv2d(const gt_tensor *x, const gt_tensor *filter, const gt_conv2
         gt__error_null("gt_conv2d");
         return NULL;
     }
-    if (!attr_from("gt_conv2d", desc, &a)) return NULL;
+    if (!attr_from("gt_conv2d", desc, &a))
+        return NULL;
     return gt__apply2(&gt__op_conv2d, x, filter, &a);
 }
 
@@ -300,7 +335,8 @@ gt_tensor *gt_conv2d_backprop_input(const int64_t *input_shape, const gt_tensor 
         gt__error_null(who);
         return NULL;
     }
-    if (!shape4(who, "input_shape", input_shape) || !attr_from(who, desc, &a)) return NULL;
+    if (!shape4(who, "input_shape", input_shape) || !attr_from(who, desc, &a))
+        return NULL;
     return apply_bpi(&a, input_shape, filter, dy);
 }
 
@@ -312,7 +348,8 @@ gt_tensor *gt_conv2d_backprop_filter(const gt_tensor *x, const int64_t *filter_s
         gt__error_null(who);
         return NULL;
     }
-    if (!shape4(who, "filter_shape", filter_shape) || !attr_from(who, desc, &a)) return NULL;
+    if (!shape4(who, "filter_shape", filter_shape) || !attr_from(who, desc, &a))
+        return NULL;
     return apply_bpf(&a, x, filter_shape, dy);
 }
 

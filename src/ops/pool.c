@@ -7,8 +7,8 @@
  *   y = avg_pool2d(x)            gx = avg_pool2d_grad(gy)
  *   dx = avg_pool2d_grad(dy)     d dy = avg_pool2d(g)   (the two are adjoint linear maps)
  * The table listing these ops is gt__ops_conv in conv.c. */
-#include "kernels/conv.h"
 #include "kernels/pool.h"
+#include "kernels/conv.h"
 #include "ops/registry.h"
 
 #include <gradtape_conv.h>
@@ -23,8 +23,14 @@ extern const gt__op gt__op_max_pool2d, gt__op_max_pool2d_grad, gt__op_max_pool2d
     gt__op_avg_pool2d, gt__op_avg_pool2d_grad;
 
 static bool pool_geom(const char *who, const pool_attr *a, const int64_t *xs, gt__pool_geom *g) {
-    *g = (gt__pool_geom){.n = xs[0], .h = xs[1], .w = xs[2], .c = xs[3], .ph = a->ph,
-                         .pw = a->pw, .sh = a->sh, .sw = a->sw};
+    *g = (gt__pool_geom){.n = xs[0],
+                         .h = xs[1],
+                         .w = xs[2],
+                         .c = xs[3],
+                         .ph = a->ph,
+                         .pw = a->pw,
+                         .sh = a->sh,
+                         .sw = a->sw};
     int64_t dims[2][3] = {{xs[1], a->ph, a->sh}, {xs[2], a->pw, a->sw}};
     int64_t *outs[2] = {&g->oh, &g->ow}, *pads[2] = {&g->pt, &g->pl};
     for (int i = 0; i < 2; i++)
@@ -42,12 +48,14 @@ static bool pool_geom(const char *who, const pool_attr *a, const int64_t *xs, gt
 static bool float4(const char *who, const char *nm, const gt_tensor *t) {
     if (t->rank != 4) {
         gt__error("%s: %s has shape %s (rank %d) but must have rank 4, [batch, height, width, "
-                  "channels]", who, nm, GT__SHAPE_STR(t), t->rank);
+                  "channels]",
+                  who, nm, GT__SHAPE_STR(t), t->rank);
         return false;
     }
     if (!gt__is_float(t->dtype)) {
         gt__error("%s: %s has dtype %s but pooling takes float32 or float64; convert it with "
-                  "gt_cast(%s, GT_F32)", who, nm, gt_dtype_name(t->dtype), nm);
+                  "gt_cast(%s, GT_F32)",
+                  who, nm, gt_dtype_name(t->dtype), nm);
         return false;
     }
     return true;
@@ -56,10 +64,12 @@ static bool float4(const char *who, const char *nm, const gt_tensor *t) {
 /* b must be a float tensor of a's dtype and the given shape. */
 static bool operand(const char *who, const char *nm, const gt_tensor *b, gt_dtype dt,
                     const int64_t *want, const char *why) {
-    if (!float4(who, nm, b)) return false;
+    if (!float4(who, nm, b))
+        return false;
     if (b->dtype != dt) {
         gt__error("%s: %s is %s but x is %s; TensorFlow does not promote dtypes: convert one "
-                  "with gt_cast", who, nm, gt_dtype_name(b->dtype), gt_dtype_name(dt));
+                  "with gt_cast",
+                  who, nm, gt_dtype_name(b->dtype), gt_dtype_name(dt));
         return false;
     }
     if (memcmp(b->shape, want, 4 * sizeof(int64_t))) {
@@ -89,7 +99,8 @@ static bool maxpool_infer(gt__call *c) {
     const char *who = "gt_max_pool2d";
     gt__pool_geom g;
     int64_t s[4];
-    if (!float4(who, "x", c->in[0]) || !pool_geom(who, c->attr, c->in[0]->shape, &g)) return false;
+    if (!float4(who, "x", c->in[0]) || !pool_geom(who, c->attr, c->in[0]->shape, &g))
+        return false;
     out_shape(&g, s);
     set_out(c, c->in[0]->dtype, s);
     return true;
@@ -102,12 +113,17 @@ static void maxpool_forward(gt__call *c) {
 }
 
 static void maxpool_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = gt__apply2(&gt__op_max_pool2d_grad, g->in[0], g->gy, g->attr);
+    if (g->need[0])
+        g->gx[0] = gt__apply2(&gt__op_max_pool2d_grad, g->in[0], g->gy, g->attr);
 }
 
-const gt__op gt__op_max_pool2d = {.name = "max_pool2d", .nin = 1, .keep_in = 1u,
-                                  .attr_size = sizeof(pool_attr), .infer = maxpool_infer,
-                                  .forward = maxpool_forward, .grad = maxpool_grad};
+const gt__op gt__op_max_pool2d = {.name = "max_pool2d",
+                                  .nin = 1,
+                                  .keep_in = 1u,
+                                  .attr_size = sizeof(pool_attr),
+                                  .infer = maxpool_infer,
+                                  .forward = maxpool_forward,
+                                  .grad = maxpool_grad};
 
 /* max_pool2d_grad(x, dy) -> dx */
 static bool maxgrad_infer(gt__call *c) {
@@ -115,9 +131,11 @@ static bool maxgrad_infer(gt__call *c) {
     const gt_tensor *x = c->in[0];
     gt__pool_geom g;
     int64_t s[4];
-    if (!float4(who, "x", x) || !pool_geom(who, c->attr, x->shape, &g)) return false;
+    if (!float4(who, "x", x) || !pool_geom(who, c->attr, x->shape, &g))
+        return false;
     out_shape(&g, s);
-    if (!operand(who, "dy", c->in[1], x->dtype, s, "the pool's output shape")) return false;
+    if (!operand(who, "dy", c->in[1], x->dtype, s, "the pool's output shape"))
+        return false;
     set_out(c, x->dtype, x->shape);
     return true;
 }
@@ -131,14 +149,19 @@ static void maxgrad_forward(gt__call *c) {
 /* The argmax positions do not move under small changes of x: its gradient is zero (TensorFlow
  * returns zeros too, not None). */
 static void maxgrad_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = gt_zeros(g->meta[0].dtype, g->meta[0].rank, g->meta[0].shape);
+    if (g->need[0])
+        g->gx[0] = gt_zeros(g->meta[0].dtype, g->meta[0].rank, g->meta[0].shape);
     if (g->need[1])
         g->gx[1] = gt__apply2(&gt__op_max_pool2d_grad_grad, g->in[0], g->gy, g->attr);
 }
 
-const gt__op gt__op_max_pool2d_grad = {.name = "max_pool2d_grad", .nin = 2, .keep_in = 1u,
-                                       .attr_size = sizeof(pool_attr), .infer = maxgrad_infer,
-                                       .forward = maxgrad_forward, .grad = maxgrad_grad};
+const gt__op gt__op_max_pool2d_grad = {.name = "max_pool2d_grad",
+                                       .nin = 2,
+                                       .keep_in = 1u,
+                                       .attr_size = sizeof(pool_attr),
+                                       .infer = maxgrad_infer,
+                                       .forward = maxgrad_forward,
+                                       .grad = maxgrad_grad};
 
 /* max_pool2d_grad_grad(x, g) -> pool-shaped gather */
 static bool maxgg_infer(gt__call *c) {
@@ -161,13 +184,19 @@ static void maxgg_forward(gt__call *c) {
 }
 
 static void maxgg_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = gt_zeros(g->meta[0].dtype, g->meta[0].rank, g->meta[0].shape);
-    if (g->need[1]) g->gx[1] = gt__apply2(&gt__op_max_pool2d_grad, g->in[0], g->gy, g->attr);
+    if (g->need[0])
+        g->gx[0] = gt_zeros(g->meta[0].dtype, g->meta[0].rank, g->meta[0].shape);
+    if (g->need[1])
+        g->gx[1] = gt__apply2(&gt__op_max_pool2d_grad, g->in[0], g->gy, g->attr);
 }
 
-const gt__op gt__op_max_pool2d_grad_grad = {
-    .name = "max_pool2d_grad_grad", .nin = 2, .keep_in = 1u, .attr_size = sizeof(pool_attr),
-    .infer = maxgg_infer, .forward = maxgg_forward, .grad = maxgg_grad};
+const gt__op gt__op_max_pool2d_grad_grad = {.name = "max_pool2d_grad_grad",
+                                            .nin = 2,
+                                            .keep_in = 1u,
+                                            .attr_size = sizeof(pool_attr),
+                                            .infer = maxgg_infer,
+                                            .forward = maxgg_forward,
+                                            .grad = maxgg_grad};
 
 /* ---- average pooling ---------------------------------------------------------------------- */
 
@@ -175,7 +204,8 @@ static bool avgpool_infer(gt__call *c) {
     const char *who = "gt_avg_pool2d";
     gt__pool_geom g;
     int64_t s[4];
-    if (!float4(who, "x", c->in[0]) || !pool_geom(who, c->attr, c->in[0]->shape, &g)) return false;
+    if (!float4(who, "x", c->in[0]) || !pool_geom(who, c->attr, c->in[0]->shape, &g))
+        return false;
     out_shape(&g, s);
     set_out(c, c->in[0]->dtype, s);
     return true;
@@ -197,12 +227,17 @@ static gt_tensor *apply_avg_grad(const pool_attr *a, const int64_t *xs, const gt
 }
 
 static void avgpool_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = apply_avg_grad(g->attr, g->meta[0].shape, g->gy);
+    if (g->need[0])
+        g->gx[0] = apply_avg_grad(g->attr, g->meta[0].shape, g->gy);
 }
 
-const gt__op gt__op_avg_pool2d = {.name = "avg_pool2d", .nin = 1, .keep_in = 0,
-                                  .attr_size = sizeof(pool_attr), .infer = avgpool_infer,
-                                  .forward = avgpool_forward, .grad = avgpool_grad};
+const gt__op gt__op_avg_pool2d = {.name = "avg_pool2d",
+                                  .nin = 1,
+                                  .keep_in = 0,
+                                  .attr_size = sizeof(pool_attr),
+                                  .infer = avgpool_infer,
+                                  .forward = avgpool_forward,
+                                  .grad = avgpool_grad};
 
 static bool avggrad_infer(gt__call *c) {
     const char *who = "gt_avg_pool2d_grad";
@@ -211,9 +246,11 @@ static bool avggrad_infer(gt__call *c) {
     const gt_tensor *dy = c->in[0];
     gt__pool_geom g;
     int64_t s[4], size;
-    if (!float4(who, "dy", dy) || !pool_geom(who, a, xs, &g)) return false;
+    if (!float4(who, "dy", dy) || !pool_geom(who, a, xs, &g))
+        return false;
     out_shape(&g, s);
-    if (!operand(who, "dy", dy, dy->dtype, s, "the pool's output shape for input_shape")) return false;
+    if (!operand(who, "dy", dy, dy->dtype, s, "the pool's output shape for input_shape"))
+        return false;
     set_out(c, dy->dtype, xs);
     return gt__check_shape(who, 4, xs, &size);
 }
@@ -227,18 +264,24 @@ static void avggrad_forward(gt__call *c) {
 }
 
 static void avggrad_grad(gt__gctx *g) {
-    if (g->need[0]) g->gx[0] = gt__apply1(&gt__op_avg_pool2d, g->gy, g->attr);
+    if (g->need[0])
+        g->gx[0] = gt__apply1(&gt__op_avg_pool2d, g->gy, g->attr);
 }
 
-const gt__op gt__op_avg_pool2d_grad = {.name = "avg_pool2d_grad", .nin = 1, .keep_in = 0,
-                                       .attr_size = sizeof(pool_attr), .infer = avggrad_infer,
-                                       .forward = avggrad_forward, .grad = avggrad_grad};
+const gt__op gt__op_avg_pool2d_grad = {.name = "avg_pool2d_grad",
+                                       .nin = 1,
+                                       .keep_in = 0,
+                                       .attr_size = sizeof(pool_attr),
+                                       .infer = avggrad_infer,
+                                       .forward = avggrad_forward,
+                                       .grad = avggrad_grad};
 
 /* ---- public entry points ------------------------------------------------------------------ */
 
 static bool attr_from(const char *who, const gt_pool2d_desc *d, pool_attr *a) {
     gt_pool2d_desc z = {0};
-    if (!d) d = &z;
+    if (!d)
+        d = &z;
     *a = (pool_attr){0};
     const int64_t v[4] = {d->pool_size[0], d->pool_size[1], d->strides[0], d->strides[1]};
     static const char *const nm[4] = {"pool_size[0]", "pool_size[1]", "strides[0]", "strides[1]"};
@@ -271,7 +314,8 @@ static gt_tensor *pool1(const char *who, const gt__op *op, const gt_tensor *x,
         gt__error_null(who);
         return NULL;
     }
-    if (!attr_from(who, desc, &a)) return NULL;
+    if (!attr_from(who, desc, &a))
+        return NULL;
     return gt__apply1(op, x, &a);
 }
 
@@ -282,7 +326,8 @@ static gt_tensor *pool2(const char *who, const gt__op *op, const gt_tensor *x, c
         gt__error_null(who);
         return NULL;
     }
-    if (!attr_from(who, desc, &a)) return NULL;
+    if (!attr_from(who, desc, &a))
+        return NULL;
     return gt__apply2(op, x, y, &a);
 }
 
@@ -316,6 +361,7 @@ gt_tensor *gt_avg_pool2d_grad(const int64_t *input_shape, const gt_tensor *dy,
         gt__error("%s: input_shape is NULL; pass the pooled input's 4 dimensions", who);
         return NULL;
     }
-    if (!gt__check_shape(who, 4, input_shape, &size) || !attr_from(who, desc, &a)) return NULL;
+    if (!gt__check_shape(who, 4, input_shape, &size) || !attr_from(who, desc, &a))
+        return NULL;
     return apply_avg_grad(&a, input_shape, dy);
 }

@@ -13,16 +13,16 @@ typedef struct ccfg {
 
 static const ccfg convs[] = {
     {{2, 5, 5, 2}, {3, 3, 2, 3}, {.padding = GT_PADDING_VALID}}, /* valid defaults */
-    {{1, 5, 6, 2}, {3, 3, 2, 2}, {.padding = GT_PADDING_SAME}},            /* same, odd sizes */
+    {{1, 5, 6, 2}, {3, 3, 2, 2}, {.padding = GT_PADDING_SAME}},  /* same, odd sizes */
     {{2, 5, 5, 1}, {3, 3, 1, 2}, {.strides = {2, 2}, .padding = GT_PADDING_SAME}},
-    {{1, 6, 5, 2}, {2, 3, 2, 2}, {.strides = {2, 1}}},                     /* valid, stride 2x1 */
+    {{1, 6, 5, 2}, {2, 3, 2, 2}, {.strides = {2, 1}}}, /* valid, stride 2x1 */
     {{1, 6, 6, 2}, {3, 3, 2, 2}, {.dilations = {2, 2}, .padding = GT_PADDING_SAME}},
     {{1, 7, 6, 1}, {2, 2, 1, 2}, {.strides = {2, 2}, .dilations = {2, 1}}}, /* stride + dilation */
     {{1, 4, 4, 4}, {3, 3, 2, 4}, {.groups = 2, .padding = GT_PADDING_SAME}},
     {{2, 3, 3, 3}, {1, 1, 3, 2}, {.padding = GT_PADDING_VALID}}, /* 1x1: no im2col */
-    {{1, 3, 2, 3}, {1, 1, 1, 3}, {.groups = 3}},                           /* 1x1 depthwise */
-    {{1, 5, 5, 2}, {1, 1, 2, 2}, {.strides = {2, 2}}},                     /* 1x1 strided */
-    {{0, 4, 4, 2}, {3, 3, 2, 2}, {.padding = GT_PADDING_SAME}},            /* empty batch */
+    {{1, 3, 2, 3}, {1, 1, 1, 3}, {.groups = 3}},                 /* 1x1 depthwise */
+    {{1, 5, 5, 2}, {1, 1, 2, 2}, {.strides = {2, 2}}},           /* 1x1 strided */
+    {{0, 4, 4, 2}, {3, 3, 2, 2}, {.padding = GT_PADDING_SAME}},  /* empty batch */
     {{1, 3, 3, 2}, {2, 2, 2, 0}, {.padding = GT_PADDING_VALID}}, /* no filters */
 };
 #define NCONV (sizeof convs / sizeof *convs)
@@ -94,15 +94,19 @@ typedef struct pcfg {
 static const pcfg pools[] = {
     {{2, 4, 4, 2}, {.padding = GT_PADDING_VALID}}, /* 2x2 / 2, valid */
     {{1, 5, 5, 2}, {.pool_size = {3, 3}, .strides = {2, 2}, .padding = GT_PADDING_SAME}},
-    {{1, 4, 5, 1}, {.strides = {1, 1}}},                                    /* overlapping */
+    {{1, 4, 5, 1}, {.strides = {1, 1}}}, /* overlapping */
     {{1, 5, 4, 2}, {.pool_size = {3, 2}, .strides = {1, 2}, .padding = GT_PADDING_SAME}},
-    {{1, 5, 5, 1}, {.padding = GT_PADDING_SAME}},                           /* odd size, same */
+    {{1, 5, 5, 1}, {.padding = GT_PADDING_SAME}},  /* odd size, same */
     {{0, 4, 4, 2}, {.padding = GT_PADDING_VALID}}, /* empty batch */
 };
 #define NPOOL (sizeof pools / sizeof *pools)
 
-static gt_tensor *f_max(gt_tensor *const *x, void *u) { return gt_max_pool2d(x[0], &((const pcfg *)u)->d); }
-static gt_tensor *f_avg(gt_tensor *const *x, void *u) { return gt_avg_pool2d(x[0], &((const pcfg *)u)->d); }
+static gt_tensor *f_max(gt_tensor *const *x, void *u) {
+    return gt_max_pool2d(x[0], &((const pcfg *)u)->d);
+}
+static gt_tensor *f_avg(gt_tensor *const *x, void *u) {
+    return gt_avg_pool2d(x[0], &((const pcfg *)u)->d);
+}
 static gt_tensor *f_maxg(gt_tensor *const *x, void *u) {
     return gt_max_pool2d_grad(x[0], x[1], &((const pcfg *)u)->d);
 }
@@ -142,18 +146,23 @@ static void run_pool(const char *op, gtt_fn f, int kind) {
     }
 }
 
-static void c_max(void) { run_pool("max_pool2d", f_max, 0); }
-static void c_maxg(void) { run_pool("max_pool2d_grad", f_maxg, 1); }
-static void c_maxgg(void) { run_pool("max_pool2d_grad_grad", f_maxgg, 2); }
-static void c_avg(void) { run_pool("avg_pool2d", f_avg, 0); }
-static void c_avgg(void) { run_pool("avg_pool2d_grad", f_avgg, 3); }
+static void c_max(void) {
+    run_pool("max_pool2d", f_max, 0);
+}
+static void c_maxg(void) {
+    run_pool("max_pool2d_grad", f_maxg, 1);
+}
+static void c_maxgg(void) {
+    run_pool("max_pool2d_grad_grad", f_maxgg, 2);
+}
+static void c_avg(void) {
+    run_pool("avg_pool2d", f_avg, 0);
+}
+static void c_avgg(void) {
+    run_pool("avg_pool2d_grad", f_avgg, 3);
+}
 
-const gtt_case gtt_cases_conv[] = {{"conv2d", c_conv2d},
-                                   {"conv2d_backprop_input", c_bpi},
-                                   {"conv2d_backprop_filter", c_bpf},
-                                   {"max_pool2d", c_max},
-                                   {"max_pool2d_grad", c_maxg},
-                                   {"max_pool2d_grad_grad", c_maxgg},
-                                   {"avg_pool2d", c_avg},
-                                   {"avg_pool2d_grad", c_avgg},
-                                   {NULL, NULL}};
+const gtt_case gtt_cases_conv[] = {
+    {"conv2d", c_conv2d},  {"conv2d_backprop_input", c_bpi}, {"conv2d_backprop_filter", c_bpf},
+    {"max_pool2d", c_max}, {"max_pool2d_grad", c_maxg},      {"max_pool2d_grad_grad", c_maxgg},
+    {"avg_pool2d", c_avg}, {"avg_pool2d_grad", c_avgg},      {NULL, NULL}};
