@@ -261,7 +261,7 @@ static void bn_keras(void) {
         snprintf(k, sizeof k, "%s.y_infer", key);
         ref_check(k, gt_layer_call(l, x0, false), 1e-5, 1e-5);
         for (int s = 0; s < 3; s++) {
-            char sk[96];
+            char sk[80]; /* key (< 64) + ".train%d" */
             snprintf(k, sizeof k, "%s.x%d", key, s);
             gt_tensor *x = nnref_tensor(k, GT_F32, xr, xs);
             snprintf(sk, sizeof sk, "%s.train%d", key, s);
