@@ -7,7 +7,7 @@
 #
 # Groups:
 #   build   compiler, cmake, OpenBLAS, zlib         (make, make build)
-#   check   valgrind, tmux                          (make check, make valgrind, CI)
+#   check   valgrind, tmux, python3                 (make check, make valgrind, CI)
 #   demo    Fashion-MNIST data set                  (make demo, gradtape train)
 #   format  clang-format                            (make format; never in the default set)
 #
@@ -46,6 +46,7 @@ pkgs_build=(
 pkgs_check=(
     "valgrind|leak and memory-error check of the examples (make valgrind, CI)"
     "tmux|runs the gradtape tool in a real terminal (progress-bar tests)"
+    "python3|reads a saved checkpoint back independently (tests/ref/check_checkpoint.py)"
 )
 pkgs_demo=(
     "dataset-fashion-mnist|the Fashion-MNIST data set for 'gradtape train' and the demo"
