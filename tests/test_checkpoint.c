@@ -8,21 +8,13 @@
  * `test_checkpoint --write DIR` writes DIR/ck.safetensors and DIR/ck.txt (every name, dtype,
  * shape and value) for tests/ref/check_checkpoint.py, which ctest runs next (checkpoint_python). */
 #include "gtt.h"
+#include "gtt_files.h"
 
 #include <gradtape_io.h>
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static char tmpdir[64];
-static const char *tmp_path(const char *name) {
-    static char buf[4][256];
-    static int k;
-    char *p = buf[k++ % 4];
-    snprintf(p, 256, "%s/%s", tmpdir, name);
-    return p;
-}
 
 static gt_dataset *data; /* 256 synthetic samples of 20 features, 4 classes */
 
@@ -111,9 +103,9 @@ static void test_round_trips(void) {
         fit(ref, oref, 2, 0);
         gt_optimizer_set_learning_rate(oa, 0.003); /* a changed learning rate is saved too */
         gt_optimizer_set_learning_rate(oref, 0.003);
-        GTT_OK(gt_checkpoint_save(tmp_path("rt.safetensors"), a, oa, 0, NULL));
+        GTT_OK(gt_checkpoint_save(gtt_tmp_path("rt.safetensors"), a, oa, 0, NULL));
         GTT_CHECK(!same_weights(a, b), "%s: models differ before loading", oc->name);
-        GTT_OK(gt_checkpoint_load(tmp_path("rt.safetensors"), b, ob));
+        GTT_OK(gt_checkpoint_load(gtt_tmp_path("rt.safetensors"), b, ob));
         GTT_CHECK(same_weights(a, b), "%s: weights bit-identical after the round trip", oc->name);
         GTT_CHECK(same_state(oa, ob), "%s: optimizer state bit-identical", oc->name);
         /* training continues identically: the reference never went through a file */
@@ -179,8 +171,8 @@ static void test_damage(void) {
     fit(m, o, 1, 0);
     fit(mref, oref, 1, 0);
     char good[256], bad[256]; /* tmp_path's buffers rotate: keep copies */
-    snprintf(good, sizeof good, "%s", tmp_path("good.safetensors"));
-    snprintf(bad, sizeof bad, "%s", tmp_path("bad.safetensors"));
+    snprintf(good, sizeof good, "%s", gtt_tmp_path("good.safetensors"));
+    snprintf(bad, sizeof bad, "%s", gtt_tmp_path("bad.safetensors"));
     GTT_OK(gt_checkpoint_save(good, m, o, 0, NULL));
     size_t n;
     unsigned char *bytes = read_all(good, &n);
@@ -220,7 +212,7 @@ static void test_damage(void) {
     expect_fail("trailing bytes", bad, m, o, mref, oref, NULL);
     free(longer);
     free(c);
-    expect_fail("missing file", tmp_path("nope.safetensors"), m, o, mref, oref, "nope");
+    expect_fail("missing file", gtt_tmp_path("nope.safetensors"), m, o, mref, oref, "nope");
 
     /* mis-shaped: another architecture (units 8 instead of 16) */
     gt_set_seed(5);
@@ -228,15 +220,15 @@ static void test_damage(void) {
     gt_sequential_add(other, gt_dense(&(gt_dense_desc){.units = 8, .activation = GT_ACT_RELU}));
     gt_sequential_add(other, gt_dense(&(gt_dense_desc){.units = 4}));
     gt_model_build(other, GT_SHAPE(1, 20));
-    GTT_OK(gt_checkpoint_save(tmp_path("other.safetensors"), other, NULL, 0, NULL));
-    expect_fail("mis-shaped tensors", tmp_path("other.safetensors"), m, NULL, mref, oref, "[8]");
+    GTT_OK(gt_checkpoint_save(gtt_tmp_path("other.safetensors"), other, NULL, 0, NULL));
+    expect_fail("mis-shaped tensors", gtt_tmp_path("other.safetensors"), m, NULL, mref, oref, "[8]");
 
     /* missing tensors: a file with only some variables */
     gt_tensor *vars[8];
     int nv = gt_layer_variables(gt_model_layer(m), vars, 8);
-    GTT_OK(gt_safetensors_save(tmp_path("part.safetensors"), nv - 1, NULL,
+    GTT_OK(gt_safetensors_save(gtt_tmp_path("part.safetensors"), nv - 1, NULL,
                                (const gt_tensor *const *)vars, 0, NULL));
-    expect_fail("a missing tensor", tmp_path("part.safetensors"), m, o, mref, oref, "missing");
+    expect_fail("a missing tensor", gtt_tmp_path("part.safetensors"), m, o, mref, oref, "missing");
 
     /* extra tensors that are not optimizer state */
     gt_tensor *extra = gt_variable(gt_scalar(1), "extra/thing");
@@ -244,9 +236,9 @@ static void test_damage(void) {
     for (int i = 0; i < nv; i++)
         all[i] = vars[i];
     all[nv] = extra;
-    GTT_OK(gt_safetensors_save(tmp_path("extra.safetensors"), nv + 1, NULL,
+    GTT_OK(gt_safetensors_save(gtt_tmp_path("extra.safetensors"), nv + 1, NULL,
                                (const gt_tensor *const *)all, 0, NULL));
-    expect_fail("an extra tensor", tmp_path("extra.safetensors"), m, NULL, mref, oref, "extra");
+    expect_fail("an extra tensor", gtt_tmp_path("extra.safetensors"), m, NULL, mref, oref, "extra");
     gt_variable_free(extra);
 
     /* optimizer state of another optimizer; a weights-only file loaded with an optimizer */
@@ -256,8 +248,8 @@ static void test_damage(void) {
     fit(mref, sgd_ref, 1, 0);
     GTT_CHECK(same_weights(m, mref), "still in sync");
     expect_fail("adam state into sgd", good, m, sgd, mref, sgd_ref, "optimizer/sgd/momentum");
-    GTT_OK(gt_checkpoint_save(tmp_path("weights.safetensors"), m, NULL, 0, NULL));
-    expect_fail("no optimizer state in the file", tmp_path("weights.safetensors"), m, sgd, mref,
+    GTT_OK(gt_checkpoint_save(gtt_tmp_path("weights.safetensors"), m, NULL, 0, NULL));
+    expect_fail("no optimizer state in the file", gtt_tmp_path("weights.safetensors"), m, sgd, mref,
                 sgd_ref, "missing");
 
     /* weights only from a full checkpoint: optimizer entries are ignored */
@@ -350,17 +342,10 @@ int main(int argc, char **argv) {
         gt_dataset_free(data);
         return rc;
     }
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gt_ck_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!gtt_tmpdir_begin("gt_ck_")) return 1;
     test_round_trips();
     test_damage();
     gt_dataset_free(data);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -f %s/* && rmdir %s", tmpdir, tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "note: could not remove %s\n", tmpdir);
+    gtt_tmpdir_end();
     return gtt_finish();
 }

@@ -3,6 +3,7 @@
  * folders, and the real Fashion-MNIST files (which must be installed: the test fails, with the
  * command to run, when they are not). */
 #include "gtt.h"
+#include "gtt_files.h"
 
 #include <gradtape_io.h>
 
@@ -16,16 +17,6 @@
 #else
 #define GZ ""
 #endif
-
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name) {
-    static char buf[4][256];
-    static int k;
-    char *p = buf[k++ % 4];
-    snprintf(p, 256, "%s/%s", tmpdir, name);
-    return p;
-}
 
 /* 10 samples of shape [2,3]: x[i][k] = 10 i + k, label i % 3. */
 static gt_dataset *small(void) {
@@ -371,16 +362,16 @@ static void test_idx_folder(void) {
     for (size_t i = 0; i < sizeof img; i++)
         img[i] = (uint8_t)(i % 251);
     uint8_t lab[5] = {3, 1, 4, 1, 5};
-    GTT_OK(gt_idx_write(tmp_path("train-images-idx3-ubyte"), GT_IDX_U8, 3,
+    GTT_OK(gt_idx_write(gtt_tmp_path("train-images-idx3-ubyte"), GT_IDX_U8, 3,
                         (const int64_t[]){5, 28, 28}, img));
     GTT_OK(
-        gt_idx_write(tmp_path("train-labels-idx1-ubyte"), GT_IDX_U8, 1, (const int64_t[]){5}, lab));
-    GTT_OK(gt_idx_write(tmp_path("t10k-images-idx3-ubyte" GZ), GT_IDX_U8, 3,
+        gt_idx_write(gtt_tmp_path("train-labels-idx1-ubyte"), GT_IDX_U8, 1, (const int64_t[]){5}, lab));
+    GTT_OK(gt_idx_write(gtt_tmp_path("t10k-images-idx3-ubyte" GZ), GT_IDX_U8, 3,
                         (const int64_t[]){2, 28, 28}, img));
-    GTT_OK(gt_idx_write(tmp_path("t10k-labels-idx1-ubyte" GZ), GT_IDX_U8, 1, (const int64_t[]){2},
+    GTT_OK(gt_idx_write(gtt_tmp_path("t10k-labels-idx1-ubyte" GZ), GT_IDX_U8, 1, (const int64_t[]){2},
                         lab));
     gt_dataset *tr, *te;
-    GTT_OK(gt_mnist_load(tmpdir, &tr, &te));
+    GTT_OK(gt_mnist_load(gtt_tmpdir(), &tr, &te));
     GTT_CHECK(tr && te && gt_dataset_size(tr) == 5 && gt_dataset_size(te) == 2, "5 + 2 samples");
     GTT_CHECK(tr && te && gt_dataset_num_classes(tr) == 6 && gt_dataset_num_classes(te) == 6,
               "both sets share the class count");
@@ -389,23 +380,23 @@ static void test_idx_folder(void) {
     gt_dataset_free(te);
 
     /* Labels that do not match the images. */
-    GTT_CHECK(!gt_dataset_from_idx(tmp_path("train-images-idx3-ubyte"),
-                                   tmp_path("t10k-labels-idx1-ubyte" GZ)),
+    GTT_CHECK(!gt_dataset_from_idx(gtt_tmp_path("train-images-idx3-ubyte"),
+                                   gtt_tmp_path("t10k-labels-idx1-ubyte" GZ)),
               "5 images, 2 labels");
     GTT_ERROR_HAS("must match one to one");
     float fl[5] = {0};
-    GTT_OK(gt_idx_write(tmp_path("float-labels"), GT_IDX_F32, 1, (const int64_t[]){5}, fl));
-    GTT_CHECK(!gt_dataset_from_idx(tmp_path("train-images-idx3-ubyte"), tmp_path("float-labels")),
+    GTT_OK(gt_idx_write(gtt_tmp_path("float-labels"), GT_IDX_F32, 1, (const int64_t[]){5}, fl));
+    GTT_CHECK(!gt_dataset_from_idx(gtt_tmp_path("train-images-idx3-ubyte"), gtt_tmp_path("float-labels")),
               "float labels");
     GTT_ERROR_HAS("must be integers");
     /* Float images are stored as float and not scaled. */
-    gt_dataset *fd = gt_dataset_from_idx(tmp_path("float-labels"), NULL);
+    gt_dataset *fd = gt_dataset_from_idx(gtt_tmp_path("float-labels"), NULL);
     GTT_OK(fd != NULL);
     GTT_CHECK(fd && gt_dataset_size(fd) == 5 && gt_dataset_num_classes(fd) == 0, "no labels");
     gt_dataset_free(fd);
 
-    remove(tmp_path("t10k-labels-idx1-ubyte" GZ));
-    GTT_CHECK(!gt_mnist_load(tmpdir, &tr, &te) && !tr && !te, "a missing file");
+    remove(gtt_tmp_path("t10k-labels-idx1-ubyte" GZ));
+    GTT_CHECK(!gt_mnist_load(gtt_tmpdir(), &tr, &te) && !tr && !te, "a missing file");
     GTT_ERROR_HAS("t10k-labels-idx1-ubyte(.gz) not found: install Debian's dataset-fashion-mnist");
     GTT_CHECK(!gt_mnist_load("/nonexistent/fashion", &tr, &te), "a missing folder");
     GTT_ERROR_HAS("does not exist: install Debian's dataset-fashion-mnist");
@@ -483,11 +474,7 @@ static void test_fashion_mnist(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gt_test_io_ds_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!gtt_tmpdir_begin("gt_test_io_ds_")) return 1;
     test_batches();
     test_scale_exact();
     test_shuffle();
@@ -496,9 +483,6 @@ int main(void) {
     test_constructors();
     test_idx_folder();
     test_fashion_mnist();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    gtt_tmpdir_end();
     return gtt_finish();
 }

@@ -2,6 +2,7 @@
  * written file, one distinct error per kind of damage, and a fuzz pass (every byte flipped,
  * every truncation) that must never crash. Corrupt files are made here, in a temp folder. */
 #include "gtt.h"
+#include "gtt_files.h"
 
 #include <gradtape_io.h>
 
@@ -19,40 +20,6 @@
 #define HAVE_ZLIB 0
 #endif
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name) {
-    static char buf[4][256];
-    static int k;
-    char *p = buf[k++ % 4];
-    snprintf(p, 256, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static void write_bytes(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    GTT_CHECK(f != NULL, "cannot create %s", path);
-    if (!f)
-        return;
-    if (n)
-        fwrite(p, 1, n, f);
-    fclose(f);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = malloc((size_t)len + 1);
-    *n = fread(p, 1, (size_t)len, f);
-    fclose(f);
-    return p;
-}
-
 /* ---- round trips ------------------------------------------------------------------------- */
 
 static void test_round_trips(void) {
@@ -67,7 +34,7 @@ static void test_round_trips(void) {
         for (int gz = 0; gz < 1 + HAVE_ZLIB; gz++) {
             char name[32];
             snprintf(name, sizeof name, "rt_%02x.idx%s", types[t], gz ? ".gz" : "");
-            const char *path = tmp_path(name);
+            const char *path = gtt_tmp_path(name);
             GTT_OK(gt_idx_write(path, types[t], 3, dims, data));
             gt_idx idx;
             GTT_OK(gt_idx_read(path, &idx));
@@ -90,10 +57,10 @@ static void test_round_trips(void) {
 /* The exact bytes of a plain file: big-endian header and elements. */
 static void test_exact_bytes(void) {
     const int16_t v[6] = {1, -2, 256, 0x1234, -32768, 32767};
-    const char *path = tmp_path("exact.idx");
+    const char *path = gtt_tmp_path("exact.idx");
     GTT_OK(gt_idx_write(path, GT_IDX_I16, 2, (const int64_t[]){2, 3}, v));
     size_t n;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = gtt_read_bytes(path, &n);
     const unsigned char want[] = {0,    0,    0x0B, 2,    0,    0,    0,    2,
                                   0,    0,    0,    3,    0x00, 0x01, 0xFF, 0xFE,
                                   0x01, 0x00, 0x12, 0x34, 0x80, 0x00, 0x7F, 0xFF};
@@ -117,8 +84,8 @@ static void test_exact_bytes(void) {
 
     /* u8 stays bytes; f32 becomes a float32 tensor bit for bit. */
     const float f[3] = {1.5f, -0.0f, 3.0e-38f};
-    GTT_OK(gt_idx_write(tmp_path("f.idx"), GT_IDX_F32, 1, (const int64_t[]){3}, f));
-    GTT_OK(gt_idx_read(tmp_path("f.idx"), &idx));
+    GTT_OK(gt_idx_write(gtt_tmp_path("f.idx"), GT_IDX_F32, 1, (const int64_t[]){3}, f));
+    GTT_OK(gt_idx_read(gtt_tmp_path("f.idx"), &idx));
     GTT_CHECK(idx.type == GT_IDX_F32 && !memcmp(idx.data, f, sizeof f), "f32 round trip");
     gt_idx_free(&idx);
 }
@@ -157,8 +124,8 @@ static void expect_error(const char *what, const void *p, size_t n, const char *
     GTT_CHECK(idx.data == NULL && idx.rank == 0, "%s: output zeroed on failure", what);
     GTT_ERROR_HAS(needle);
 
-    const char *path = tmp_path("corrupt.idx");
-    write_bytes(path, p, n);
+    const char *path = gtt_tmp_path("corrupt.idx");
+    gtt_write_bytes(path, p, n);
     ok = gt_idx_read(path, &idx);
     GTT_CHECK(!ok, "%s: read should fail", what);
     if (ok)
@@ -206,17 +173,17 @@ static void test_errors(void) {
 
 #if !HAVE_ZLIB
     /* Without zlib: gzip is recognised and refused with the fix. */
-    GTT_CHECK(!gt_idx_write(tmp_path("x.idx.gz"), GT_IDX_U8, 1, (const int64_t[]){1}, "a"),
+    GTT_CHECK(!gt_idx_write(gtt_tmp_path("x.idx.gz"), GT_IDX_U8, 1, (const int64_t[]){1}, "a"),
               "no zlib: cannot write .gz");
     GTT_ERROR_HAS("zlib1g-dev");
     unsigned char gzmagic[12] = {0x1f, 0x8b, 8, 0};
     expect_error("gzip without zlib", gzmagic, sizeof gzmagic, "install zlib1g-dev");
 #else
     /* gzip damage: garbage after the magic, a truncated stream, junk after the stream. */
-    const char *gzp = tmp_path("good.idx.gz");
+    const char *gzp = gtt_tmp_path("good.idx.gz");
     GTT_OK(gt_idx_write(gzp, GT_IDX_U8, 2, (const int64_t[]){2, 3}, good + 12));
     size_t gn;
-    unsigned char *gzb = read_bytes(gzp, &gn);
+    unsigned char *gzb = gtt_read_bytes(gzp, &gn);
     GTT_CHECK(gzb && gn > 20 && gzb[0] == 0x1f && gzb[1] == 0x8b, "gzip file written");
     GTT_OK(gt_idx_parse(gzb, gn, "gz", &idx));
     GTT_CHECK(idx.count == 6 && !memcmp(idx.data, good + 12, 6), "gzip parses");
@@ -233,10 +200,10 @@ static void test_errors(void) {
     expect_error("gzip trailing", gzlong, gn + 4, "garbage after the end of its gzip stream");
     free(gzlong);
     /* A valid gzip of a bad IDX reports the IDX problem. */
-    const char *badgz = tmp_path("bad.idx.gz");
+    const char *badgz = gtt_tmp_path("bad.idx.gz");
     GTT_OK(gt_idx_write(badgz, GT_IDX_U8, 1, (const int64_t[]){4}, "\x01\x02\x03\x04"));
     size_t bn;
-    unsigned char *bb = read_bytes(badgz, &bn);
+    unsigned char *bb = gtt_read_bytes(badgz, &bn);
     GTT_OK(gt_idx_parse(bb, bn, "gz4", &idx));
     gt_idx_free(&idx);
     free(bb);
@@ -278,14 +245,14 @@ static void test_errors(void) {
 #endif
 
     /* Files that do not exist. */
-    GTT_CHECK(!gt_idx_read(tmp_path("nope.idx"), &idx), "missing file fails");
+    GTT_CHECK(!gt_idx_read(gtt_tmp_path("nope.idx"), &idx), "missing file fails");
     GTT_ERROR_HAS("cannot open");
-    GTT_CHECK(!gt_idx_read(tmpdir, &idx), "a folder is not a file");
+    GTT_CHECK(!gt_idx_read(gtt_tmpdir(), &idx), "a folder is not a file");
     GTT_ERROR_HAS("not a regular file");
-    GTT_CHECK(!gt_idx_write(tmp_path("x.idx"), (gt_idx_type)7, 1, (const int64_t[]){1}, "a"),
+    GTT_CHECK(!gt_idx_write(gtt_tmp_path("x.idx"), (gt_idx_type)7, 1, (const int64_t[]){1}, "a"),
               "unknown type refused");
     GTT_ERROR_HAS("unknown IDX type");
-    GTT_CHECK(!gt_idx_write(tmp_path("nodir/x.idx"), GT_IDX_U8, 1, (const int64_t[]){1}, "a"),
+    GTT_CHECK(!gt_idx_write(gtt_tmp_path("nodir/x.idx"), GT_IDX_U8, 1, (const int64_t[]){1}, "a"),
               "missing folder refused");
     GTT_ERROR_HAS("cannot create");
 }
@@ -339,17 +306,17 @@ static void test_fuzz(void) {
     for (size_t i = 0; i < sizeof img; i++)
         img[i] = (unsigned char)(i * 7);
     const int64_t d[3] = {3, 4, 4};
-    GTT_OK(gt_idx_write(tmp_path("fz.idx"), GT_IDX_U8, 3, d, img));
+    GTT_OK(gt_idx_write(gtt_tmp_path("fz.idx"), GT_IDX_U8, 3, d, img));
     if (HAVE_ZLIB)
-        GTT_OK(gt_idx_write(tmp_path("fz.idx.gz"), GT_IDX_U8, 3, d, img));
+        GTT_OK(gt_idx_write(gtt_tmp_path("fz.idx.gz"), GT_IDX_U8, 3, d, img));
     double f64[5] = {1, 2, 3, 4, 5};
-    GTT_OK(gt_idx_write(tmp_path("fz64.idx"), GT_IDX_F64, 1, (const int64_t[]){5}, f64));
+    GTT_OK(gt_idx_write(gtt_tmp_path("fz64.idx"), GT_IDX_F64, 1, (const int64_t[]){5}, f64));
     const char *files[] = {"fz.idx", "fz.idx.gz", "fz64.idx"};
     for (int k = 0; k < 3; k++) {
         if (k == 1 && !HAVE_ZLIB)
             continue;
         size_t n;
-        unsigned char *b = read_bytes(tmp_path(files[k]), &n);
+        unsigned char *b = gtt_read_bytes(gtt_tmp_path(files[k]), &n);
         fuzz_file(b, n);
         free(b);
     }
@@ -358,18 +325,11 @@ static void test_fuzz(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gt_test_io_idx_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!gtt_tmpdir_begin("gt_test_io_idx_")) return 1;
     test_round_trips();
     test_exact_bytes();
     test_errors();
     test_fuzz();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    gtt_tmpdir_end();
     return gtt_finish();
 }

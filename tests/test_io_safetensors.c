@@ -3,6 +3,7 @@
  * (tests/ref/read_safetensors.py), loading into variables all-or-nothing, atomic writes,
  * one error per kind of damage, and a fuzz pass that must never crash. */
 #include "gtt.h"
+#include "gtt_files.h"
 
 #include <gradtape_io.h>
 
@@ -14,40 +15,6 @@
 #ifndef GT_TEST_DATA_DIR
 #define GT_TEST_DATA_DIR "data"
 #endif
-
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name) {
-    static char buf[4][256];
-    static int k;
-    char *p = buf[k++ % 4];
-    snprintf(p, 256, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static void write_bytes(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    GTT_CHECK(f != NULL, "cannot create %s", path);
-    if (!f)
-        return;
-    if (n)
-        fwrite(p, 1, n, f);
-    fclose(f);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = malloc((size_t)len + 1);
-    *n = fread(p, 1, (size_t)len, f);
-    fclose(f);
-    return p;
-}
 
 static uint64_t le64(const unsigned char *p) {
     uint64_t v = 0;
@@ -94,7 +61,7 @@ static void test_round_trip_and_layout(void) {
     const char *names[6] = {"sequential/dense/kernel", "w64",         "quote\"back\\slash",
                             "optimizer/iterations",    "caf\xc3\xa9", "empty"};
     const gt_kv meta[2] = {{"format", "pt"}, {"note", "line\nbreak"}};
-    const char *path = tmp_path("rt.safetensors");
+    const char *path = gtt_tmp_path("rt.safetensors");
     GTT_OK(gt_safetensors_save(path, 6, names, (const gt_tensor *const *)ts, 2, meta));
 
     /* The exact bytes, checked without the loader. */
@@ -107,7 +74,7 @@ static void test_round_trip_and_layout(void) {
         "\"caf\xc3\xa9\":{\"dtype\":\"BOOL\",\"shape\":[3],\"data_offsets\":[80,83]},"
         "\"empty\":{\"dtype\":\"F32\",\"shape\":[0,5],\"data_offsets\":[83,83]}}";
     size_t n;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = gtt_read_bytes(path, &n);
     GTT_CHECK(b && n >= 8, "file written");
     uint64_t hl = le64(b);
     size_t wl = strlen(want_header);
@@ -162,7 +129,7 @@ static void test_round_trip_and_layout(void) {
     GTT_CHECK(st && gt_safetensors_count(st) == 1 && gt_safetensors_metadata_count(st) == 0,
               "overwritten with one tensor");
     gt_safetensors_close(st);
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(gtt_tmpdir());
     struct dirent *de;
     int leftovers = 0;
     while (d && (de = readdir(d)))
@@ -174,7 +141,7 @@ static void test_round_trip_and_layout(void) {
 
     /* A failed save leaves the old file as it was. */
     size_t before_n, after_n;
-    unsigned char *before = read_bytes(path, &before_n);
+    unsigned char *before = gtt_read_bytes(path, &before_n);
     const char *dup[2] = {"a", "a"};
     GTT_CHECK(!gt_safetensors_save(path, 2, dup, (const gt_tensor *const *)ts, 0, NULL),
               "duplicate names");
@@ -190,12 +157,12 @@ static void test_round_trip_and_layout(void) {
     GTT_CHECK(!gt_safetensors_save(path, 1, NULL, (const gt_tensor *const *)ts, 0, NULL),
               "names NULL needs variables");
     GTT_ERROR_HAS("must be a variable");
-    unsigned char *after = read_bytes(path, &after_n);
+    unsigned char *after = gtt_read_bytes(path, &after_n);
     GTT_CHECK(before && after && before_n == after_n && !memcmp(before, after, before_n),
               "the old checkpoint is untouched");
     free(before);
     free(after);
-    GTT_CHECK(!gt_safetensors_save(tmp_path("no/such/dir.safetensors"), 1, names,
+    GTT_CHECK(!gt_safetensors_save(gtt_tmp_path("no/such/dir.safetensors"), 1, names,
                                    (const gt_tensor *const *)ts, 0, NULL),
               "unwritable path");
     GTT_ERROR_HAS("cannot create");
@@ -258,7 +225,7 @@ static void test_variables(void) {
     gt_variable_set_path(mom, "optimizer/adam/m/sequential/dense/kernel");
     gt_variable_set_path(iters, "optimizer/iterations");
     gt_tensor *all[4] = {kernel, bias, mom, iters};
-    const char *path = tmp_path("model.safetensors");
+    const char *path = gtt_tmp_path("model.safetensors");
     GTT_OK(gt_safetensors_save(path, 4, NULL, (const gt_tensor *const *)all, 1,
                                &(gt_kv){"keras_version", "3"}));
 
@@ -323,17 +290,17 @@ static void test_variables(void) {
     gt_tensor *notvar[1] = {gt_zeros(GT_F32, 1, (const int64_t[]){3})};
     GTT_CHECK(!gt_safetensors_load_variables(path, 1, notvar, names, true), "not a variable");
     GTT_ERROR_HAS("not a variable");
-    GTT_CHECK(!gt_safetensors_load_variables(tmp_path("missing.safetensors"), 4, all, NULL, false),
+    GTT_CHECK(!gt_safetensors_load_variables(gtt_tmp_path("missing.safetensors"), 4, all, NULL, false),
               "missing file");
     GTT_ERROR_HAS("cannot open");
     GTT_CHECK(var_equals(kernel, k1, 6) && var_equals(bias, b1, 3), "still unchanged");
 
     /* A corrupt checkpoint changes nothing either. */
     size_t n;
-    unsigned char *b = read_bytes(path, &n);
-    write_bytes(tmp_path("cut.safetensors"), b, n - 5);
+    unsigned char *b = gtt_read_bytes(path, &n);
+    gtt_write_bytes(gtt_tmp_path("cut.safetensors"), b, n - 5);
     free(b);
-    GTT_CHECK(!gt_safetensors_load_variables(tmp_path("cut.safetensors"), 4, all, NULL, false),
+    GTT_CHECK(!gt_safetensors_load_variables(gtt_tmp_path("cut.safetensors"), 4, all, NULL, false),
               "truncated checkpoint");
     GTT_ERROR_HAS("truncated");
     GTT_CHECK(var_equals(kernel, k1, 6) && var_equals(bias, b1, 3), "unchanged after corrupt file");
@@ -351,8 +318,8 @@ static void test_variables(void) {
 /* ---- corrupt files ----------------------------------------------------------------------- */
 
 static void expect_corrupt(const char *what, const unsigned char *b, size_t n, const char *needle) {
-    const char *path = tmp_path("corrupt.safetensors");
-    write_bytes(path, b, n);
+    const char *path = gtt_tmp_path("corrupt.safetensors");
+    gtt_write_bytes(path, b, n);
     gt_error_clear();
     gt_safetensors *st = gt_safetensors_open(path);
     GTT_CHECK(st == NULL, "%s: should be refused", what);
@@ -533,12 +500,12 @@ static void test_fuzz(void) {
         gt_tensor_new(GT_F32, 2, (const int64_t[]){2, 2}, fv), gt_scalar_of(GT_I64, 5),
         gt_tensor_new(GT_BOOL, 1, (const int64_t[]){2}, (const bool[]){true, false})};
     const char *names[3] = {"dense/kernel", "step", "mask"};
-    const char *path = tmp_path("fuzz.safetensors");
+    const char *path = gtt_tmp_path("fuzz.safetensors");
     GTT_OK(
         gt_safetensors_save(path, 3, names, (const gt_tensor *const *)ts, 1, &(gt_kv){"k", "v"}));
     gt_scope_end();
     size_t n;
-    unsigned char *src = read_bytes(path, &n), *b = malloc(n + 1);
+    unsigned char *src = gtt_read_bytes(path, &n), *b = malloc(n + 1);
     for (size_t len = 0; len <= n; len++)
         fuzz_one(src, len);
     const unsigned char flips[] = {0xFF, 0x01, 0x20, 0x80};
@@ -592,19 +559,12 @@ static void test_fuzz(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gt_test_io_st_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!gtt_tmpdir_begin("gt_test_io_st_")) return 1;
     test_round_trip_and_layout();
     test_reference_fixture();
     test_variables();
     test_corrupt();
     test_fuzz();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    gtt_tmpdir_end();
     return gtt_finish();
 }
