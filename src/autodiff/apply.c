@@ -4,29 +4,43 @@
 
 #include <stdlib.h>
 
-/* Inputs after variable reads; thread-local so applying an op never mallocs. Forward kernels
- * never apply other ops, so one buffer per thread suffices. */
+/* Inputs after variable reads, for ops with more inputs than fit on the stack; thread-local
+ * so applying an op never mallocs. Forward kernels never apply other ops, so one buffer per
+ * thread suffices. */
 static _Thread_local gt_tensor **scratch;
 static _Thread_local int64_t scratch_cap;
 
+#define GT__APPLY_INLINE 4
+
 gt_tensor *gt__apply(const gt__op *op, int nin, const gt_tensor *const *in_, const void *attr) {
-    if (nin < 0 || (nin > 0 && !in_)) {
+    if (GT__UNLIKELY(nin < 0 || (nin > 0 && !in_))) {
         gt__error("%s: invalid input list", op->name);
         return NULL;
     }
+    bool any_var = false;
     for (int i = 0; i < nin; i++) {
-        if (!in_[i]) {
+        if (GT__UNLIKELY(!in_[i])) {
             gt__error_null(op->name);
             return NULL;
         }
+        any_var |= in_[i]->var != NULL;
     }
-    if (GT__UNLIKELY(nin > scratch_cap) &&
-        !gt__grow((void **)&scratch, &scratch_cap, nin, sizeof *scratch, "op inputs"))
-        return NULL;
-    gt_tensor **in = scratch;
-    for (int i = 0; i < nin; i++) {
-        in[i] = in_[i]->var ? gt__var_read(in_[i]) : (gt_tensor *)in_[i];
-        if (!in[i]) return NULL;
+    /* Without variables the caller's array serves as it is; variables are replaced by their
+     * snapshots (recorded reads) in a copy. */
+    gt_tensor *inl[GT__APPLY_INLINE];
+    gt_tensor **in = (gt_tensor **)in_;
+    if (any_var) {
+        in = inl;
+        if (nin > GT__APPLY_INLINE) {
+            if (GT__UNLIKELY(nin > scratch_cap) &&
+                !gt__grow((void **)&scratch, &scratch_cap, nin, sizeof *scratch, "op inputs"))
+                return NULL;
+            in = scratch;
+        }
+        for (int i = 0; i < nin; i++) {
+            in[i] = in_[i]->var ? gt__var_read(in_[i]) : (gt_tensor *)in_[i];
+            if (!in[i]) return NULL;
+        }
     }
     gt__call c; /* field by field: zero-initialising the shape array costs a `rep stos` */
     c.op = op;
@@ -51,17 +65,8 @@ gt_tensor *gt__apply(const gt__op *op, int nin, const gt_tensor *const *in_, con
 
 /* ---- broadcasting ------------------------------------------------------------------------ */
 
-bool gt__broadcast_shape(const char *who, int ra, const int64_t *sa, int rb, const int64_t *sb,
-                         int *rank, int64_t *shape) {
-    if (ra == rb) { /* the common case: equal shapes */
-        int i = 0;
-        while (i < ra && sa[i] == sb[i]) i++;
-        if (i == ra) {
-            for (int j = 0; j < ra; j++) shape[j] = sa[j];
-            *rank = ra;
-            return true;
-        }
-    }
+bool gt__broadcast_shape_slow(const char *who, int ra, const int64_t *sa, int rb,
+                              const int64_t *sb, int *rank, int64_t *shape) {
     int r = ra > rb ? ra : rb;
     for (int i = 0; i < r; i++) {
         int ia = i - (r - ra), ib = i - (r - rb);
@@ -81,17 +86,28 @@ bool gt__broadcast_shape(const char *who, int ra, const int64_t *sa, int rb, con
 
 gt_tensor *gt__sum_to_shape(gt_tensor *g, int rank, const int64_t *shape) {
     if (!g) return NULL;
-    if (g->rank == rank && !memcmp(g->shape, shape, sizeof(int64_t) * (size_t)rank)) return g;
+    if (g->rank == rank) { /* already the right shape: the usual case, checked without memcmp */
+        int i = 0;
+        while (i < rank && g->shape[i] == shape[i]) i++;
+        if (i == rank) return g;
+    }
     int axes[GT_MAX_RANK], n = 0;
     int lead = g->rank - rank;
     if (lead < 0) {
         gt__error("internal: gradient of shape %s cannot be reduced to rank %d", GT__SHAPE_STR(g), rank);
         return NULL;
     }
+    bool inner = false; /* a reduced axis among the target's own (not a leading one) */
     for (int i = 0; i < g->rank; i++) {
         int j = i - lead;
-        if (j < 0 || (shape[j] == 1 && g->shape[i] != 1)) axes[n++] = i;
+        if (j < 0 || (shape[j] == 1 && g->shape[i] != 1)) {
+            axes[n++] = i;
+            inner |= j >= 0;
+        }
     }
+    /* Only leading axes summed (a bias's gradient): the sum without kept axes has the target
+     * shape already, so no reshape op is needed. */
+    if (n && !inner) return gt_reduce_sum(g, n, axes, false);
     gt_tensor *s = n ? gt_reduce_sum(g, n, axes, true) : g;
     return gt_reshape(s, rank, shape);
 }

@@ -1,19 +1,35 @@
 /* The backward sweep (TensorFlow's ComputeGradient) and explanations for NULL gradients. */
 #include "autodiff/tape_internal.h"
+#include "kernels/binary.h"
 
 #include <stdio.h>
 
-/* Adds x into *acc: the first contribution is taken as it is, later ones are summed. The
- * accumulator owns one reference. */
+/* Whether the sweep may add into t in place: nothing else holds t or its buffer (one
+ * reference, ours), and no tape or accumulator is watching, so the sum need not be a recorded
+ * op. The acquire loads pair with the releases of any other holder that has let go. */
+static bool owned_sum(const gt_tensor *t, const gt_tensor *x) {
+    return !gt__tapes_active && !gt__accs_active && !t->var &&
+           atomic_load_explicit(&((gt_tensor *)t)->refs, memory_order_acquire) == 1 &&
+           atomic_load_explicit(&t->storage->refs, memory_order_acquire) == 1 &&
+           t->dtype == x->dtype && gt__is_float(t->dtype) && gt__same_shape(t, x);
+}
+
+/* Adds x into *acc: the first contribution is taken as it is, later ones are summed, in place
+ * when the sum is the sweep's own (same order and arithmetic as gt_add, so the same bits).
+ * The accumulator owns one reference. */
 static bool accumulate(gt_tensor **acc, gt_tensor *x) {
     if (!*acc) {
-        *acc = gt_retain(x);
+        *acc = gt__retain(x);
+        return true;
+    }
+    if (owned_sum(*acc, x)) {
+        gt__add_inplace(*acc, x);
         return true;
     }
     gt_tensor *s = gt_add(*acc, x);
     if (!s) return false;
     gt__tensor_unref(*acc);
-    *acc = gt_retain(s);
+    *acc = gt__retain(s);
     return true;
 }
 
@@ -71,7 +87,7 @@ static void explain(gt_tape *t, const gt_tensor *src, int32_t s, int nt,
         }
     }
     for (int j = 0; j < nt; j++) {
-        int32_t q = gt__tape_lookup(t, targets[j]->id);
+        int32_t q = gt__tape_find(t, targets[j]);
         if (q < 0 || !reach[q]) continue;
         if (block[q] < 0) {
             snprintf(out, n, "%s reaches the target, but the gradient rules on the path give "
@@ -171,14 +187,19 @@ static bool run_rule(gt__entry *e, gt_tensor *gy, const bool *need, gt_tensor **
         gt__gctx c = {.op = e->op, .nin = nin, .in = e->saved, .out = e->out, .aux = e->aux,
                       .attr = e->attr, .meta = e->meta, .need = need, .gy = gy, .gx = gx};
         e->op->grad(&c);
-        if (!gt_ok()) return false;
+        if (gt__err_set) return false;
         for (int k = 0; k < nin; k++) {
             if (!need[k] || !gx[k]) {
                 gx[k] = NULL;
                 continue;
             }
-            gx[k] = B ? sum_to_batched(gx[k], B, &e->meta[k])
-                      : gt__sum_to_shape(gx[k], e->meta[k].rank, e->meta[k].shape);
+            const gt__meta *m = &e->meta[k];
+            if (!B && gx[k]->rank == m->rank) { /* usually the input's shape already */
+                int d = 0;
+                while (d < m->rank && gx[k]->shape[d] == m->shape[d]) d++;
+                if (d == m->rank) continue;
+            }
+            gx[k] = B ? sum_to_batched(gx[k], B, m) : gt__sum_to_shape(gx[k], m->rank, m->shape);
             if (!gx[k]) return false;
         }
         return true;
@@ -233,7 +254,7 @@ bool gt__tape_sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
     unsigned char *is_src = rel + ns0;
     memset(mem, 0, bytes);
     for (int j = 0; j < nsrc; j++) {
-        int32_t s = gt__tape_lookup(t, sources[j]->id);
+        int32_t s = gt__tape_find(t, sources[j]);
         if (s >= 0 && s < ns0 && !(t->s[s].flags & GT__SLOT_BLOCKED)) rel[s] = is_src[s] = 1;
     }
     /* Entries that do not depend on a source need no gradient. */
@@ -245,7 +266,7 @@ bool gt__tape_sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
     }
     bool ok = true;
     for (int j = 0; j < nt && ok; j++) {
-        int32_t s = gt__tape_lookup(t, targets[j]->id);
+        int32_t s = gt__tape_find(t, targets[j]);
         if (s < 0 || s >= ns0 || !rel[s]) continue;
         const gt_tensor *og = ograds ? ograds[j] : NULL;
         const gt_tensor *tg = targets[j];
@@ -299,11 +320,12 @@ bool gt__tape_sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
                 if (!gx[k]) continue;
                 const gt__meta *m = &e->meta[k];
                 gt_tensor *r = gx[k];
-                bool shape_ok = r->dtype == m->dtype &&
-                                (B ? r->rank == m->rank + 1 && r->shape[0] == B &&
-                                         !memcmp(r->shape + 1, m->shape, sizeof(int64_t) * (size_t)m->rank)
-                                   : r->rank == m->rank &&
-                                         !memcmp(r->shape, m->shape, sizeof(int64_t) * (size_t)m->rank));
+                /* With B, r is [B, *m->shape]; without, m->shape (compared inline: ranks are
+                 * small and memcmp is a call). */
+                int lead = B ? 1 : 0;
+                bool shape_ok = r->dtype == m->dtype && r->rank == m->rank + lead &&
+                                (!B || r->shape[0] == B);
+                for (int d = 0; shape_ok && d < m->rank; d++) shape_ok = r->shape[lead + d] == m->shape[d];
                 if (!shape_ok) {
                     gt__error("internal: the gradient rule of '%s' gave input %d a gradient of "
                               "shape %s (%s) for an input of shape %s (%s)", e->op->name, k,
@@ -334,8 +356,8 @@ bool gt__tape_sweep(gt_tape *t, int nt, const gt_tensor *const *targets,
         }
     }
     for (int j = 0; j < nsrc; j++) {
-        int32_t s = gt__tape_lookup(t, sources[j]->id);
-        res[j] = ok && s >= 0 && s < ns0 && g[s] ? gt_retain(g[s]) : NULL;
+        int32_t s = gt__tape_find(t, sources[j]);
+        res[j] = ok && s >= 0 && s < ns0 && g[s] ? gt__retain(g[s]) : NULL;
     }
     for (int64_t s = 0; s < ns0; s++) gt__tensor_unref(g[s]);
     return ok;
@@ -402,7 +424,7 @@ bool gt_tape_gradient(gt_tape *t, int nt, const gt_tensor *const *targets,
         }
         if (grads[j]) continue;
         char msg[512];
-        explain(t, sources[j], gt__tape_lookup(t, sources[j]->id), nt, targets, msg, sizeof msg);
+        explain(t, sources[j], gt__tape_find(t, sources[j]), nt, targets, msg, sizeof msg);
         add_why(t, sources[j]->id, msg);
         if (unconnected == GT_UNCONNECTED_ZERO) {
             grads[j] = gt_zeros(sources[j]->dtype, sources[j]->rank, sources[j]->shape);

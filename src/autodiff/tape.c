@@ -25,8 +25,7 @@ typedef struct gt__chunk {
     _Alignas(16) unsigned char data[];
 } gt__chunk;
 
-static void *arena_alloc(gt_tape *t, size_t n) {
-    n = (n + 15) & ~(size_t)15;
+static void *arena_alloc_slow(gt_tape *t, size_t n) {
     gt__chunk *c = t->cur;
     while (c && c->used + n > c->cap) c = c->next;
     if (!c) {
@@ -46,6 +45,17 @@ static void *arena_alloc(gt_tape *t, size_t n) {
     return p;
 }
 
+static inline void *arena_alloc(gt_tape *t, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    gt__chunk *c = t->cur;
+    if (GT__LIKELY(c != NULL && c->used + n <= c->cap)) {
+        void *p = c->data + c->used;
+        c->used += n;
+        return p;
+    }
+    return arena_alloc_slow(t, n);
+}
+
 static void arena_reset(gt_tape *t) {
     for (gt__chunk *c = t->first; c; c = c->next) c->used = 0;
     t->cur = t->first;
@@ -63,65 +73,95 @@ static void arena_free(gt_tape *t) {
 
 /* ---- id -> slot map (open addressing; ids are never 0) ------------------------------------ */
 
+static inline uint64_t hash_id(uint64_t id) { return (id * 0x9E3779B97F4A7C15ull) >> 17; }
+
 int32_t gt__tape_lookup(const gt_tape *t, uint64_t id) {
-    if (!t->hcap) return -1;
-    uint64_t mask = (uint64_t)t->hcap - 1, h = (id * 0x9E3779B97F4A7C15ull) >> 17;
-    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
-        if (t->hkeys[i] == id) return t->hvals[i];
-        if (t->hkeys[i] == 0) return -1;
+    if (!t->hcount) return -1;
+    uint64_t mask = (uint64_t)t->hcap - 1;
+    for (uint64_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
+        const gt__bucket *b = &t->h[i];
+        if (b->gen != t->hgen) return -1;
+        if (b->id == id) return b->slot;
     }
 }
 
-static bool map_put(gt_tape *t, uint64_t id, int32_t v) {
-    if ((t->hcount + 1) * 2 > t->hcap) {
-        int64_t ncap = t->hcap ? t->hcap * 2 : 256;
-        uint64_t *nk = gt__calloc((size_t)ncap, sizeof *nk, "a tape");
-        int32_t *nv = gt__malloc((size_t)ncap * sizeof *nv, "a tape");
-        if (!nk || !nv) {
-            gt__free(nk);
-            gt__free(nv);
-            return false;
-        }
-        uint64_t mask = (uint64_t)ncap - 1;
-        for (int64_t i = 0; i < t->hcap; i++) {
-            if (!t->hkeys[i]) continue;
-            uint64_t j = ((t->hkeys[i] * 0x9E3779B97F4A7C15ull) >> 17) & mask;
-            while (nk[j]) j = (j + 1) & mask;
-            nk[j] = t->hkeys[i];
-            nv[j] = t->hvals[i];
-        }
-        gt__free(t->hkeys);
-        gt__free(t->hvals);
-        t->hkeys = nk;
-        t->hvals = nv;
-        t->hcap = ncap;
+/* Doubles the table (or makes the first one), keeping the current generation's entries. */
+static bool map_grow(gt_tape *t) {
+    int64_t ncap = t->hcap ? t->hcap * 2 : 256;
+    gt__bucket *nb = gt__calloc((size_t)ncap, sizeof *nb, "a tape");
+    if (!nb) return false;
+    /* Generation 0 marks the fresh table's buckets free; the live one must differ. */
+    uint32_t gen = 1;
+    uint64_t mask = (uint64_t)ncap - 1;
+    for (int64_t i = 0; i < t->hcap; i++) {
+        const gt__bucket *b = &t->h[i];
+        if (b->gen != t->hgen) continue;
+        uint64_t j = hash_id(b->id) & mask;
+        while (nb[j].gen == gen) j = (j + 1) & mask;
+        nb[j] = (gt__bucket){.id = b->id, .gen = gen, .slot = b->slot};
     }
-    uint64_t mask = (uint64_t)t->hcap - 1;
-    uint64_t j = ((id * 0x9E3779B97F4A7C15ull) >> 17) & mask;
-    while (t->hkeys[j] && t->hkeys[j] != id) j = (j + 1) & mask;
-    if (!t->hkeys[j]) t->hcount++;
-    t->hkeys[j] = id;
-    t->hvals[j] = v;
+    gt__free(t->h);
+    t->h = nb;
+    t->hcap = ncap;
+    t->hgen = gen;
     return true;
 }
 
-static int32_t new_slot(gt_tape *t, uint64_t id, int32_t producer, uint8_t flags) {
-    if (t->ns >= INT32_MAX - 1 ||
-        !gt__grow((void **)&t->s, &t->scap, t->ns + 1, sizeof *t->s, "a tape"))
+/* Maps id to slot k; a previous slot of the same id becomes GT__SLOT_OLD. */
+static inline bool map_put(gt_tape *t, uint64_t id, int32_t k) {
+    if (GT__UNLIKELY((t->hcount + 1) * 2 > t->hcap) && !map_grow(t)) return false;
+    uint64_t mask = (uint64_t)t->hcap - 1;
+    uint64_t j = hash_id(id) & mask;
+    for (;; j = (j + 1) & mask) {
+        gt__bucket *b = &t->h[j];
+        if (b->gen != t->hgen) {
+            *b = (gt__bucket){.id = id, .gen = t->hgen, .slot = k};
+            t->hcount++;
+            return true;
+        }
+        if (b->id == id) {
+            t->s[b->slot].flags |= GT__SLOT_OLD;
+            b->slot = k;
+            return true;
+        }
+    }
+}
+
+/* Forgets every entry in O(1): the next generation owns no bucket. */
+static void map_clear(gt_tape *t) {
+    if (!t->hcount) return;
+    t->hcount = 0;
+    if (++t->hgen == 0) { /* wrapped after 2^32 clears: really zero the table once */
+        memset(t->h, 0, (size_t)t->hcap * sizeof *t->h);
+        t->hgen = 1;
+    }
+}
+
+/* A new slot for tensor x (its id), which also becomes x's slot hint. Always inline: GCC
+ * otherwise keeps it out of line, and it runs once per recorded op. */
+static GT__ALWAYS_INLINE int32_t new_slot(gt_tape *t, const gt_tensor *x, int32_t producer,
+                                          uint8_t flags) {
+    if (GT__UNLIKELY(t->ns >= t->scap) &&
+        (t->ns >= INT32_MAX - 1 ||
+         !gt__grow((void **)&t->s, &t->scap, t->ns + 1, sizeof *t->s, "a tape")))
         return -1;
-    int32_t k = (int32_t)t->ns++;
-    t->s[k] = (gt__slot){.id = id, .producer = producer, .flags = flags};
-    if (!map_put(t, id, k)) return -1;
+    int32_t k = (int32_t)t->ns;
+    t->s[k] = (gt__slot){.id = x->id, .producer = producer, .flags = flags};
+    if (!map_put(t, x->id, k)) return -1;
+    t->ns++;
+    atomic_store_explicit(&((gt_tensor *)x)->slot_hint, k, memory_order_relaxed);
     return k;
 }
 
 /* ---- lifetime ----------------------------------------------------------------------------- */
 
+/* NULL checks inline: after a non-persistent sweep every reference is already gone. */
 static void release_entry(gt__entry *e) {
     if (e->saved)
-        for (int i = 0; i < e->nin; i++) gt__tensor_unref(e->saved[i]);
-    gt__tensor_unref(e->out);
-    gt__tensor_unref(e->aux);
+        for (int i = 0; i < e->nin; i++)
+            if (e->saved[i]) gt__tensor_unref(e->saved[i]);
+    if (e->out) gt__tensor_unref(e->out);
+    if (e->aux) gt__tensor_unref(e->aux);
     e->saved = NULL;
     e->out = e->aux = NULL;
 }
@@ -132,8 +172,7 @@ static void clear_records(gt_tape *t) {
     t->nvars = 0;
     t->ne = 0;
     t->ns = 0;
-    if (t->hcount) memset(t->hkeys, 0, (size_t)t->hcap * sizeof *t->hkeys);
-    t->hcount = 0;
+    map_clear(t);
     arena_reset(t);
 }
 
@@ -214,8 +253,7 @@ void gt_tape_free(gt_tape *t) {
     arena_free(t);
     gt__free(t->e);
     gt__free(t->s);
-    gt__free(t->hkeys);
-    gt__free(t->hvals);
+    gt__free(t->h);
     gt__free(t->why);
     gt__free(t->vars);
     gt__free(t->scratch);
@@ -273,15 +311,17 @@ bool gt_tape_watch(gt_tape *t, const gt_tensor *x) {
         }
         return true;
     }
-    if (gt__tape_lookup(t, x->id) >= 0) return true;
-    return new_slot(t, x->id, -1, x->var ? GT__SLOT_VAR : 0) >= 0;
+    if (gt__tape_find(t, x) >= 0) return true;
+    return new_slot(t, x, -1, x->var ? GT__SLOT_VAR : 0) >= 0;
 }
 
 /* ---- recording ---------------------------------------------------------------------------- */
 
 /* Appends an entry for call c to tape t. in_slot holds each input's slot (-1: not on tape). */
 static void record_on(gt_tape *t, const gt__call *c, const int32_t *in_slot, uint8_t marker) {
-    if (!gt__grow((void **)&t->e, &t->ecap, t->ne + 1, sizeof *t->e, "a tape")) return;
+    if (GT__UNLIKELY(t->ne >= t->ecap) &&
+        !gt__grow((void **)&t->e, &t->ecap, t->ne + 1, sizeof *t->e, "a tape"))
+        return;
     gt__entry *e = &t->e[t->ne];
     e->meta = NULL;
     e->saved = NULL;
@@ -291,38 +331,48 @@ static void record_on(gt_tape *t, const gt__call *c, const int32_t *in_slot, uin
     e->nin = c->nin;
     e->marker = marker;
     /* One arena block: metadata, saved pointers, then slots (largest alignment first). */
-    size_t nin = (size_t)c->nin;
-    size_t bytes = marker ? sizeof(int32_t) * nin
-                          : (sizeof(gt__meta) + sizeof(gt_tensor *) + sizeof(int32_t)) * nin;
+    int nin = c->nin;
+    size_t bytes = marker ? sizeof(int32_t) * (size_t)nin
+                          : (sizeof(gt__meta) + sizeof(gt_tensor *) + sizeof(int32_t)) * (size_t)nin;
     unsigned char *blk = arena_alloc(t, bytes ? bytes : 1);
     if (!blk) return;
     if (!marker) {
         e->meta = (gt__meta *)(void *)blk;
-        e->saved = (gt_tensor **)(void *)(blk + sizeof(gt__meta) * nin);
-        e->in_slot = (int32_t *)(void *)(blk + (sizeof(gt__meta) + sizeof(gt_tensor *)) * nin);
+        e->saved = (gt_tensor **)(void *)(blk + sizeof(gt__meta) * (size_t)nin);
+        e->in_slot = (int32_t *)(void *)(blk + (sizeof(gt__meta) + sizeof(gt_tensor *)) * (size_t)nin);
     } else {
         e->in_slot = (int32_t *)(void *)blk;
     }
-    memcpy(e->in_slot, in_slot, sizeof(int32_t) * nin);
+    for (int i = 0; i < nin; i++) e->in_slot[i] = in_slot[i];
     if (!marker) {
-        for (int i = 0; i < c->nin; i++) {
+        const gt__op *op = c->op;
+        for (int i = 0; i < nin; i++) {
             const gt_tensor *x = c->in[i];
             gt__meta *m = &e->meta[i];
             m->dtype = x->dtype;
             m->rank = x->rank;
             for (int d = 0; d < x->rank; d++) m->shape[d] = x->shape[d];
-            bool keep = i < 32 ? (c->op->keep_in >> i) & 1u : c->op->keep_in == GT__KEEP_ALL;
-            e->saved[i] = keep ? gt_retain((gt_tensor *)x) : NULL;
+            bool keep = i < 32 ? (op->keep_in >> i) & 1u : op->keep_in == GT__KEEP_ALL;
+            e->saved[i] = keep ? gt__retain((gt_tensor *)x) : NULL;
         }
-        if (c->op->keep_out) e->out = gt_retain(c->out);
-        if (c->aux) e->aux = gt_retain(c->aux);
-        if (c->op->attr_size && c->attr) {
-            e->attr = arena_alloc(t, c->op->attr_size);
-            if (!e->attr) return;
-            memcpy(e->attr, c->attr, c->op->attr_size);
+        if (op->keep_out) e->out = gt__retain(c->out);
+        if (c->aux) e->aux = gt__retain(c->aux);
+        size_t asz = op->attr_size;
+        if (asz && c->attr) {
+            unsigned char *a = arena_alloc(t, asz);
+            if (!a) return;
+            /* Attributes are a few bytes: fixed-size copies of the usual sizes compile to a
+             * move or two, where a variable-size memcpy is a library call. */
+            switch (asz) {
+            case 4: memcpy(a, c->attr, 4); break;
+            case 8: memcpy(a, c->attr, 8); break;
+            case 16: memcpy(a, c->attr, 16); break;
+            default: memcpy(a, c->attr, asz);
+            }
+            e->attr = a;
         }
     }
-    int32_t k = new_slot(t, c->out->id, (int32_t)t->ne, marker ? GT__SLOT_BLOCKED : 0);
+    int32_t k = new_slot(t, c->out, (int32_t)t->ne, marker ? GT__SLOT_BLOCKED : 0);
     if (k < 0) {
         release_entry(e);
         return;
@@ -336,22 +386,24 @@ static void record_on(gt_tape *t, const gt__call *c, const int32_t *in_slot, uin
 
 void gt__tape_record(gt__call *c) {
     int32_t inl[GT__INLINE_IN], *slot = inl;
-    if (c->nin > GT__INLINE_IN) {
-        slot = gt__malloc(sizeof(int32_t) * (size_t)c->nin, "op inputs");
+    int nin = c->nin;
+    if (GT__UNLIKELY(nin > GT__INLINE_IN)) {
+        slot = gt__malloc(sizeof(int32_t) * (size_t)nin, "op inputs");
         if (!slot) return;
     }
-    for (int k = gt__tapes_active; k-- > 0;) {
+    /* Outermost first, so the innermost tape (usually the only one) records last and keeps the
+     * output's slot hint. */
+    for (int k = 0; k < gt__tapes_active; k++) {
         gt_tape *t = stack[k];
         if (t->collect_vars) continue;
         bool any = false, any_diff = false;
-        for (int i = 0; i < c->nin; i++) {
-            slot[i] = gt__tape_lookup(t, c->in[i]->id);
-            if (slot[i] < 0) continue;
+        for (int i = 0; i < nin; i++) {
+            /* Blocked inputs stay linked too, for explanations. */
+            int32_t s = slot[i] = gt__tape_find(t, c->in[i]);
+            if (s < 0) continue;
             any = true;
-            if (!(t->s[slot[i]].flags & GT__SLOT_BLOCKED) && gt__is_float(c->in[i]->dtype))
+            if (!(t->s[s].flags & GT__SLOT_BLOCKED) && gt__is_float(c->in[i]->dtype))
                 any_diff = true;
-            else
-                slot[i] = slot[i]; /* blocked inputs stay linked for explanations */
         }
         if (!any) continue;
         uint8_t marker = 0;
@@ -383,7 +435,7 @@ gt_tensor *gt__var_read(const gt_tensor *v) {
     gt__call c = {.op = &gt__op_read_variable, .nin = 1, .in = (gt_tensor *const *)&v,
                   .dtype = v->dtype, .rank = v->rank, .out = snap};
     memcpy(c.shape, v->shape, sizeof c.shape);
-    for (int k = gt__tapes_active; k-- > 0;) {
+    for (int k = 0; k < gt__tapes_active; k++) { /* outermost first, as gt__tape_record */
         gt_tape *t = stack[k];
         if (t->collect_vars) {
             bool seen = false;
@@ -392,13 +444,13 @@ gt_tensor *gt__var_read(const gt_tensor *v) {
                 t->vars[t->nvars++] = gt_retain((gt_tensor *)v);
             continue;
         }
-        int32_t s = gt__tape_lookup(t, v->id);
+        int32_t s = gt__tape_find(t, v);
         if (s < 0 && !t->paused && t->watch_vars && gt__is_float(v->dtype) &&
             gt_variable_trainable(v))
-            s = new_slot(t, v->id, -1, GT__SLOT_VAR);
+            s = new_slot(t, v, -1, GT__SLOT_VAR);
         if (s < 0) continue;
         /* The snapshot may already be on this tape from an earlier read of the same value. */
-        int32_t have = gt__tape_lookup(t, snap->id);
+        int32_t have = gt__tape_find(t, snap);
         if (have >= 0 && !(t->s[have].flags & GT__SLOT_BLOCKED)) continue;
         record_on(t, &c, &s, t->paused ? GT__WHY_PAUSED : 0);
     }
@@ -445,8 +497,8 @@ void gt__tapes_note_var(const gt_tensor *v) {
     for (int k = gt__tapes_active; k-- > 0;) {
         gt_tape *t = stack[k];
         if (t->collect_vars || t->paused || !t->watch_vars || !gt__is_float(v->dtype) ||
-            !gt_variable_trainable(v) || gt__tape_lookup(t, v->id) >= 0)
+            !gt_variable_trainable(v) || gt__tape_find(t, v) >= 0)
             continue;
-        new_slot(t, v->id, -1, GT__SLOT_VAR);
+        new_slot(t, v, -1, GT__SLOT_VAR);
     }
 }

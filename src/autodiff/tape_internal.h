@@ -13,7 +13,9 @@ enum {
     GT__WHY_UPSTREAM,     /* every watched input was already blocked */
 };
 
-enum { GT__SLOT_BLOCKED = 1, GT__SLOT_VAR = 2 };
+/* GT__SLOT_OLD: a later slot took over this slot's id (a snapshot recorded again after a
+ * blocked read); tensor slot hints must not resolve to it. */
+enum { GT__SLOT_BLOCKED = 1, GT__SLOT_VAR = 2, GT__SLOT_OLD = 4 };
 
 typedef struct gt__slot {
     uint64_t id;
@@ -50,9 +52,11 @@ struct gt_tape {
     int64_t ne, ecap;
     gt__slot *s;
     int64_t ns, scap;
-    uint64_t *hkeys;
-    int32_t *hvals;
+    /* id -> slot map, open addressing. A bucket belongs to the current recording only when its
+     * gen equals hgen, so clearing a tape bumps hgen instead of zeroing the table. */
+    struct gt__bucket *h;
     int64_t hcap, hcount;
+    uint32_t hgen;
     gt__chunk *first, *last, *cur;
     gt__why *why;
     int64_t nwhy, whycap;
@@ -60,7 +64,21 @@ struct gt_tape {
     int64_t scratch_cap;
 };
 
+typedef struct gt__bucket {
+    uint64_t id;
+    uint32_t gen;
+    int32_t slot;
+} gt__bucket;
+
 int32_t gt__tape_lookup(const gt_tape *t, uint64_t id);
+/* The slot of tensor x on t (or -1): the tensor's slot hint when it checks out, else the map. */
+static inline int32_t gt__tape_find(const gt_tape *t, const gt_tensor *x) {
+    int32_t h = atomic_load_explicit(&((gt_tensor *)x)->slot_hint, memory_order_relaxed);
+    if ((uint64_t)(uint32_t)h < (uint64_t)t->ns && t->s[h].id == x->id &&
+        !(t->s[h].flags & GT__SLOT_OLD))
+        return h;
+    return t->hcount ? gt__tape_lookup(t, x->id) : -1;
+}
 void *gt__tape_scratch(gt_tape *t, size_t bytes);
 void gt__tape_pop_if_recording(gt_tape *t);
 void gt__tape_consume(gt_tape *t);

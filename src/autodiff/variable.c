@@ -16,7 +16,7 @@ struct gt__var {
 gt_tensor *gt__var_snapshot(const gt_tensor *v) {
     gt__var *x = v->var;
     if (x->snap && x->snap->storage == v->storage) {
-        gt__scope_add(gt_retain(x->snap));
+        gt__scope_add(gt__retain(x->snap));
         return x->snap;
     }
     gt_tensor *s = gt__tensor_alias(v, v->rank, v->shape);

@@ -8,15 +8,15 @@
 #define GT__ERR_MAX 1024
 
 static _Thread_local char err_buf[GT__ERR_MAX];
-static _Thread_local bool err_set;
+_Thread_local bool gt__err_set;
 static gt_error_handler err_handler;
 static void *err_user;
 static gt_warning_handler warn_handler;
 static void *warn_user;
 
-const char *gt_error(void) { return err_set ? err_buf : NULL; }
-void gt_error_clear(void) { err_set = false; err_buf[0] = 0; }
-bool gt_ok(void) { return !err_set; }
+const char *gt_error(void) { return gt__err_set ? err_buf : NULL; }
+void gt_error_clear(void) { gt__err_set = false; err_buf[0] = 0; }
+bool gt_ok(void) { return !gt__err_set; }
 
 void gt_set_error_handler(gt_error_handler handler, void *user) {
     err_handler = handler;
@@ -31,9 +31,9 @@ void gt_abort_on_error(const char *message, void *user) {
 
 /* The first error wins: later failures are usually consequences of it. */
 static void set_v(const char *fmt, va_list ap) {
-    if (err_set) return;
+    if (gt__err_set) return;
     vsnprintf(err_buf, sizeof err_buf, fmt, ap);
-    err_set = true;
+    gt__err_set = true;
     if (err_handler) err_handler(err_buf, err_user);
 }
 
@@ -52,7 +52,7 @@ void gt_set_error(const char *fmt, ...) {
 }
 
 void gt__error_null(const char *who) {
-    if (!err_set) gt__error("%s: an input is NULL (no earlier error was recorded)", who);
+    if (!gt__err_set) gt__error("%s: an input is NULL (no earlier error was recorded)", who);
 }
 
 void gt__error_oom(const char *what, size_t bytes) {

@@ -14,7 +14,13 @@
 #define GT__PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define GT__LIKELY(x) __builtin_expect(!!(x), 1)
 #define GT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* For error reporting off the hot paths: kept out of line so the callers' fast paths need no
+ * stack frame for message buffers. */
+#define GT__COLD __attribute__((cold, noinline))
+#define GT__ALWAYS_INLINE inline __attribute__((always_inline))
 #else
+#define GT__COLD
+#define GT__ALWAYS_INLINE inline
 #define GT__PRINTF(a, b)
 #define GT__LIKELY(x) (x)
 #define GT__UNLIKELY(x) (x)
@@ -33,21 +39,10 @@ void gt__free(void *p);
 /* Grows *arr (of elem-size elements, capacity *cap) to hold at least need elements. */
 bool gt__grow(void **arr, int64_t *cap, int64_t need, size_t elem, const char *what);
 
-/* A refcounted, 64-byte aligned buffer from the size-class cache. */
-typedef struct gt__storage {
-    atomic_int refs;
-    int size_class; /* cache class, -1 for buffers too large to cache */
-    size_t bytes;   /* usable bytes */
-    void *data;
-} gt__storage;
-
-gt__storage *gt__storage_new(size_t bytes); /* NULL + error on OOM */
-void gt__storage_retain(gt__storage *s);
-void gt__storage_release(gt__storage *s);
-
-/* ---- tensors --------------------------------------------------------------------------------- */
+/* ---- tensors and their storage ------------------------------------------------------------- */
 
 typedef struct gt__var gt__var;
+typedef struct gt__storage gt__storage;
 
 struct gt_tensor {
     atomic_int refs;
@@ -58,10 +53,30 @@ struct gt_tensor {
     void *data; /* == storage->data */
     gt__storage *storage;
     uint64_t id;       /* process-unique; tapes key on it */
+    atomic_int slot_hint; /* its slot on the tape that last recorded it, -1 if none: a hint a
+                             tape verifies (slot in range, same id) before trusting it, which
+                             saves the hash probe; relaxed atomic as tensors may cross threads */
     gt__var *var;      /* non-NULL for variable handles */
     gt_tensor *logits; /* Keras' _keras_logits: the pre-activation of a softmax/sigmoid output */
     gt_tensor *next;   /* free-list link while the struct is unused */
 };
+
+/* A refcounted, 64-byte aligned buffer from the size-class cache. Its header has room for
+ * one tensor struct: gt__tensor_alloc places the tensor it makes there, so making (and
+ * freeing) a tensor with its buffer is one cache operation, not two. That struct's memory
+ * lives as long as the storage (an alias may outlive the tensor: the struct then just sits
+ * unused until the storage goes). */
+struct gt__storage {
+    atomic_int refs;
+    int size_class; /* cache class, -1 for buffers too large to cache */
+    size_t bytes;   /* usable bytes */
+    void *data;
+    gt_tensor tensor; /* see above; unused for storages made on their own */
+};
+
+gt__storage *gt__storage_new(size_t bytes); /* NULL + error on OOM */
+void gt__storage_retain(gt__storage *s);
+void gt__storage_release(gt__storage *s);
 
 /* A fresh tensor of the given dtype/shape with an uninitialised buffer, owned by the current
  * scope. rank/shape must already be valid (the caller checked). */
@@ -70,11 +85,46 @@ gt_tensor *gt__tensor_alloc(gt_dtype dtype, int rank, const int64_t *shape);
 gt_tensor *gt__tensor_alias(const gt_tensor *src, int rank, const int64_t *shape);
 /* A tensor struct with no storage and no scope (variables build on it). */
 gt_tensor *gt__tensor_struct(void);
-/* Drop a reference; frees the tensor (and its storage reference) at zero. */
-void gt__tensor_unref(gt_tensor *t);
+/* gt_retain without the call and the NULL check, for the library's hot paths. */
+static inline gt_tensor *gt__retain(gt_tensor *t) {
+    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+    return t;
+}
+/* Frees a tensor whose last reference is gone (and drops its storage reference). */
+void gt__tensor_free(gt_tensor *t);
+/* Drop a reference (NULL is fine); frees the tensor at zero. Inline: most drops are not the
+ * last, and then the decrement is all there is. */
+static inline void gt__tensor_unref(gt_tensor *t) {
+    if (t && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) gt__tensor_free(t);
+}
+
+/* Scopes (tensor.c). The state is visible here so that registering a new tensor, done for
+ * every op, is a few inline instructions. */
+typedef struct gt__scope_state {
+    gt_tensor **owned; /* every open scope's tensors, innermost last */
+    int64_t n, cap;
+    int64_t *starts; /* start index of each open scope in owned */
+    int64_t depth, scap;
+    gt_tensor **kept; /* tensors kept out of the scope at depth kept_depth[i] */
+    int64_t *kept_depth;
+    int64_t nkept, kcap, kdcap;
+} gt__scope_state;
+extern _Thread_local gt__scope_state gt__scope;
+bool gt__scope_grow(void); /* room for one more owned tensor; false (+error) on OOM */
 /* The scope registration of a new tensor (already done by the two constructors above). */
-void gt__scope_add(gt_tensor *t);
-uint64_t gt__next_id(void);
+static inline void gt__scope_add(gt_tensor *t) {
+    if (GT__UNLIKELY(gt__scope.n == gt__scope.cap) && !gt__scope_grow())
+        return; /* cannot track it: leak rather than free something the caller holds */
+    gt__scope.owned[gt__scope.n++] = t;
+}
+
+/* Tensor ids: the thread's number in the high bits, a per-thread counter below, so they are
+ * unique without a shared atomic on the hot path. gt__id_last is 0 until the thread's first. */
+extern _Thread_local uint64_t gt__id_last;
+uint64_t gt__id_first(void);
+static inline uint64_t gt__next_id(void) {
+    return GT__LIKELY(gt__id_last != 0) ? ++gt__id_last : gt__id_first();
+}
 
 /* Validates (rank, shape) from a user: rank in [0, GT_MAX_RANK], dims >= 0, no overflow.
  * Writes the element count. `who` names the function for the message. */
@@ -97,6 +147,8 @@ void gt__set(gt_tensor *t, int64_t i, double v);
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
+/* Whether an error is pending on this thread (gt_ok() without the call). */
+extern _Thread_local bool gt__err_set;
 /* Sets the thread's error (printf-style) unless one is pending; runs the handler. */
 void gt__error(const char *fmt, ...) GT__PRINTF(1, 2);
 /* For NULL inputs: sets "who: an input is NULL" only when no error is pending. */
@@ -198,8 +250,29 @@ const gt__op *gt__op_at(int i);
  * un-broadcasting happens). */
 gt_tensor *gt__sum_to_shape(gt_tensor *g, int rank, const int64_t *shape);
 /* The broadcast shape of a and b (TensorFlow rules); false + error naming who otherwise. */
-bool gt__broadcast_shape(const char *who, int ra, const int64_t *sa, int rb, const int64_t *sb,
-                         int *rank, int64_t *shape);
+bool gt__broadcast_shape_slow(const char *who, int ra, const int64_t *sa, int rb,
+                              const int64_t *sb, int *rank, int64_t *shape);
+static inline bool gt__broadcast_shape(const char *who, int ra, const int64_t *sa, int rb,
+                                       const int64_t *sb, int *rank, int64_t *shape) {
+    /* Inline for the common cases, equal shapes and a scalar operand; the rest (and errors)
+     * out of line. */
+    if (ra == rb) {
+        int i = 0;
+        while (i < ra && sa[i] == sb[i]) i++;
+        if (i == ra) {
+            for (int j = 0; j < ra; j++) shape[j] = sa[j];
+            *rank = ra;
+            return true;
+        }
+    } else if (rb == 0 || ra == 0) {
+        const int64_t *s = ra ? sa : sb;
+        int r = ra ? ra : rb;
+        for (int j = 0; j < r; j++) shape[j] = s[j];
+        *rank = r;
+        return true;
+    }
+    return gt__broadcast_shape_slow(who, ra, sa, rb, sb, rank, shape);
+}
 
 /* ---- autodiff hooks ------------------------------------------------------------------------ */
 

@@ -40,21 +40,42 @@ static bool valid_dtype(const char *who, gt_dtype d) {
 /* ---- ids --------------------------------------------------------------------------------- */
 
 static atomic_uint thread_counter;
-static _Thread_local uint64_t id_base, id_next;
+_Thread_local uint64_t gt__id_last;
 
-uint64_t gt__next_id(void) {
-    if (GT__UNLIKELY(id_base == 0))
-        id_base = (uint64_t)(atomic_fetch_add(&thread_counter, 1) + 1) << 40;
-    return id_base | ++id_next;
+uint64_t gt__id_first(void) {
+    gt__id_last = (uint64_t)(atomic_fetch_add(&thread_counter, 1) + 1) << 40;
+    return ++gt__id_last;
 }
 
 /* ---- shapes ------------------------------------------------------------------------------ */
 
+/* Formats by hand: some shape rules format their operands' shapes before knowing whether they
+ * will need them for a message, and snprintf costs a few hundred instructions a number.
+ * Output as snprintf would give it, truncated to n - 1 characters. */
 char *gt__shape_str(char *buf, size_t n, int rank, const int64_t *shape) {
-    size_t k = (size_t)snprintf(buf, n, "[");
-    for (int i = 0; i < rank && k < n; i++)
-        k += (size_t)snprintf(buf + k, n - k, i ? ",%lld" : "%lld", (long long)shape[i]);
-    if (k < n) snprintf(buf + k, n - k, "]");
+    if (!n) return buf;
+    size_t k = 0;
+#define PUT(ch)                                                                                  \
+    do {                                                                                         \
+        if (k + 1 < n) buf[k++] = (ch);                                                          \
+    } while (0)
+    PUT('[');
+    for (int i = 0; i < rank; i++) {
+        if (i) PUT(',');
+        char digits[24];
+        int nd = 0;
+        int64_t v = shape[i];
+        uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+        do {
+            digits[nd++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v < 0) PUT('-');
+        while (nd) PUT(digits[--nd]);
+    }
+    PUT(']');
+#undef PUT
+    buf[k] = 0;
     return buf;
 }
 
@@ -96,76 +117,7 @@ bool gt__axis(const char *who, int axis, int rank, int *out) {
     return true;
 }
 
-/* ---- tensor objects ---------------------------------------------------------------------- */
-
-/* Freed tensor structs wait here for reuse, so steady-state steps never call malloc. */
-static _Thread_local gt_tensor *free_tensors;
-
-gt_tensor *gt__tensor_struct(void) {
-    gt_tensor *t = free_tensors;
-    if (t) {
-        free_tensors = t->next;
-    } else {
-        t = gt__malloc(sizeof *t, "a tensor");
-        if (!t) return NULL;
-    }
-    /* Field by field: a whole-struct memset compiles to `rep stos`, slow at this size. The
-     * constructors set dtype, rank, size, shape, data and storage. */
-    atomic_init(&t->refs, 1);
-    t->storage = NULL;
-    t->data = NULL;
-    t->var = NULL;
-    t->logits = NULL;
-    t->next = NULL;
-    t->id = gt__next_id();
-    return t;
-}
-
-static void tensor_struct_free(gt_tensor *t) {
-    t->next = free_tensors;
-    free_tensors = t;
-}
-
-gt_tensor *gt__tensor_alloc(gt_dtype dtype, int rank, const int64_t *shape) {
-    int64_t size = 1;
-    for (int i = 0; i < rank; i++) size *= shape[i];
-    gt__storage *s = gt__storage_new((size_t)size * gt_dtype_size(dtype));
-    if (!s) return NULL;
-    gt_tensor *t = gt__tensor_struct();
-    if (!t) {
-        gt__storage_release(s);
-        return NULL;
-    }
-    t->dtype = dtype;
-    t->rank = rank;
-    t->size = size;
-    if (rank) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)rank);
-    t->storage = s;
-    t->data = s->data;
-    gt__scope_add(t);
-    return t;
-}
-
-gt_tensor *gt__tensor_alias(const gt_tensor *src, int rank, const int64_t *shape) {
-    gt_tensor *t = gt__tensor_struct();
-    if (!t) return NULL;
-    t->dtype = src->dtype;
-    t->rank = rank;
-    t->size = src->size;
-    if (rank) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)rank);
-    t->storage = src->storage;
-    gt__storage_retain(t->storage);
-    t->data = src->data;
-    gt__scope_add(t);
-    return t;
-}
-
-void gt__tensor_unref(gt_tensor *t) {
-    if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1) return;
-    gt__tensor_unref(t->logits);
-    gt__storage_release(t->storage);
-    tensor_struct_free(t);
-}
+/* ---- references (tensor structs, their allocation and release live in alloc.c) ------------ */
 
 gt_tensor *gt_retain(gt_tensor *t) {
     if (t) atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
@@ -180,29 +132,17 @@ void gt_release(gt_tensor *t) {
     gt__tensor_unref(t);
 }
 
-/* ---- scopes -------------------------------------------------------------------------------- */
+/* ---- scopes ---------------------------------------------------------------------------------- */
 
-typedef struct scope_state {
-    gt_tensor **owned; /* every open scope's tensors, innermost last */
-    int64_t n, cap;
-    int64_t *starts; /* start index of each open scope in owned */
-    int64_t depth, scap;
-    gt_tensor **kept; /* tensors kept out of the scope at depth kept_depth[i] */
-    int64_t *kept_depth;
-    int64_t nkept, kcap, kdcap;
-} scope_state;
+_Thread_local gt__scope_state gt__scope;
+#define S gt__scope
 
-static _Thread_local scope_state S;
-
-void gt__scope_add(gt_tensor *t) {
-    if (GT__UNLIKELY(S.n == S.cap) &&
-        !gt__grow((void **)&S.owned, &S.cap, S.n + 1, sizeof *S.owned, "a scope"))
-        return; /* cannot track it: leak rather than free something the caller holds */
-    S.owned[S.n++] = t;
+bool gt__scope_grow(void) {
+    return gt__grow((void **)&S.owned, &S.cap, S.n + 1, sizeof *S.owned, "a scope");
 }
 
 void gt_scope_begin(void) {
-    if (S.depth == S.scap &&
+    if (GT__UNLIKELY(S.depth == S.scap) &&
         !gt__grow((void **)&S.starts, &S.scap, S.depth + 1, sizeof *S.starts, "a scope"))
         return;
     S.starts[S.depth++] = S.n;
@@ -292,7 +232,13 @@ gt_tensor *gt_zeros(gt_dtype dtype, int rank, const int64_t *shape) {
 gt_tensor *gt_ones(gt_dtype dtype, int rank, const int64_t *shape) {
     return gt_fill(dtype, rank, shape, 1.0);
 }
-gt_tensor *gt_scalar_of(gt_dtype dtype, double value) { return gt_fill(dtype, 0, NULL, value); }
+/* Scalars are made for every `x * 2.0`: straight to the allocator, no shape to check. */
+gt_tensor *gt_scalar_of(gt_dtype dtype, double value) {
+    if (!valid_dtype("gt_fill", dtype)) return NULL;
+    gt_tensor *t = gt__tensor_alloc(dtype, 0, NULL);
+    if (t) gt__set(t, 0, value);
+    return t;
+}
 gt_tensor *gt_scalar(double value) { return gt_fill(GT_F32, 0, NULL, value); }
 
 gt_tensor *gt_zeros_like(const gt_tensor *t) {

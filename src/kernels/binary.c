@@ -153,7 +153,7 @@ static inline double powi_d(double a, double b) { return pow(a, b); }
 #define RUN_LOOP(EXPR, T, OT)                                                                    \
     do {                                                                                         \
         const T *A = (const T *)c->a->data + off[0], *B = (const T *)c->b->data + off[1];        \
-        OT *O = (OT *)c->out->data + o;                                                          \
+        OT *restrict O = (OT *)c->out->data + o; /* a fresh buffer: no alias checks */           \
         if (step[0] && step[1])                                                                  \
             for (int64_t i = 0; i < n; i++) { T x = A[i], y = B[i]; O[i] = (OT)(EXPR); }         \
         else if (step[0]) {                                                                      \
@@ -255,15 +255,147 @@ static void run_bool(void *ctx, int64_t o, int64_t n, const int64_t *off, const 
     }
 }
 
-void gt__binary(gt__binop op, const gt_tensor *a, const gt_tensor *b, gt_tensor *out) {
+/* ---- small float32 arithmetic -------------------------------------------------------------- */
+
+/* Most ops of a small model's step are float32 arithmetic on a few dozen elements with each
+ * operand full-size or a single element. The general path (run_f32 with its many unrolled
+ * variants) spends more on set-up than on those elements; this one is four lanes at a time
+ * (GCC vector extensions, plain SSE) and a scalar tail. Each lane computes exactly the
+ * scalar formula, so results are bitwise those of the general path. */
+#define GT__SMALL_N 256
+
+typedef float gt__v4f __attribute__((vector_size(16)));
+
+static inline gt__v4f load4(const float *p) {
+    gt__v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void store4(float *p, gt__v4f v) { memcpy(p, &v, sizeof v); }
+
+/* sa / sb: 1 when the operand advances, 0 when it is a single element. */
+#define SMALL_LOOP(EXPR)                                                                         \
+    do {                                                                                         \
+        int64_t i = 0;                                                                           \
+        if (sa && sb) {                                                                          \
+            for (; i + 4 <= n; i += 4) {                                                         \
+                gt__v4f x = load4(A + i), y = load4(B + i);                                      \
+                store4(O + i, EXPR);                                                             \
+            }                                                                                    \
+            for (; i < n; i++) { float x = A[i], y = B[i]; O[i] = EXPR; }                        \
+        } else if (sa) {                                                                         \
+            for (gt__v4f y = {B[0], B[0], B[0], B[0]}; i + 4 <= n; i += 4) {                     \
+                gt__v4f x = load4(A + i);                                                        \
+                store4(O + i, EXPR);                                                             \
+            }                                                                                    \
+            for (; i < n; i++) { float x = A[i], y = B[0]; O[i] = EXPR; }                        \
+        } else if (sb) {                                                                         \
+            for (gt__v4f x = {A[0], A[0], A[0], A[0]}; i + 4 <= n; i += 4) {                     \
+                gt__v4f y = load4(B + i);                                                        \
+                store4(O + i, EXPR);                                                             \
+            }                                                                                    \
+            for (; i < n; i++) { float x = A[0], y = B[i]; O[i] = EXPR; }                        \
+        } else {                                                                                 \
+            float x = A[0], y = B[0];                                                            \
+            for (; i < n; i++) O[i] = EXPR;                                                      \
+        }                                                                                        \
+    } while (0)
+
+/* Returns false for ops it does not handle (comparisons, max/min, pow). */
+static bool small_f32(gt__binop op, const float *A, bool sa, const float *B, bool sb,
+                      float *restrict O, int64_t n) {
+    switch (op) {
+    case GT__B_ADD: SMALL_LOOP(x + y); return true;
+    case GT__B_SUB: SMALL_LOOP(x - y); return true;
+    case GT__B_MUL: SMALL_LOOP(x * y); return true;
+    case GT__B_DIV: SMALL_LOOP(x / y); return true;
+    case GT__B_SQDIFF: SMALL_LOOP((x - y) * (x - y)); return true;
+    default: return false;
+    }
+}
+
+/* Whether x broadcasts to out as a row repeated over out's leading axes (a bias: x's shape is
+ * out's trailing dimensions, up to leading 1s). */
+static bool is_row_of(const gt_tensor *x, const gt_tensor *out) {
+    int lead = out->rank - x->rank;
+    if (lead < 0) return false;
+    for (int i = 0; i < x->rank; i++)
+        if (x->shape[i] != out->shape[lead + i]) return false;
+    return true;
+}
+
+/* Small float32 outputs: flat operands, or one full-size operand and a row of the other (the
+ * bias add of a dense layer and its kin), done row by row. False when not handled. */
+static bool small_binary(gt__binop op, const gt_tensor *a, const gt_tensor *b, gt_tensor *out) {
+    int64_t n = out->size;
+    if (n > GT__SMALL_N || a->dtype != GT_F32) return false;
+    bool sa = a->size == n, sb = b->size == n;
+    const float *A = a->data, *B = b->data;
+    float *O = out->data;
+    if ((sa || a->size == 1) && (sb || b->size == 1)) return small_f32(op, A, sa, B, sb, O, n);
+    const gt_tensor *row = sa ? b : a;
+    int64_t w = row->size;
+    if (!(sa || sb) || w == 0 || !is_row_of(row, out)) return false;
+    for (int64_t r = 0; r < n; r += w) {
+        bool ok = sa ? small_f32(op, A + r, true, B, true, O + r, w)
+                     : small_f32(op, A, true, B + r, true, O + r, w);
+        if (!ok) return false; /* the op is not one small_f32 handles: nothing was written */
+    }
+    return true;
+}
+
+/* Everything small_binary does not take: any dtype, broadcast walk, large sizes. Out of line
+ * so that the small path needs no frame for the walk's context. */
+static __attribute__((noinline)) void binary_general(gt__binop op, const gt_tensor *a,
+                                                     const gt_tensor *b, gt_tensor *out) {
+    int64_t n = out->size;
+    bool sa = a->size == n, sb = b->size == n;
     bin_ctx c = {op, a, b, out};
-    const gt_tensor *in[2] = {a, b};
     gt__run_fn fn = a->dtype == GT_F32   ? run_f32
                     : a->dtype == GT_F64 ? run_f64
                     : a->dtype == GT_I32 ? run_i32
                     : a->dtype == GT_I64 ? run_i64
                                          : run_bool;
+    /* Small outputs with each operand full-size or a single element (the usual case): one
+     * run, without the walk's set-up. */
+    if (n <= GT__PAR_MIN && (sa || a->size == 1) && (sb || b->size == 1)) {
+        int64_t off[3] = {0, 0, 0};
+        int step[3] = {sa, sb, 0};
+        if (n) fn(&c, 0, n, off, step);
+        return;
+    }
+    const gt_tensor *in[2] = {a, b};
     gt__broadcast_walk(out, 2, in, fn, &c);
+}
+
+void gt__binary(gt__binop op, const gt_tensor *a, const gt_tensor *b, gt_tensor *out) {
+    if (!small_binary(op, a, b, out)) binary_general(op, a, b, out);
+}
+
+#ifdef GT_HAVE_OPENMP
+#define PAR_FOR _Pragma("omp parallel for schedule(static)")
+#else
+#define PAR_FOR
+#endif
+
+#define ADD_INPLACE(T)                                                                           \
+    do {                                                                                         \
+        T *A = acc->data;                                                                        \
+        const T *X = x->data;                                                                    \
+        if (n <= GT__PAR_MIN) { /* an `if` clause would still enter the OpenMP runtime */       \
+            for (int64_t i = 0; i < n; i++) A[i] = A[i] + X[i];                                  \
+            break;                                                                               \
+        }                                                                                        \
+        PAR_FOR                                                                                  \
+        for (int64_t i = 0; i < n; i++) A[i] = A[i] + X[i];                                      \
+    } while (0)
+
+/* acc += x elementwise, in place (same shape and dtype, float). The sum per element is the one
+ * gt_add computes, so a gradient accumulated in place is bitwise the same. */
+void gt__add_inplace(gt_tensor *acc, const gt_tensor *x) {
+    int64_t n = acc->size;
+    if (acc->dtype == GT_F32) ADD_INPLACE(float);
+    else ADD_INPLACE(double);
 }
 
 /* ---- select ------------------------------------------------------------------------------ */

@@ -13,6 +13,9 @@ typedef enum gt__binop {
 /* out = a op b, broadcasting a and b to out's shape (out already has the broadcast shape; its
  * dtype is a's for arithmetic and bool for comparisons). */
 void gt__binary(gt__binop op, const gt_tensor *a, const gt_tensor *b, gt_tensor *out);
+/* acc += x in place, for float tensors of the same shape and dtype that nothing else reads
+ * (the backward sweep's own gradient sums). */
+void gt__add_inplace(gt_tensor *acc, const gt_tensor *x);
 /* out = cond ? a : b with three-way broadcasting. */
 void gt__select(const gt_tensor *cond, const gt_tensor *a, const gt_tensor *b, gt_tensor *out);
 /* Converts n elements between dtypes (TensorFlow's cast: float to int truncates, to bool is

@@ -37,10 +37,14 @@ typedef struct sm_ctx {
 typedef void (*item_fn)(const sm_ctx *c, int64_t it);
 
 static void run_items(item_fn f, const sm_ctx *c, int64_t nit) {
-    bool par = c->outer * c->n * c->inner > GT__PAR_MIN && nit > 1;
-    (void)par;
+    /* Decide before the pragma: an OpenMP region with a false if() still enters the runtime,
+     * which costs more than a small softmax. */
+    if (c->outer * c->n * c->inner <= GT__PAR_MIN || nit <= 1) {
+        for (int64_t it = 0; it < nit; it++) f(c, it);
+        return;
+    }
 #ifdef GT_HAVE_OPENMP
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static)
 #endif
     for (int64_t it = 0; it < nit; it++) f(c, it);
 }

@@ -6,29 +6,29 @@ typedef struct {
     gt__binop op;
 } bin_attr;
 
-static bool same_dtype(const char *who, const gt_tensor *a, const gt_tensor *b) {
-    if (a->dtype == b->dtype) return true;
-    gt__error("%s: operands have different dtypes, %s %s and %s %s; gradtape does not promote "
-              "types (cast one with gt_cast)",
-              who, gt_dtype_name(a->dtype), GT__SHAPE_STR(a), gt_dtype_name(b->dtype), GT__SHAPE_STR(b));
+/* The shape rule runs for every op: its checks stay inline, the messages out of line. */
+static GT__COLD bool arith_error(const char *who, const gt_tensor *a, const gt_tensor *b) {
+    if (a->dtype != b->dtype)
+        gt__error("%s: operands have different dtypes, %s %s and %s %s; gradtape does not "
+                  "promote types (cast one with gt_cast)",
+                  who, gt_dtype_name(a->dtype), GT__SHAPE_STR(a), gt_dtype_name(b->dtype),
+                  GT__SHAPE_STR(b));
+    else if (a->dtype == GT_BOOL)
+        gt__error("%s: arithmetic on bool tensors is not supported (cast to a number first)", who);
+    else
+        gt__error("%s: integer powers are not supported (cast to float32 or float64)", who);
     return false;
 }
 
 static bool arith_infer(gt__call *c) {
     const gt_tensor *a = c->in[0], *b = c->in[1];
-    const char *who = c->op->name;
-    if (!same_dtype(who, a, b)) return false;
-    if (a->dtype == GT_BOOL) {
-        gt__error("%s: arithmetic on bool tensors is not supported (cast to a number first)", who);
-        return false;
-    }
     gt__binop op = ((const bin_attr *)c->attr)->op;
-    if (op == GT__B_POW && !gt__is_float(a->dtype)) {
-        gt__error("%s: integer powers are not supported (cast to float32 or float64)", who);
-        return false;
-    }
+    if (GT__UNLIKELY(a->dtype != b->dtype || a->dtype == GT_BOOL ||
+                     (op == GT__B_POW && !gt__is_float(a->dtype))))
+        return arith_error(c->op->name, a, b);
     c->dtype = a->dtype;
-    return gt__broadcast_shape(who, a->rank, a->shape, b->rank, b->shape, &c->rank, c->shape);
+    return gt__broadcast_shape(c->op->name, a->rank, a->shape, b->rank, b->shape, &c->rank,
+                               c->shape);
 }
 
 static void arith_forward(gt__call *c) {

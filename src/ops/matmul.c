@@ -93,6 +93,22 @@ static void gemm_any(gt_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_
         gt__gemm_f64(ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, n);
 }
 
+/* Product t of a batched matmul (batch index t decoded into both operands' strides). */
+static void batch_product(const mm_attr *at, const gt_tensor *a, const gt_tensor *b, gt_tensor *y,
+                          int r, int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb,
+                          const int64_t *sa, const int64_t *sb, int64_t t) {
+    size_t es = gt_dtype_size(y->dtype);
+    int64_t oa = 0, ob = 0, rem = t;
+    for (int i = r - 1; i >= 0; i--) {
+        int64_t idx = rem % y->shape[i];
+        rem /= y->shape[i];
+        oa += idx * sa[i];
+        ob += idx * sb[i];
+    }
+    gemm_any(y->dtype, at->ta, at->tb, m, n, k, (const char *)a->data + (size_t)oa * es, lda,
+             (const char *)b->data + (size_t)ob * es, ldb, (char *)y->data + (size_t)(t * m * n) * es);
+}
+
 static void mm_forward(gt__call *c) {
     const gt_tensor *a = c->in[0], *b = c->in[1];
     const mm_attr *at = c->attr;
@@ -122,20 +138,13 @@ static void mm_forward(gt__call *c) {
     double macs = (double)m * (double)n * (double)k;
     bool par = nbatch > 1 && macs < 262144.0 && macs * (double)nbatch > 262144.0 &&
                (y->dtype == GT_F64 || strcmp(gt__gemm_backend(), "blas") != 0);
-    (void)par;
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t t = 0; t < nbatch; t++) {
-        int64_t oa = 0, ob = 0, rem = t;
-        for (int i = r - 1; i >= 0; i--) {
-            int64_t idx = rem % y->shape[i];
-            rem /= y->shape[i];
-            oa += idx * sa[i];
-            ob += idx * sb[i];
-        }
-        gemm_any(y->dtype, at->ta, at->tb, m, n, k, (const char *)a->data + (size_t)oa * es, lda,
-                 (const char *)b->data + (size_t)ob * es, ldb,
-                 (char *)y->data + (size_t)(t * m * n) * es);
+    /* Decide before the pragma: an OpenMP region with a false if() still enters the runtime. */
+    if (!par) {
+        for (int64_t t = 0; t < nbatch; t++) batch_product(at, a, b, y, r, m, n, k, lda, ldb, sa, sb, t);
+        return;
     }
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < nbatch; t++) batch_product(at, a, b, y, r, m, n, k, lda, ldb, sa, sb, t);
 }
 
 /* TensorFlow's _MatMulGrad (and _BatchMatMulV2Grad) for the four transpose combinations. */
