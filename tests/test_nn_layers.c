@@ -228,7 +228,7 @@ static void pool_keras(void) {
 static void bn_keras(void) {
     static const char *cases[] = {"nhwc", "dense", "axis1", "frozen"};
     for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
-        char key[64], k[160];
+        char key[64], k[256];
         snprintf(key, sizeof key, "bn.%s", cases[ci]);
         snprintf(k, sizeof k, "%s.cfg", key);
         int axis = (int)cfgv(k, 0);
@@ -261,7 +261,7 @@ static void bn_keras(void) {
         snprintf(k, sizeof k, "%s.y_infer", key);
         ref_check(k, gt_layer_call(l, x0, false), 1e-5, 1e-5);
         for (int s = 0; s < 3; s++) {
-            char sk[80]; /* key (< 64) + ".train%d" */
+            char sk[128];
             snprintf(k, sizeof k, "%s.x%d", key, s);
             gt_tensor *x = nnref_tensor(k, GT_F32, xr, xs);
             snprintf(sk, sizeof sk, "%s.train%d", key, s);
