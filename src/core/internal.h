@@ -67,11 +67,13 @@ struct gt_tensor {
  * lives as long as the storage (an alias may outlive the tensor: the struct then just sits
  * unused until the storage goes). */
 struct gt__storage {
+    /* First, so that a pointer to the tensor is a pointer to the start of the allocation:
+     * leak checkers (valgrind) then see tensors still held at exit as reachable. */
+    gt_tensor tensor; /* see above; unused for storages made on their own */
     atomic_int refs;
     int size_class; /* cache class, -1 for buffers too large to cache */
     size_t bytes;   /* usable bytes */
     void *data;
-    gt_tensor tensor; /* see above; unused for storages made on their own */
 };
 
 gt__storage *gt__storage_new(size_t bytes); /* NULL + error on OOM */
