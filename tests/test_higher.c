@@ -175,19 +175,23 @@ static void test_jacobian_speed(void) {
     gt_tensor *w1 = gt_variable(gtt_randn(GT_SHAPE(100, 64), 0.1, 0, 40), "w1");
     gt_tensor *w2 = gt_variable(gtt_randn(GT_SHAPE(64, 100), 0.1, 0, 41), "w2");
     gt_tensor *x = gtt_randn(GT_SHAPE(1, 100), 1, 0, 42);
-    double t0 = now();
     gt_tape *t = gt_tape_begin(&(gt_tape_desc){.persistent = true});
     gt_tape_watch(t, x);
     gt_tensor *y = gt_reshape(gt_matmul(gt_tanh(gt_matmul(x, w1, false, false)), w2, false, false), GT_SHAPE(100));
     gt_tape_end(t);
     const gt_tensor *src[1] = {x};
     gt_tensor *jv = NULL, *jl = NULL;
-    double t1 = now();
-    gt_tape_jacobian_ex(t, y, 1, src, GT_UNCONNECTED_NONE, true, &jv);
-    double t2 = now();
-    gt_tape_jacobian_ex(t, y, 1, src, GT_UNCONNECTED_NONE, false, &jl);
-    double t3 = now();
-    (void)t0;
+    /* Best of five of each, after a warm-up of both (the first call meets cold caches). */
+    double best_v = 1e30, best_l = 1e30;
+    for (int rep = 0; rep < 6; rep++) {
+        double t1 = now();
+        gt_tape_jacobian_ex(t, y, 1, src, GT_UNCONNECTED_NONE, true, &jv);
+        double t2 = now();
+        gt_tape_jacobian_ex(t, y, 1, src, GT_UNCONNECTED_NONE, false, &jl);
+        double t3 = now();
+        if (rep > 0 && t2 - t1 < best_v) best_v = t2 - t1;
+        if (rep > 0 && t3 - t2 < best_l) best_l = t3 - t2;
+    }
     GTT_CHECK(jv && jl && gt_tensor_size(jv) == 10000, "100x100 jacobian");
     double worst = 0;
     for (int64_t i = 0; jv && jl && i < 10000; i++) {
@@ -196,7 +200,7 @@ static void test_jacobian_speed(void) {
     }
     GTT_CHECK(worst <= 1e-13, "vectorised and per-row Jacobians differ by %g", worst);
     printf("jacobian 100x100 of a 100-64-100 tanh MLP: vectorised %.3f ms, 100 gradients %.3f ms (ratio %.3f)\n",
-           1e3 * (t2 - t1), 1e3 * (t3 - t2), (t2 - t1) / (t3 - t2));
+           1e3 * best_v, 1e3 * best_l, best_v / best_l);
     gt_tape_free(t);
     gt_variable_free(w1);
     gt_variable_free(w2);
