@@ -3,6 +3,7 @@
  * numbers can be read as an efficiency.
  *
  *   sgemm [--quick] [--backend auto|portable|avx2|blas|all]
+ *   sgemm --ceiling      only the FMA ceiling lines (scripts/bench.sh records them)
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
@@ -127,13 +128,15 @@ static double time_gemm(const shape *s, const float *a, const float *b, float *c
 }
 
 int main(int argc, char **argv) {
-    int quick = 0;
+    int quick = 0, ceiling_only = 0;
     const char *which = "all";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--ceiling")) ceiling_only = 1;
         else if (!strcmp(argv[i], "--backend") && i + 1 < argc) which = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--quick] [--backend auto|portable|avx2|blas|all]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--ceiling] [--backend auto|portable|avx2|blas|all]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -156,6 +159,7 @@ int main(int argc, char **argv) {
         for (int nt = 1; nt <= max_threads; nt++)
             printf("FMA ceiling (%d thread%s): %.1f GFLOP/s\n", nt, nt > 1 ? "s" : "", fma_ceiling(nt));
 #endif
+    if (ceiling_only) return 0;
 
     printf("%-14s %6s %6s %6s %-9s", "shape", "m", "n", "k", "backend");
     for (int nt = 1; nt <= max_threads; nt++) printf("  %dthr GF/s", nt);

@@ -1,0 +1,104 @@
+/* Workload mlp_epoch (and mlp_rss): one epoch of a Fashion-MNIST MLP, seconds per epoch, the
+ * test accuracy after it, and the process's peak RSS.
+ *
+ * Sequential([Dense(256, relu), Dense(128, relu), Dense(10)]) on flat [128, 784] batches
+ * scaled to [0, 1], SparseCategoricalCrossentropy(from_logits=True), Adam(1e-3), batch 128,
+ * shuffled (469 steps, the last one of 96). The loop is Keras' train step written out: per
+ * batch, one scope holding the batch, a tape, the forward pass, the loss, the gradient of the
+ * trainable variables and apply_gradients. Five warm-up steps (on the first batches, as every
+ * twin does) come before the timed epoch; loading the data set is not timed.
+ * Quick mode (--quick / GT_BENCH_QUICK=1) times the first 60 batches and extrapolates.
+ * Twins: bench/mlp_epoch_tf.py (tape loop and Keras fit), bench/mlp_epoch_torch.py. */
+#include "benchutil.h"
+
+#include <gradtape.h>
+
+#include <stdio.h>
+
+#define BATCH 128
+#define WARMUP 5
+
+static bool step(gt_model *model, const gt_loss *loss_fn, gt_optimizer *opt, gt_tensor **vars,
+                 int *nvars, gt_dataset *ds, int64_t index, double *loss_out) {
+    gt_scope_begin();
+    gt_tensor *x, *y;
+    bool ok = gt_dataset_batch(ds, BATCH, index, &x, &y);
+    gt_tape *tape = gt_tape_begin(NULL);
+    gt_tensor *logits = ok ? gt_model_call(model, x, true) : NULL;
+    gt_tensor *loss = gt_loss_call(loss_fn, y, logits, NULL);
+    gt_tape_end(tape);
+    if (*nvars == 0) *nvars = gt_layer_trainable_variables(gt_model_layer(model), vars, 16);
+    gt_tensor *grads[16];
+    ok = loss && gt_tape_gradient(tape, 1, (const gt_tensor *const[]){loss}, NULL, *nvars,
+                                  (const gt_tensor *const *)vars, GT_UNCONNECTED_NONE, grads) &&
+         gt_optimizer_apply_gradients(opt, *nvars, grads, vars);
+    if (loss_out && ok) *loss_out = gt_item(loss);
+    gt_tape_free(tape);
+    gt_scope_end();
+    return ok;
+}
+
+int main(int argc, char **argv) {
+    bu_opts o;
+    if (!bu_init(argc, argv, &o)) return 2;
+    gt_dataset *train, *test;
+    if (!gt_mnist_load(NULL, &train, &test)) {
+        fprintf(stderr, "mlp_epoch: %s\n", gt_error());
+        return 1;
+    }
+    gt_dataset_set_x_shape(train, GT_SHAPE(784));
+    gt_dataset_set_x_shape(test, GT_SHAPE(784));
+
+    gt_set_seed(1);
+    gt_model *model = gt_sequential(NULL);
+    gt_sequential_add(model, gt_dense(&(gt_dense_desc){.units = 256, .activation = GT_ACT_RELU}));
+    gt_sequential_add(model, gt_dense(&(gt_dense_desc){.units = 128, .activation = GT_ACT_RELU}));
+    gt_sequential_add(model, gt_dense(&(gt_dense_desc){.units = 10}));
+    gt_loss *loss_fn = gt_sparse_categorical_crossentropy(&(gt_loss_desc){.from_logits = true});
+    gt_optimizer *opt = gt_adam(&(gt_optimizer_desc){.learning_rate = 1e-3});
+    gt_tensor *vars[16];
+    int nvars = 0;
+
+    const int64_t nb = gt_dataset_num_batches(train, BATCH);
+    const int64_t run = o.quick && nb > 60 ? 60 : nb;
+    bool ok = true;
+    for (int64_t i = 0; i < WARMUP && ok; i++)
+        ok = step(model, loss_fn, opt, vars, &nvars, train, i, NULL);
+
+    double loss = 0;
+    const double t0 = bu_now();
+    ok = ok && gt_dataset_shuffle(train, 42, 0);
+    for (int64_t i = 0; i < run && ok; i++)
+        ok = step(model, loss_fn, opt, vars, &nvars, train, i, i == run - 1 ? &loss : NULL);
+    const double secs = (bu_now() - t0) * (double)nb / (double)run;
+    if (!ok) {
+        fprintf(stderr, "mlp_epoch: %s\n", gt_error());
+        return 1;
+    }
+
+    /* Test accuracy: forward passes in batches of 1000. */
+    gt_metric *acc = gt_metric_sparse_categorical_accuracy("accuracy");
+    const int64_t tb = gt_dataset_num_batches(test, 1000);
+    for (int64_t i = 0; i < tb && ok; i++) {
+        gt_scope_begin();
+        gt_tensor *x, *y;
+        ok = gt_dataset_batch(test, 1000, i, &x, &y) &&
+             gt_metric_update(acc, y, gt_model_call(model, x, false), NULL);
+        gt_scope_end();
+    }
+    if (!ok) {
+        fprintf(stderr, "mlp_epoch: %s\n", gt_error());
+        return 1;
+    }
+    printf("# steps timed %lld of %lld, last loss %.4f\n", (long long)run, (long long)nb, loss);
+    bu_result("value", secs);
+    bu_result("accuracy", gt_metric_result(acc));
+    bu_result("rss_mib", bu_peak_rss_mib());
+    gt_metric_free(acc);
+    gt_optimizer_free(opt);
+    gt_loss_free(loss_fn);
+    gt_model_free(model);
+    gt_dataset_free(train);
+    gt_dataset_free(test);
+    return 0;
+}

@@ -1,0 +1,43 @@
+/* Shared helpers of the bench/ programs: wall clock, medians, peak RSS, the result-line
+ * protocol scripts/bench.sh reads, and the common command line.
+ *
+ * Every bench program prints its measurements as lines
+ *
+ *     RESULT <key> <value>
+ *
+ * (key "value" is the workload's headline number, in the unit the workload is reported in;
+ * other keys are extra facts such as "accuracy" or "rss_mib"), plus free-form "# ..." lines
+ * for humans. The Python twins (bench/<workload>_tf.py, _torch.py) print the same protocol. */
+#ifndef GT_BENCHUTIL_H
+#define GT_BENCHUTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** Monotonic wall time in seconds. */
+double bu_now(void);
+/** Median of n values (sorts v in place). */
+double bu_median(double *v, int n);
+/** Peak resident set size of this process in MiB (VmHWM, else ru_maxrss). */
+double bu_peak_rss_mib(void);
+/** Prints "RESULT key value" and flushes. */
+void bu_result(const char *key, double value);
+
+/** Options every bench program accepts:
+ *    --quick        fewer iterations (also GT_BENCH_QUICK=1 in the environment)
+ *    --threads N    kernel threads (default GT_BENCH_THREADS or 2)
+ *  Unknown arguments are an error. */
+typedef struct bu_opts {
+    bool quick;
+    int threads;
+} bu_opts;
+/** Parses the common options and sets gradtape's thread count. Returns false (after printing
+ *  usage) on a bad argument. */
+bool bu_init(int argc, char **argv, bu_opts *opts);
+
+/** Runs fn(arg, iters) repeatedly in batches of `iters` calls until at least min_seconds have
+ *  passed and at least min_batches batches ran; returns the median seconds per call. */
+double bu_time_per_call(void (*fn)(void *arg, int64_t iters), void *arg, int64_t iters,
+                        int min_batches, double min_seconds);
+
+#endif
