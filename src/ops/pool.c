@@ -146,14 +146,17 @@ static void maxgrad_forward(gt__call *c) {
     gt__max_pool_bwd(c->out->dtype, &g, c->in[0]->data, c->in[1]->data, c->out->data);
 }
 
-/* The argmax positions do not move under small changes of x: its gradient is zero (TensorFlow
- * returns zeros too, not None). */
-static void maxgrad_grad(gt__gctx *g) {
+/* max_pool2d_grad and max_pool2d_grad_grad are linear in their second input and adjoint to
+ * each other. x only picks the argmax positions, which do not move under small changes of x:
+ * its gradient is zero (TensorFlow returns zeros too, not None). */
+static void max_pair_grad(gt__gctx *g, const gt__op *adjoint) {
     if (g->need[0])
         g->gx[0] = gt_zeros(g->meta[0].dtype, g->meta[0].rank, g->meta[0].shape);
     if (g->need[1])
-        g->gx[1] = gt__apply2(&gt__op_max_pool2d_grad_grad, g->in[0], g->gy, g->attr);
+        g->gx[1] = gt__apply2(adjoint, g->in[0], g->gy, g->attr);
 }
+
+static void maxgrad_grad(gt__gctx *g) { max_pair_grad(g, &gt__op_max_pool2d_grad_grad); }
 
 const gt__op gt__op_max_pool2d_grad = {.name = "max_pool2d_grad",
                                        .nin = 2,
@@ -183,12 +186,7 @@ static void maxgg_forward(gt__call *c) {
     gt__max_pool_gather(c->out->dtype, &g, c->in[0]->data, c->in[1]->data, c->out->data);
 }
 
-static void maxgg_grad(gt__gctx *g) {
-    if (g->need[0])
-        g->gx[0] = gt_zeros(g->meta[0].dtype, g->meta[0].rank, g->meta[0].shape);
-    if (g->need[1])
-        g->gx[1] = gt__apply2(&gt__op_max_pool2d_grad, g->in[0], g->gy, g->attr);
-}
+static void maxgg_grad(gt__gctx *g) { max_pair_grad(g, &gt__op_max_pool2d_grad); }
 
 const gt__op gt__op_max_pool2d_grad_grad = {.name = "max_pool2d_grad_grad",
                                             .nin = 2,
