@@ -3,6 +3,7 @@
  * again, so derivatives of any order go through) and one_hot. Registered in shape.c's table. */
 #include "kernels/shape.h"
 #include "ops/registry.h"
+#include "ops/shape_internal.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -51,32 +52,6 @@ static void split3(const int64_t *shape, int rank, int axis, int64_t *outer, int
     for (int i = axis + 1; i < rank; i++)
         *inner *= shape[i];
 }
-
-static void strides_of(int rank, const int64_t *shape, int64_t *st) {
-    int64_t s = 1;
-    for (int i = rank - 1; i >= 0; i--) {
-        st[i] = s;
-        s *= shape[i];
-    }
-}
-
-/* As in shape.c: gradient rules are batchable; a row axis shows as gy's rank exceeding the
- * output's by one. */
-static int rows_of(const gt__gctx *g, int out_rank) {
-    return g->gy->rank == out_rank + 1;
-}
-
-static int in_shape(const gt__gctx *g, int k, int b, int64_t *shape) {
-    if (b)
-        shape[0] = g->gy->shape[0];
-    memcpy(shape + b, g->meta[k].shape, sizeof(int64_t) * (size_t)g->meta[k].rank);
-    return g->meta[k].rank + b;
-}
-
-typedef struct reshape_attr { /* the target shape, laid out as in shape.c */
-    int rank;
-    int64_t shape[GT_MAX_RANK];
-} reshape_attr;
 
 #define SHAPE_STR(r, s) gt__shape_str((char[96]){0}, 96, (r), (s))
 

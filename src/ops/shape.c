@@ -4,35 +4,13 @@
  * Every gradient is another shape op (or reduce_sum), so derivatives of any order go through. */
 #include "kernels/shape.h"
 #include "ops/registry.h"
+#include "ops/shape_internal.h"
 
 #include <stddef.h>
 #include <stdio.h>
 
 extern const gt__op gt__op_tile, gt__op_pad, gt__op_broadcast_to, gt__op_gather, gt__op_gather_grad,
     gt__op_one_hot;
-
-static void strides_of(int rank, const int64_t *shape, int64_t *st) {
-    int64_t s = 1;
-    for (int i = rank - 1; i >= 0; i--) {
-        st[i] = s;
-        s *= shape[i];
-    }
-}
-
-/* Gradient rules here are GT__OP_BATCHABLE: a Jacobian sweep may hand them gy with one extra
- * leading row axis ([B, *out_shape]); they then return gx as [B, *in_shape]. The row axis is
- * recognised by gy's rank exceeding the op's output rank. */
-static int rows_of(const gt__gctx *g, int out_rank) {
-    return g->gy->rank == out_rank + 1;
-}
-
-/* The input's shape, with the row axis of gy in front when there is one. */
-static int in_shape(const gt__gctx *g, int k, int b, int64_t *shape) {
-    if (b)
-        shape[0] = g->gy->shape[0];
-    memcpy(shape + b, g->meta[k].shape, sizeof(int64_t) * (size_t)g->meta[k].rank);
-    return g->meta[k].rank + b;
-}
 
 static gt_tensor *reshape_back(gt__gctx *g, int out_rank) {
     int64_t sh[GT_MAX_RANK + 1];
@@ -41,11 +19,6 @@ static gt_tensor *reshape_back(gt__gctx *g, int out_rank) {
 }
 
 /* ---- reshape --------------------------------------------------------------------------------- */
-
-typedef struct reshape_attr {
-    int rank;
-    int64_t shape[GT_MAX_RANK];
-} reshape_attr;
 
 static bool reshape_infer(gt__call *c) {
     const reshape_attr *a = c->attr;
