@@ -95,8 +95,8 @@ static void out_shape(const gt__pool_geom *g, int64_t *s) {
 
 /* ---- max pooling --------------------------------------------------------------------------- */
 
-static bool maxpool_infer(gt__call *c) {
-    const char *who = "gt_max_pool2d";
+/* The shape rule of both pools: a float NHWC input and a valid window give the pooled shape. */
+static bool pool_infer(gt__call *c, const char *who) {
     gt__pool_geom g;
     int64_t s[4];
     if (!float4(who, "x", c->in[0]) || !pool_geom(who, c->attr, c->in[0]->shape, &g))
@@ -105,6 +105,8 @@ static bool maxpool_infer(gt__call *c) {
     set_out(c, c->in[0]->dtype, s);
     return true;
 }
+
+static bool maxpool_infer(gt__call *c) { return pool_infer(c, "gt_max_pool2d"); }
 
 static void maxpool_forward(gt__call *c) {
     gt__pool_geom g;
@@ -198,16 +200,7 @@ const gt__op gt__op_max_pool2d_grad_grad = {.name = "max_pool2d_grad_grad",
 
 /* ---- average pooling ---------------------------------------------------------------------- */
 
-static bool avgpool_infer(gt__call *c) {
-    const char *who = "gt_avg_pool2d";
-    gt__pool_geom g;
-    int64_t s[4];
-    if (!float4(who, "x", c->in[0]) || !pool_geom(who, c->attr, c->in[0]->shape, &g))
-        return false;
-    out_shape(&g, s);
-    set_out(c, c->in[0]->dtype, s);
-    return true;
-}
+static bool avgpool_infer(gt__call *c) { return pool_infer(c, "gt_avg_pool2d"); }
 
 static void avgpool_forward(gt__call *c) {
     gt__pool_geom g;
