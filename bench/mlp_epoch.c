@@ -18,26 +18,6 @@
 #define BATCH 128
 #define WARMUP 5
 
-static bool step(gt_model *model, const gt_loss *loss_fn, gt_optimizer *opt, gt_tensor **vars,
-                 int *nvars, gt_dataset *ds, int64_t index, double *loss_out) {
-    gt_scope_begin();
-    gt_tensor *x, *y;
-    bool ok = gt_dataset_batch(ds, BATCH, index, &x, &y);
-    gt_tape *tape = gt_tape_begin(NULL);
-    gt_tensor *logits = ok ? gt_model_call(model, x, true) : NULL;
-    gt_tensor *loss = gt_loss_call(loss_fn, y, logits, NULL);
-    gt_tape_end(tape);
-    if (*nvars == 0) *nvars = gt_layer_trainable_variables(gt_model_layer(model), vars, 16);
-    gt_tensor *grads[16];
-    ok = loss && gt_tape_gradient(tape, 1, (const gt_tensor *const[]){loss}, NULL, *nvars,
-                                  (const gt_tensor *const *)vars, GT_UNCONNECTED_NONE, grads) &&
-         gt_optimizer_apply_gradients(opt, *nvars, grads, vars);
-    if (loss_out && ok) *loss_out = gt_item(loss);
-    gt_tape_free(tape);
-    gt_scope_end();
-    return ok;
-}
-
 int main(int argc, char **argv) {
     bu_opts o;
     if (!bu_init(argc, argv, &o)) return 2;
@@ -63,13 +43,13 @@ int main(int argc, char **argv) {
     const int64_t run = o.quick && nb > 60 ? 60 : nb;
     bool ok = true;
     for (int64_t i = 0; i < WARMUP && ok; i++)
-        ok = step(model, loss_fn, opt, vars, &nvars, train, i, NULL);
+        ok = bu_train_step(model, loss_fn, opt, vars, &nvars, train, BATCH, i, NULL);
 
     double loss = 0;
     const double t0 = bu_now();
     ok = ok && gt_dataset_shuffle(train, 42, 0);
     for (int64_t i = 0; i < run && ok; i++)
-        ok = step(model, loss_fn, opt, vars, &nvars, train, i, i == run - 1 ? &loss : NULL);
+        ok = bu_train_step(model, loss_fn, opt, vars, &nvars, train, BATCH, i, i == run - 1 ? &loss : NULL);
     const double secs = (bu_now() - t0) * (double)nb / (double)run;
     if (!ok) {
         fprintf(stderr, "mlp_epoch: %s\n", gt_error());

@@ -85,3 +85,23 @@ double bu_time_per_call(void (*fn)(void *arg, int64_t iters), void *arg, int64_t
     }
     return bu_median(t, nb);
 }
+
+bool bu_train_step(gt_model *model, const gt_loss *loss_fn, gt_optimizer *opt, gt_tensor **vars,
+                   int *nvars, gt_dataset *ds, int64_t batch, int64_t index, double *loss_out) {
+    gt_scope_begin();
+    gt_tensor *x, *y;
+    bool ok = gt_dataset_batch(ds, batch, index, &x, &y);
+    gt_tape *tape = gt_tape_begin(NULL);
+    gt_tensor *logits = ok ? gt_model_call(model, x, true) : NULL;
+    gt_tensor *loss = gt_loss_call(loss_fn, y, logits, NULL);
+    gt_tape_end(tape);
+    if (*nvars == 0) *nvars = gt_layer_trainable_variables(gt_model_layer(model), vars, 16);
+    gt_tensor *grads[16];
+    ok = loss && gt_tape_gradient(tape, 1, (const gt_tensor *const[]){loss}, NULL, *nvars,
+                                  (const gt_tensor *const *)vars, GT_UNCONNECTED_NONE, grads) &&
+         gt_optimizer_apply_gradients(opt, *nvars, grads, vars);
+    if (loss_out && ok) *loss_out = gt_item(loss);
+    gt_tape_free(tape);
+    gt_scope_end();
+    return ok;
+}

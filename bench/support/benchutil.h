@@ -11,6 +11,8 @@
 #ifndef GT_BENCHUTIL_H
 #define GT_BENCHUTIL_H
 
+#include <gradtape.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,5 +41,12 @@ bool bu_init(int argc, char **argv, bu_opts *opts);
  *  passed and at least min_batches batches ran; returns the median seconds per call. */
 double bu_time_per_call(void (*fn)(void *arg, int64_t iters), void *arg, int64_t iters,
                         int min_batches, double min_seconds);
+
+/** One training step, as the TensorFlow and PyTorch twins write it: batch `index` of ds (batch
+ *  size `batch`) through model under a tape, the loss, the gradient of every trainable
+ *  variable (listed into vars on the first call, when *nvars is 0) and an optimizer update, all
+ *  in one scope. Writes the loss to *loss_out when it is not NULL. */
+bool bu_train_step(gt_model *model, const gt_loss *loss_fn, gt_optimizer *opt, gt_tensor **vars,
+                   int *nvars, gt_dataset *ds, int64_t batch, int64_t index, double *loss_out);
 
 #endif
