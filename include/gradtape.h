@@ -447,6 +447,45 @@ float *gt_variable_data_f32(gt_tensor *v);
 /** As gt_variable_data_f32 for any dtype. */
 void *gt_variable_data(gt_tensor *v);
 
+/** The update rules of the fused optimizer kernel (the counterparts of TensorFlow's raw
+ *  ApplyGradientDescent, ApplyAdam, ApplyRMSProp and ApplyAdagrad ops, in Keras 3's order of
+ *  operations). c1..c3 and eps per rule:
+ *  - GT_UPDATE_SGD: c1 = momentum. No m: w -= g*lr. With m: m = m*c1 - g*lr, then
+ *    w += m, or with nesterov w += m*c1 - g*lr.
+ *  - GT_UPDATE_ADAM: c1 = 1 - beta_1, c2 = 1 - beta_2, c3 = the step's alpha
+ *    (lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)): m += (g - m)*c1, v += (g*g - v)*c2,
+ *    with vh (AMSGrad) vh = max(vh, v), then w -= m*c3 / (sqrt(vh or v) + eps).
+ *  - GT_UPDATE_RMSPROP: c1 = rho, c2 = 1 - rho, c3 = momentum: v = c1*v + c2*g*g; with vh
+ *    (centered) vh = c1*vh + c2*g and den = v - vh*vh + eps, else den = v + eps;
+ *    inc = lr*g / sqrt(den); with m: m = c3*m + inc, w -= m; else w -= inc.
+ *  - GT_UPDATE_ADAGRAD: v += g*g, w -= lr*g / sqrt(v + eps). */
+typedef enum gt_update_rule {
+    GT_UPDATE_SGD,
+    GT_UPDATE_ADAM,
+    GT_UPDATE_RMSPROP,
+    GT_UPDATE_ADAGRAD
+} gt_update_rule;
+
+/** One variable's in-place update: raw buffers of n elements of dtype (GT_F32 or GT_F64),
+ *  the variable's (from gt_variable_data), its gradient and the rule's slots. Constants are
+ *  converted to dtype before use. wd != 0 first applies w -= w*wd*lr (weight decay). */
+typedef struct gt_update {
+    gt_update_rule rule;
+    gt_dtype dtype;
+    int64_t n;
+    void *w;
+    const void *g;
+    void *m, *v, *vh; /* NULL where the rule's configuration has no such slot */
+    bool nesterov;
+    double lr, wd, c1, c2, c3, eps;
+} gt_update;
+
+/** Applies n updates, vectorised and split across gt_get_num_threads() threads (each
+ *  element's arithmetic is the same for any thread count, so results are bitwise
+ *  reproducible). The buffers must not overlap. False (and an error) on an invalid rule or
+ *  dtype, a negative size or a NULL buffer the rule needs; nothing is updated then. */
+bool gt_apply_updates(const gt_update *u, int n);
+
 /* ============================================================================================
  * Gradient tapes (tf.GradientTape)
  * ========================================================================================== */

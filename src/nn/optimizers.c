@@ -5,6 +5,8 @@
  * allocated once at build: a step allocates nothing. */
 #include "nn_internal.h"
 
+#include <math.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,7 @@ typedef struct slot {
     int64_t n;
     void *m, *v, *vhat; /* momentum / velocity / velocity_hat, in the variable's dtype */
     void *g;            /* the step's processed gradient (cast, clipped) */
+    const void *gp;     /* the gradient the step uses: g, or the tensor's own data */
     bool has_grad;
 } slot;
 
@@ -32,6 +35,7 @@ struct gt_optimizer {
     bool built;
     int nslots;
     slot *slots;
+    gt_update *jobs; /* one per slot: the step's fused update */
     bool warned_missing; /* Python shows a warning once per call site; we, once per optimizer */
 };
 
@@ -71,7 +75,9 @@ static void free_slots(gt_optimizer *o) {
         free(o->slots[i].g);
     }
     free(o->slots);
+    free(o->jobs);
     o->slots = NULL;
+    o->jobs = NULL;
     o->nslots = 0;
 }
 
@@ -237,7 +243,12 @@ static void *slot_buf(gt_dtype dt, int64_t n, double init) {
 
 static bool build(gt_optimizer *o, int n, gt_tensor *const *vars) {
     o->slots = calloc((size_t)n, sizeof(slot));
-    if (!o->slots) {
+    o->jobs = calloc((size_t)n, sizeof(gt_update));
+    if (!o->slots || !o->jobs) {
+        free(o->slots);
+        free(o->jobs);
+        o->slots = NULL;
+        o->jobs = NULL;
         nn_error("%s: out of memory building slots", opt_names[o->kind]);
         return false;
     }
@@ -283,107 +294,58 @@ static slot *find_slot(gt_optimizer *o, const gt_tensor *v, int hint) {
     return NULL;
 }
 
-/* ---- the update rules, one definition for float and double ------------------------------- */
+/* ---- the update constants ------------------------------------------------------------------ */
 
 /* Keras' float64 arithmetic keeps two kinds of constants apart: a python float multiplied into
  * a float64 tensor stays exact (1 - beta_1, rho, epsilon), but ops.cast(python float, float64)
  * converts through a float32 tensor first (beta_1 and beta_2 in the powers, SGD's momentum,
  * weight_decay), and the learning rate is a float32 variable. The float64 path copies that,
- * which makes its trajectories equal to Keras' float64 ones to ~1e-15. */
-
-/* T: element type; SQ: sqrt; POW: pow. hp: hyper-parameters already in T. */
-#define DEFINE_UPDATES(T, SQ, POW, SFX)                                                            \
-    static void wd_##SFX(T *w, int64_t n, T wd, T lr) {                                            \
-        for (int64_t i = 0; i < n; i++)                                                            \
-            w[i] = w[i] - w[i] * wd * lr;                                                          \
-    }                                                                                              \
-    static void sgd_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                            \
-        const T *g = s->g;                                                                         \
-        int64_t n = s->n;                                                                          \
-        if (!s->m) {                                                                               \
-            for (int64_t i = 0; i < n; i++)                                                        \
-                w[i] = w[i] - g[i] * lr;                                                           \
-            return;                                                                                \
-        }                                                                                          \
-        T mu = (T)(float)o->d.momentum, *m = s->m; /* ops.cast(python float) goes via f32 */       \
-        for (int64_t i = 0; i < n; i++) {                                                          \
-            m[i] = m[i] * mu - g[i] * lr;                                                          \
-            w[i] = o->d.nesterov ? w[i] + (m[i] * mu - g[i] * lr) : w[i] + m[i];                   \
-        }                                                                                          \
-    }                                                                                              \
-    static void adam_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                           \
-        const T *g = s->g;                                                                         \
-        T *m = s->m, *v = s->v, *vh = s->vhat;                                                     \
-        T t = (T)(o->iterations + 1);                                                              \
-        T b1p = POW((T)(float)o->d.beta_1, t), b2p = POW((T)(float)o->d.beta_2, t);                \
-        T alpha = lr * SQ((T)1 - b2p) / ((T)1 - b1p);                                              \
-        T omb1 = (T)(1 - o->d.beta_1), omb2 = (T)(1 - o->d.beta_2), eps = (T)o->d.epsilon;         \
-        for (int64_t i = 0; i < s->n; i++) {                                                       \
-            m[i] = m[i] + (g[i] - m[i]) * omb1;                                                    \
-            v[i] = v[i] + (g[i] * g[i] - v[i]) * omb2;                                             \
-            T vv = v[i];                                                                           \
-            if (vh) {                                                                              \
-                vh[i] = vh[i] > v[i] ? vh[i] : v[i];                                               \
-                vv = vh[i];                                                                        \
-            }                                                                                      \
-            w[i] = w[i] - (m[i] * alpha) / (SQ(vv) + eps);                                         \
-        }                                                                                          \
-    }                                                                                              \
-    static void rmsprop_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                        \
-        const T *g = s->g;                                                                         \
-        T *v = s->v, *a = s->vhat, *mom = s->m;                                                    \
-        T rho = (T)o->d.rho, omr = (T)(1 - o->d.rho), eps = (T)o->d.epsilon;                       \
-        T mu = (T)o->d.momentum;                                                                   \
-        for (int64_t i = 0; i < s->n; i++) {                                                       \
-            v[i] = rho * v[i] + omr * (g[i] * g[i]);                                               \
-            T den;                                                                                 \
-            if (a) {                                                                               \
-                a[i] = rho * a[i] + omr * g[i];                                                    \
-                den = v[i] - a[i] * a[i] + eps;                                                    \
-            } else {                                                                               \
-                den = v[i] + eps;                                                                  \
-            }                                                                                      \
-            T inc = (lr * g[i]) / SQ(den);                                                         \
-            if (mom) {                                                                             \
-                mom[i] = mu * mom[i] + inc;                                                        \
-                w[i] = w[i] - mom[i];                                                              \
-            } else {                                                                               \
-                w[i] = w[i] - inc;                                                                 \
-            }                                                                                      \
-        }                                                                                          \
-    }                                                                                              \
-    static void adagrad_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                        \
-        const T *g = s->g;                                                                         \
-        T *acc = s->v, eps = (T)o->d.epsilon;                                                      \
-        for (int64_t i = 0; i < s->n; i++) {                                                       \
-            acc[i] = acc[i] + g[i] * g[i];                                                         \
-            w[i] = w[i] - (lr * g[i]) / SQ(acc[i] + eps);                                          \
-        }                                                                                          \
-    }                                                                                              \
-    static void step_##SFX(const gt_optimizer *o, slot *s, T *w, T lr) {                           \
+ * which makes its trajectories equal to Keras' float64 ones to ~1e-15. A float32 variable's
+ * constants are computed in float32, as Keras computes them. The loops themselves are
+ * gt__opt_apply's (src/kernels/optim.c). */
+#define DEFINE_CONSTANTS(T, SQ, POW, SFX)                                                          \
+    static void constants_##SFX(const gt_optimizer *o, gt_update *j, float lr32) {               \
+        const T lr = (T)lr32;                                                                      \
+        j->lr = lr;                                                                                \
+        j->wd = (T)(float)o->d.weight_decay;                                                       \
         switch (o->kind) {                                                                         \
         case OPT_SGD:                                                                              \
-            sgd_##SFX(o, s, w, lr);                                                                \
+            j->rule = GT_UPDATE_SGD;                                                                 \
+            j->c1 = (T)(float)o->d.momentum; /* ops.cast(python float) goes via f32 */             \
             break;                                                                                 \
         case OPT_ADAM:                                                                             \
-        case OPT_ADAMW:                                                                            \
-            adam_##SFX(o, s, w, lr);                                                               \
+        case OPT_ADAMW: {                                                                          \
+            T t = (T)(o->iterations + 1);                                                          \
+            T b1p = POW((T)(float)o->d.beta_1, t), b2p = POW((T)(float)o->d.beta_2, t);            \
+            j->rule = GT_UPDATE_ADAM;                                                                \
+            j->c1 = (T)(1 - o->d.beta_1);                                                          \
+            j->c2 = (T)(1 - o->d.beta_2);                                                          \
+            j->c3 = lr * SQ((T)1 - b2p) / ((T)1 - b1p);                                            \
+            j->eps = (T)o->d.epsilon;                                                              \
             break;                                                                                 \
+        }                                                                                          \
         case OPT_RMSPROP:                                                                          \
-            rmsprop_##SFX(o, s, w, lr);                                                            \
+            j->rule = GT_UPDATE_RMSPROP;                                                             \
+            j->c1 = (T)o->d.rho;                                                                   \
+            j->c2 = (T)(1 - o->d.rho);                                                             \
+            j->c3 = (T)o->d.momentum;                                                              \
+            j->eps = (T)o->d.epsilon;                                                              \
             break;                                                                                 \
         case OPT_ADAGRAD:                                                                          \
-            adagrad_##SFX(o, s, w, lr);                                                            \
+            j->rule = GT_UPDATE_ADAGRAD;                                                             \
+            j->eps = (T)o->d.epsilon;                                                              \
             break;                                                                                 \
         }                                                                                          \
     }
 
-DEFINE_UPDATES(float, sqrtf, powf, f32)
-DEFINE_UPDATES(double, sqrt, pow, f64)
+DEFINE_CONSTANTS(float, sqrtf, powf, f32)
+DEFINE_CONSTANTS(double, sqrt, pow, f64)
 
 /* ---- gradients: cast into the slot's buffer, then clip ----------------------------------- */
 
-static bool load_grad(slot *s, const gt_tensor *g) {
+/* Checks g against the slot's variable and points s->gp at the values the step uses; copy:
+ * into s->g even when the dtypes agree (clipping rewrites them). */
+static bool load_grad(slot *s, const gt_tensor *g, bool copy) {
     if (gt_tensor_size(g) != s->n || gt_tensor_rank(g) != gt_tensor_rank(s->var) ||
         memcmp(gt_tensor_shape(g), gt_tensor_shape(s->var),
                sizeof(int64_t) * (size_t)gt_tensor_rank(g)) != 0) {
@@ -400,6 +362,11 @@ static bool load_grad(slot *s, const gt_tensor *g) {
                  gt_variable_path(s->var), gt_dtype_name(gd));
         return false;
     }
+    if (gd == s->dt && !copy) { /* used as it is: no copy */
+        s->gp = gt_tensor_data(g);
+        return s->gp != NULL || s->n == 0;
+    }
+    s->gp = s->g;
     if (s->dt == GT_F64)
         return gt_tensor_to_f64(g, s->g, s->n);
     return gt_tensor_to_f32(g, s->g, s->n);
@@ -519,11 +486,12 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
     }
     for (int i = 0; i < o->nslots; i++)
         o->slots[i].has_grad = false;
+    const bool clipping = o->d.clipnorm > 0 || o->d.global_clipnorm > 0 || o->d.clipvalue > 0;
     for (int i = 0; i < n; i++) {
         if (!grads[i])
             continue;
         slot *s = find_slot(o, vars[i], i);
-        if (!load_grad(s, grads[i]))
+        if (!load_grad(s, grads[i], clipping))
             return false;
         s->has_grad = true;
     }
@@ -584,22 +552,21 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
         if (!gt_variable_data(vars[i]))
             return false;
     }
+    int njobs = 0;
     for (int i = 0; i < n; i++) {
         if (!grads[i])
             continue;
         slot *s = find_slot(o, vars[i], i);
-        if (s->dt == GT_F64) {
-            double *w = gt_variable_data(vars[i]);
-            if (o->d.weight_decay != 0)
-                wd_f64(w, s->n, (double)(float)o->d.weight_decay, (double)lr);
-            step_f64(o, s, w, (double)lr);
-        } else {
-            float *w = gt_variable_data_f32(vars[i]);
-            if (o->d.weight_decay != 0)
-                wd_f32(w, s->n, (float)o->d.weight_decay, lr);
-            step_f32(o, s, w, lr);
-        }
+        gt_update *j = &o->jobs[njobs++];
+        *j = (gt_update){.dtype = s->dt, .n = s->n, .w = gt_variable_data(vars[i]), .g = s->gp,
+                         .m = s->m, .v = s->v, .vh = s->vhat, .nesterov = o->d.nesterov};
+        if (s->dt == GT_F64)
+            constants_f64(o, j, lr);
+        else
+            constants_f32(o, j, lr);
     }
+    if (!gt_apply_updates(o->jobs, njobs))
+        return false;
     o->iterations++;
     return true;
 }

@@ -1,0 +1,130 @@
+/* The optimizers' update loops: one loop per rule and configuration (no branches inside, so
+ * the compiler vectorises them), instantiated for float, float on AVX2 and double. */
+#include "kernels/optim.h"
+
+#include "kernels/unary.h" /* GT__SIMD */
+
+#include <math.h>
+
+#ifdef GT_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+/* T: element type, SQ: its sqrt, ATTR: target attribute, SFX: name suffix. Every loop runs
+ * elements [i0, i1) of one job; the expressions are Keras' in its order of operations. */
+#define DEFINE_OPTIM(T, SQ, ATTR, SFX)                                                             \
+    ATTR static void run_##SFX(const gt_update *j, int64_t i0, int64_t i1) {                     \
+        T *restrict w = j->w;                                                                      \
+        const T *restrict g = j->g;                                                                \
+        T *restrict m = j->m, *restrict v = j->v, *restrict vh = j->vh;                            \
+        const T lr = (T)j->lr, wd = (T)j->wd, c1 = (T)j->c1, c2 = (T)j->c2, c3 = (T)j->c3;         \
+        const T eps = (T)j->eps;                                                                   \
+        if (wd != 0) {                                                                             \
+            GT__SIMD for (int64_t i = i0; i < i1; i++) w[i] = w[i] - w[i] * wd * lr;               \
+        }                                                                                          \
+        switch (j->rule) {                                                                         \
+        case GT_UPDATE_SGD:                                                                          \
+            if (!m) {                                                                              \
+                GT__SIMD for (int64_t i = i0; i < i1; i++) w[i] = w[i] - g[i] * lr;                \
+            } else if (j->nesterov) {                                                              \
+                GT__SIMD for (int64_t i = i0; i < i1; i++) {                                       \
+                    m[i] = m[i] * c1 - g[i] * lr;                                                  \
+                    w[i] = w[i] + (m[i] * c1 - g[i] * lr);                                         \
+                }                                                                                  \
+            } else {                                                                               \
+                GT__SIMD for (int64_t i = i0; i < i1; i++) {                                       \
+                    m[i] = m[i] * c1 - g[i] * lr;                                                  \
+                    w[i] = w[i] + m[i];                                                            \
+                }                                                                                  \
+            }                                                                                      \
+            break;                                                                                 \
+        case GT_UPDATE_ADAM:                                                                         \
+            if (!vh) {                                                                             \
+                GT__SIMD for (int64_t i = i0; i < i1; i++) {                                       \
+                    m[i] = m[i] + (g[i] - m[i]) * c1;                                              \
+                    v[i] = v[i] + (g[i] * g[i] - v[i]) * c2;                                       \
+                    w[i] = w[i] - (m[i] * c3) / (SQ(v[i]) + eps);                                  \
+                }                                                                                  \
+            } else {                                                                               \
+                GT__SIMD for (int64_t i = i0; i < i1; i++) {                                       \
+                    m[i] = m[i] + (g[i] - m[i]) * c1;                                              \
+                    v[i] = v[i] + (g[i] * g[i] - v[i]) * c2;                                       \
+                    vh[i] = vh[i] > v[i] ? vh[i] : v[i];                                           \
+                    w[i] = w[i] - (m[i] * c3) / (SQ(vh[i]) + eps);                                 \
+                }                                                                                  \
+            }                                                                                      \
+            break;                                                                                 \
+        case GT_UPDATE_RMSPROP: /* c1 = rho, c2 = 1 - rho, c3 = momentum; vh: average gradient */    \
+            GT__SIMD for (int64_t i = i0; i < i1; i++) {                                           \
+                v[i] = c1 * v[i] + c2 * (g[i] * g[i]);                                             \
+                T den;                                                                             \
+                if (vh) {                                                                          \
+                    vh[i] = c1 * vh[i] + c2 * g[i];                                                \
+                    den = v[i] - vh[i] * vh[i] + eps;                                              \
+                } else {                                                                           \
+                    den = v[i] + eps;                                                              \
+                }                                                                                  \
+                T inc = (lr * g[i]) / SQ(den);                                                     \
+                if (m) {                                                                           \
+                    m[i] = c3 * m[i] + inc;                                                        \
+                    w[i] = w[i] - m[i];                                                            \
+                } else {                                                                           \
+                    w[i] = w[i] - inc;                                                             \
+                }                                                                                  \
+            }                                                                                      \
+            break;                                                                                 \
+        case GT_UPDATE_ADAGRAD: /* v: the accumulator */                                             \
+            GT__SIMD for (int64_t i = i0; i < i1; i++) {                                           \
+                v[i] = v[i] + g[i] * g[i];                                                         \
+                w[i] = w[i] - (lr * g[i]) / SQ(v[i] + eps);                                        \
+            }                                                                                      \
+            break;                                                                                 \
+        }                                                                                          \
+    }
+
+DEFINE_OPTIM(float, sqrtf, , f32)
+DEFINE_OPTIM(double, sqrt, , f64)
+
+#if defined(__x86_64__) || defined(__i386__)
+#include "kernels/cpu.h"
+DEFINE_OPTIM(float, sqrtf, __attribute__((target("avx2,fma"))), f32_avx2)
+DEFINE_OPTIM(double, sqrt, __attribute__((target("avx2,fma"))), f64_avx2)
+static bool use_avx2(void) { return gt__cpu_has_avx2_fma(); }
+#else
+#define run_f32_avx2 run_f32
+#define run_f64_avx2 run_f64
+static bool use_avx2(void) { return false; }
+#endif
+
+static void run(const gt_update *j, int64_t i0, int64_t i1, bool avx2) {
+    if (i0 >= i1) return;
+    if (j->dtype == GT_F64)
+        (avx2 ? run_f64_avx2 : run_f64)(j, i0, i1);
+    else
+        (avx2 ? run_f32_avx2 : run_f32)(j, i0, i1);
+}
+
+void gt__opt_apply(const gt_update *jobs, int njobs) {
+    const bool avx2 = use_avx2();
+    int64_t total = 0;
+    for (int k = 0; k < njobs; k++) total += jobs[k].n;
+#ifdef GT_HAVE_OPENMP
+    const int nt = gt__threads();
+    if (total > GT__PAR_MIN && nt > 1 && !omp_in_parallel()) {
+        /* One region for all variables: each thread takes the same share of every job,
+         * boundaries on multiples of 16 elements (whole vectors, whole cache lines). */
+#pragma omp parallel num_threads(nt)
+        {
+            const int64_t t = omp_get_thread_num(), tn = omp_get_num_threads();
+            for (int k = 0; k < njobs; k++) {
+                const int64_t n = jobs[k].n, blocks = (n + 15) / 16;
+                int64_t i0 = blocks * t / tn * 16, i1 = blocks * (t + 1) / tn * 16;
+                run(&jobs[k], i0, i1 < n ? i1 : n, avx2);
+            }
+        }
+        return;
+    }
+#endif
+    (void)total;
+    for (int k = 0; k < njobs; k++) run(&jobs[k], 0, jobs[k].n, avx2);
+}

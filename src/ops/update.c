@@ -1,0 +1,39 @@
+/* gt_apply_updates: the fused optimizer kernel's public entry (argument checks only; the
+ * loops are src/kernels/optim.c). */
+#include "kernels/optim.h"
+
+bool gt_apply_updates(const gt_update *u, int n) {
+    if (n < 0 || (n > 0 && !u)) {
+        gt__error("gt_apply_updates: invalid arguments (n=%d, updates %s)", n, u ? "set" : "NULL");
+        return false;
+    }
+    for (int k = 0; k < n; k++) {
+        const gt_update *j = &u[k];
+        const char *missing = NULL;
+        if (j->dtype != GT_F32 && j->dtype != GT_F64) {
+            gt__error("gt_apply_updates: update %d has dtype %s (float32 or float64 expected)", k,
+                      gt_dtype_name(j->dtype));
+            return false;
+        }
+        if ((unsigned)j->rule > GT_UPDATE_ADAGRAD) {
+            gt__error("gt_apply_updates: update %d has an unknown rule (%d)", k, (int)j->rule);
+            return false;
+        }
+        if (j->n < 0) {
+            gt__error("gt_apply_updates: update %d has a negative size (%lld)", k, (long long)j->n);
+            return false;
+        }
+        if (j->n == 0) continue;
+        if (!j->w) missing = "w";
+        else if (!j->g) missing = "g";
+        else if (j->rule == GT_UPDATE_ADAM && (!j->m || !j->v)) missing = "m and v";
+        else if ((j->rule == GT_UPDATE_RMSPROP || j->rule == GT_UPDATE_ADAGRAD) && !j->v)
+            missing = "v";
+        if (missing) {
+            gt__error("gt_apply_updates: update %d needs %s", k, missing);
+            return false;
+        }
+    }
+    gt__opt_apply(u, n);
+    return true;
+}
