@@ -68,6 +68,15 @@ extern "C" {
  *  [g*F/G, (g+1)*F/G). Same dtype (f32 or f64) for both operands. */
 gt_tensor *gt_conv2d(const gt_tensor *x, const gt_tensor *filter, const gt_conv2d_desc *desc);
 
+/** relu(conv2d(x, filter) + bias), or conv2d(x, filter) + bias with relu false, in one op:
+ *  TensorFlow's _FusedConv2D (what its graph optimizer makes of Conv2D, BiasAdd and Relu, and
+ *  what the Conv2D layer uses). The bias and relu run on each block of the output while it is
+ *  in cache; the result equals the three separate ops bitwise, and so do its gradients
+ *  (TensorFlow's ReluGrad, the bias' sum, the two backprops), to any order. bias: [F], the
+ *  convolution's dtype. */
+gt_tensor *gt_conv2d_bias_act(const gt_tensor *x, const gt_tensor *filter, const gt_tensor *bias,
+                              bool relu, const gt_conv2d_desc *desc);
+
 /** tf.raw_ops.Conv2DBackpropInput: the gradient of gt_conv2d w.r.t. its input, given the
  *  upstream gradient dy [N, OH, OW, F]. input_shape is the input's [N, H, W, C] (needed because
  *  strides make H and W ambiguous). This is also the transposed convolution. */

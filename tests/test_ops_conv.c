@@ -553,20 +553,82 @@ static void test_errors(void) {
     gt_scope_end();
 }
 
+/* ---- the fused conv2d + bias + relu -------------------------------------------------------- */
+
+/* Its output and all three gradients equal those of conv2d, add and relu bitwise: the epilogue
+ * is the same float arithmetic, and the gradient rule is the composition's. Shapes of the
+ * Fashion-MNIST CNN's two layers (with a smaller batch) and a strided "same" one. */
+static void test_fused_matches_composition(void) {
+    static const struct {
+        int64_t x[4], w[4];
+        gt_conv2d_desc d;
+    } cs[] = {
+        {{8, 28, 28, 1}, {3, 3, 1, 32}, {.padding = GT_PADDING_VALID}},
+        {{8, 13, 13, 32}, {3, 3, 32, 64}, {.padding = GT_PADDING_VALID}},
+        {{3, 9, 8, 4}, {3, 2, 4, 6}, {.strides = {2, 2}, .padding = GT_PADDING_SAME}},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof *cs; i++)
+        for (int relu = 0; relu < 2; relu++) {
+            gt_scope_begin();
+            gt_tensor *x = gt_cast(gtt_randn(4, cs[i].x, 1.0, 0.0, 40 + i), GT_F32);
+            gt_tensor *w = gt_cast(gtt_randn(4, cs[i].w, 0.3, 0.0, 50 + i), GT_F32);
+            gt_tensor *b = gt_cast(gtt_randn(1, &cs[i].w[3], 0.5, 0.0, 60 + i), GT_F32);
+            gt_tensor *y[2], *g[2][3];
+            for (int fused = 0; fused < 2; fused++) {
+                gt_tape *t = gt_tape_begin(&(gt_tape_desc){.persistent = true});
+                gt_tape_watch(t, x);
+                gt_tape_watch(t, w);
+                gt_tape_watch(t, b);
+                gt_tensor *o;
+                if (fused) {
+                    o = gt_conv2d_bias_act(x, w, b, relu, &cs[i].d);
+                } else {
+                    o = gt_add(gt_conv2d(x, w, &cs[i].d), b);
+                    o = relu ? gt_relu(o) : o;
+                }
+                gt_tensor *loss = gt_reduce_sum(gt_mul(o, o), GT_ALL, false);
+                gt_tape_end(t);
+                y[fused] = o;
+                g[fused][0] = gt_gradient(t, loss, x);
+                g[fused][1] = gt_gradient(t, loss, w);
+                g[fused][2] = gt_gradient(t, loss, b);
+                gt_tape_free(t);
+            }
+            GTT_OK(y[0] && y[1] && g[1][0] && g[1][1] && g[1][2]);
+            GTT_CHECK(gt_tensor_equal(y[0], y[1]), "fused forward differs (case %zu, relu %d)", i,
+                      relu);
+            for (int k = 0; k < 3; k++)
+                GTT_CHECK(gt_tensor_equal(g[0][k], g[1][k]),
+                          "fused gradient %d differs (case %zu, relu %d)", k, i, relu);
+            gt_scope_end();
+        }
+    gt_scope_begin();
+    gt_tensor *x = gt_zeros(GT_F32, GT_SHAPE(1, 4, 4, 2)), *w = gt_zeros(GT_F32, GT_SHAPE(3, 3, 2, 3));
+    GTT_CHECK(!gt_conv2d_bias_act(x, w, gt_zeros(GT_F32, GT_SHAPE(2)), true, NULL), "bias size");
+    GTT_ERROR_HAS("bias has shape [2] and dtype float32 but must be [3] of float32");
+    GTT_CHECK(!gt_conv2d_bias_act(x, w, gt_zeros(GT_F64, GT_SHAPE(3)), true, NULL), "bias dtype");
+    GTT_ERROR_HAS("must be [3] of float32");
+    GTT_CHECK(!gt_conv2d_bias_act(x, w, NULL, true, NULL), "NULL bias");
+    gt_error_clear();
+    gt_scope_end();
+}
+
 /* ---- threads -------------------------------------------------------------------------------- */
 
 typedef struct step_out {
     gt_tensor *y, *gx, *gw, *gw2;
 } step_out;
 
-/* conv -> relu -> max pool -> conv (grouped, strided) -> avg pool, and the gradients. */
+/* conv + bias + relu (fused) -> max pool -> conv (grouped, strided) -> avg pool, and the
+ * gradients. */
 static step_out cnn_step(gt_tensor *x, gt_tensor *w1, gt_tensor *w2) {
     step_out o;
     gt_tape *t = gt_tape_begin(&(gt_tape_desc){.persistent = true});
     gt_tape_watch(t, x);
     gt_tape_watch(t, w1);
     gt_tape_watch(t, w2);
-    gt_tensor *h = gt_relu(gt_conv2d(x, w1, &(gt_conv2d_desc){.padding = GT_PADDING_SAME}));
+    gt_tensor *h = gt_conv2d_bias_act(x, w1, gt_zeros(GT_F32, GT_SHAPE(32)), true,
+                                      &(gt_conv2d_desc){.padding = GT_PADDING_SAME});
     h = gt_max_pool2d(h, NULL);
     h = gt_conv2d(h, w2, &(gt_conv2d_desc){.groups = 2, .strides = {1, 2}});
     o.y = gt_avg_pool2d(h, &(gt_pool2d_desc){.pool_size = {3, 3}, .padding = GT_PADDING_SAME});
@@ -620,6 +682,7 @@ int main(void) {
     test_pool_random();
     test_empty_and_global();
     test_errors();
+    test_fused_matches_composition();
     test_threads_bitwise();
     return gtt_finish();
 }

@@ -218,7 +218,33 @@ static void fill_nan(gt_dtype dt, void *p, int64_t n) {
 #define AT(p, off)  ((char *)(p) + (size_t)(off)*es)
 #define CAT(p, off) ((const char *)(p) + (size_t)(off)*es)
 
-bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *w, void *y) {
+/* The fused epilogue on nr rows of F channels: y = y + b, then relu (NaN passes, as in the
+ * relu op: x > 0 || x != x ? x : 0). */
+#define DEFINE_EPILOGUE(T, SUF)                                                                    \
+    static void epilogue_##SUF(T *y, int64_t nr, int64_t F, const T *b, bool relu) {               \
+        for (int64_t r = 0; r < nr; r++, y += F) {                                                 \
+            if (b) {                                                                               \
+                SIMD for (int64_t j = 0; j < F; j++) y[j] = y[j] + b[j];                           \
+            }                                                                                      \
+            if (relu) {                                                                            \
+                SIMD for (int64_t j = 0; j < F; j++) y[j] = y[j] > 0 || y[j] != y[j] ? y[j] : 0;   \
+            }                                                                                      \
+        }                                                                                          \
+    }
+DEFINE_EPILOGUE(float, f32)
+DEFINE_EPILOGUE(double, f64)
+
+static void epilogue(gt_dtype dt, void *y, int64_t nr, int64_t F, const void *b, bool relu) {
+    if (!b && !relu)
+        return;
+    if (dt == GT_F32)
+        epilogue_f32(y, nr, F, b, relu);
+    else
+        epilogue_f64(y, nr, F, b, relu);
+}
+
+bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *w,
+                    const void *bias, bool relu, void *y) {
     const size_t es = gt_dtype_size(dt);
     const int64_t rows = g->n * g->oh * g->ow, F = g->f, G = g->groups;
     const int64_t cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg;
@@ -226,12 +252,14 @@ bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const vo
         return true;
     if (K == 0) {
         memset(y, 0, (size_t)(rows * F) * es);
+        epilogue(dt, y, rows, F, bias, relu);
         return true;
     }
     if (pointwise(g)) {
         for (int64_t gi = 0; gi < G; gi++)
             gemm(dt, false, false, rows, fg, cg, CAT(x, gi * cg), g->c, CAT(w, gi * fg), F, false,
                  AT(y, gi * fg), F);
+        epilogue(dt, y, rows, F, bias, relu);
         return true;
     }
     const int64_t chunk = clamp64(CONV_CHUNK_ELEMS / K, 1, rows);
@@ -252,6 +280,7 @@ bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const vo
             gemm(dt, false, false, nr, fg, K, col, K, CAT(w, gi * fg), F, false,
                  AT(y, r0 * F + gi * fg), F);
         }
+        epilogue(dt, AT(y, r0 * F), nr, F, bias, relu);
     }
     gt__storage_release(ws);
     return true;

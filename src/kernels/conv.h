@@ -27,9 +27,13 @@ typedef struct gt__conv_geom {
 bool gt__conv_out_dim(int64_t in, int64_t k, int64_t stride, int64_t dil, bool same, int64_t *out,
                       int64_t *pad_before);
 
-/* y = conv(x, w). Each returns false (with an out-of-memory error set) when the workspace
- * cannot be allocated; the output is then filled with NaN. */
-bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *w, void *y);
+/* y = conv(x, w), then y += bias (per filter; NULL: none) and y = relu(y) when relu is set,
+ * each chunk's epilogue running while the chunk is in cache. The epilogue is the same
+ * arithmetic as the separate add and relu ops, so the fused result equals theirs bitwise.
+ * Each returns false (with an out-of-memory error set) when the workspace cannot be allocated;
+ * the output is then filled with NaN. */
+bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *w,
+                    const void *bias, bool relu, void *y);
 /* dx = Conv2DBackpropInput(dy, w). */
 bool gt__conv2d_bwd_input(gt_dtype dt, const gt__conv_geom *g, const void *dy, const void *w,
                           void *dx);

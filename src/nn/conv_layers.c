@@ -125,6 +125,11 @@ static gt_tensor *conv_call(gt_layer *l, const gt_tensor *x, bool training) {
         return NULL;
     }
     gt_conv2d_desc d = conv_op_desc(c);
+    /* conv + bias (+ relu) as one op, as TensorFlow's graph optimizer fuses them; the result
+     * and its gradients equal the separate ops' bitwise */
+    if (c->bias && (c->activation == GT_ACT_LINEAR || c->activation == GT_ACT_RELU))
+        return gt_conv2d_bias_act(autocast(l, x), c->kernel, c->bias,
+                                  c->activation == GT_ACT_RELU, &d);
     gt_tensor *y = gt_conv2d(autocast(l, x), c->kernel, &d);
     if (c->bias)
         y = gt_add(y, c->bias); /* (filters,) broadcasts over [N, OH, OW, filters] */

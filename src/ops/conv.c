@@ -8,6 +8,7 @@
  *  <g, bpf(x, dy)> = <conv2d(x, g), dy>), so every order of derivative works.
  * The family table (gt__ops_conv) also lists the pooling ops of pool.c. */
 #include "kernels/conv.h"
+#include "kernels/unary.h" /* gt__ew_attr, GT__EW_RELU_GRAD */
 #include "ops/registry.h"
 
 #include <gradtape_conv.h>
@@ -17,9 +18,11 @@ typedef struct conv_attr {
     int same;
     int64_t in_n, in_h, in_w, in_c; /* backprop_input: the input's shape */
     int64_t kh, kw, kc, kf;         /* backprop_filter: the filter's shape */
+    int relu;                       /* conv2d_bias_act: relu after the bias */
 } conv_attr;
 
-extern const gt__op gt__op_conv2d, gt__op_conv2d_backprop_input, gt__op_conv2d_backprop_filter;
+extern const gt__op gt__op_conv2d, gt__op_conv2d_backprop_input, gt__op_conv2d_backprop_filter,
+    gt__op_conv2d_bias_act, gt__op_relu_grad;
 
 /* Public names are "gt_" + the op name. */
 #define WHO(c) (c)->op->name
@@ -153,7 +156,7 @@ static bool conv_infer(gt__call *c) {
 static void conv_forward(gt__call *c) {
     gt__conv_geom g;
     make_geom(WHO(c), c->attr, c->in[0]->shape, c->in[1]->shape, &g);
-    gt__conv2d_fwd(c->out->dtype, &g, c->in[0]->data, c->in[1]->data, c->out->data);
+    gt__conv2d_fwd(c->out->dtype, &g, c->in[0]->data, c->in[1]->data, NULL, false, c->out->data);
 }
 
 static gt_tensor *apply_bpi(const conv_attr *a, const int64_t *xs, const gt_tensor *w,
@@ -190,6 +193,57 @@ const gt__op gt__op_conv2d = {.name = "conv2d",
                               .infer = conv_infer,
                               .forward = conv_forward,
                               .grad = conv_grad};
+
+/* ---- conv2d_bias_act (inputs: x, filter, bias): act(conv2d(x, filter) + bias) -------------- */
+
+static bool fused_infer(gt__call *c) {
+    const gt_tensor *b = c->in[2];
+    if (!conv_infer(c))
+        return false;
+    if (b->rank != 1 || b->shape[0] != c->shape[3] || b->dtype != c->dtype) {
+        gt__error("gt_conv2d_bias_act: bias has shape %s and dtype %s but must be [%lld] of %s "
+                  "(one per filter, the convolution's dtype)",
+                  GT__SHAPE_STR(b), gt_dtype_name(b->dtype), (long long)c->shape[3],
+                  gt_dtype_name(c->dtype));
+        return false;
+    }
+    return true;
+}
+
+static void fused_forward(gt__call *c) {
+    const conv_attr *a = c->attr;
+    gt__conv_geom g;
+    make_geom(WHO(c), a, c->in[0]->shape, c->in[1]->shape, &g);
+    gt__conv2d_fwd(c->out->dtype, &g, c->in[0]->data, c->in[1]->data, c->in[2]->data, a->relu,
+                   c->out->data);
+}
+
+/* z = conv2d(x, w) + b, y = relu(z): dz = relu_grad(dy, y) (TensorFlow's ReluGrad, on the
+ * output, whose sign is z's), then the bias' sum over every axis but the last and the two
+ * backprops, exactly the rules of the separate ops. */
+static void fused_grad(gt__gctx *g) {
+    const conv_attr *a = g->attr;
+    gt_tensor *dz = g->gy;
+    if (a->relu) {
+        gt__ew_attr ra = {GT__EW_RELU_GRAD, 0};
+        dz = gt__apply2(&gt__op_relu_grad, g->gy, g->out, &ra);
+    }
+    if (g->need[0])
+        g->gx[0] = apply_bpi(a, g->meta[0].shape, g->in[1], dz);
+    if (g->need[1])
+        g->gx[1] = apply_bpf(a, g->in[0], g->meta[1].shape, dz);
+    if (g->need[2])
+        g->gx[2] = gt_reduce_sum(dz, GT_AXES(0, 1, 2), false);
+}
+
+const gt__op gt__op_conv2d_bias_act = {.name = "conv2d_bias_act",
+                                       .nin = 3,
+                                       .keep_in = 3u,
+                                       .keep_out = true,
+                                       .attr_size = sizeof(conv_attr),
+                                       .infer = fused_infer,
+                                       .forward = fused_forward,
+                                       .grad = fused_grad};
 
 /* ---- conv2d_backprop_input (inputs: filter, dy) ------------------------------------------ */
 
@@ -318,6 +372,19 @@ gt_tensor *gt_conv2d(const gt_tensor *x, const gt_tensor *filter, const gt_conv2
     return gt__apply2(&gt__op_conv2d, x, filter, &a);
 }
 
+gt_tensor *gt_conv2d_bias_act(const gt_tensor *x, const gt_tensor *filter, const gt_tensor *bias,
+                              bool relu, const gt_conv2d_desc *desc) {
+    conv_attr a;
+    if (!x || !filter || !bias) {
+        gt__error_null("gt_conv2d_bias_act");
+        return NULL;
+    }
+    if (!attr_from("gt_conv2d_bias_act", desc, &a))
+        return NULL;
+    a.relu = relu;
+    return gt__apply(&gt__op_conv2d_bias_act, 3, (const gt_tensor *const[]){x, filter, bias}, &a);
+}
+
 static bool shape4(const char *who, const char *nm, const int64_t *s) {
     int64_t size;
     if (!s) {
@@ -375,6 +442,7 @@ extern const gt__op gt__op_max_pool2d, gt__op_max_pool2d_grad, gt__op_max_pool2d
 
 const gt__op *const gt__ops_conv[] = {
     &gt__op_conv2d,     &gt__op_conv2d_backprop_input, &gt__op_conv2d_backprop_filter,
+    &gt__op_conv2d_bias_act,
     &gt__op_max_pool2d, &gt__op_max_pool2d_grad,       &gt__op_max_pool2d_grad_grad,
     &gt__op_avg_pool2d, &gt__op_avg_pool2d_grad};
 const int gt__ops_conv_n = (int)(sizeof gt__ops_conv / sizeof *gt__ops_conv);

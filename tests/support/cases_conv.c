@@ -42,6 +42,31 @@ static void c_conv2d(void) {
     }
 }
 
+/* conv2d_bias_act with and without relu on every conv config: pre-activations are random
+ * normals of spread ~1, so none lies within the finite-difference step of relu's kink. */
+typedef struct fcfg {
+    const ccfg *c;
+    bool relu;
+} fcfg;
+
+static gt_tensor *f_fused(gt_tensor *const *x, void *u) {
+    const fcfg *f = u;
+    return gt_conv2d_bias_act(x[0], x[1], x[2], f->relu, &f->c->d);
+}
+
+static void c_fused(void) {
+    for (size_t i = 0; i < NCONV; i++)
+        for (int relu = 0; relu < 2; relu++) {
+            gt_scope_begin();
+            fcfg f = {&convs[i], relu};
+            gt_tensor *x[3] = {gtt_randn(4, convs[i].x, 1.0, 0.0, 700 + i),
+                               gtt_randn(4, convs[i].w, 0.5, 0.0, 750 + i),
+                               gtt_randn(1, &convs[i].w[3], 0.5, 0.0, 780 + i)};
+            gtt_gradcheck("conv2d_bias_act", f_fused, &f, 3, x, NULL);
+            gt_scope_end();
+        }
+}
+
 /* The output shape of config c (dy's shape for the backprops). */
 static void conv_out(const ccfg *c, int64_t *s) {
     gt_scope_begin();
@@ -164,5 +189,6 @@ static void c_avgg(void) {
 
 const gtt_case gtt_cases_conv[] = {
     {"conv2d", c_conv2d},  {"conv2d_backprop_input", c_bpi}, {"conv2d_backprop_filter", c_bpf},
+    {"conv2d_bias_act", c_fused},
     {"max_pool2d", c_max}, {"max_pool2d_grad", c_maxg},      {"max_pool2d_grad_grad", c_maxgg},
     {"avg_pool2d", c_avg}, {"avg_pool2d_grad", c_avgg},      {NULL, NULL}};
