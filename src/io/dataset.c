@@ -32,9 +32,7 @@ struct gt_dataset {
     bool one_hot;
     bool shuffled;
     int64_t *order;     /* count entries once shuffled */
-    float *xstage;      /* staging buffers, grown to the largest batch seen */
-    int64_t xstage_cap; /* bytes */
-    void *ystage;
+    void *ystage;       /* label staging buffer, grown to the largest batch seen */
     int64_t ystage_cap; /* bytes */
 };
 
@@ -411,7 +409,6 @@ void gt_dataset_free(gt_dataset *ds) {
         return;
     store_release(ds->s);
     gt__free(ds->order);
-    gt__free(ds->xstage);
     gt__free(ds->ystage);
     gt__free(ds);
 }
@@ -522,7 +519,7 @@ size_t gt_dataset_memory(const gt_dataset *ds) {
     if (!ds)
         return 0;
     return ds->s->bytes + sizeof *ds->s + sizeof *ds +
-           (ds->order ? (size_t)ds->count * sizeof(int64_t) : 0) + (size_t)ds->xstage_cap +
+           (ds->order ? (size_t)ds->count * sizeof(int64_t) : 0) +
            (size_t)ds->ystage_cap;
 }
 
@@ -686,15 +683,21 @@ bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tens
     int64_t start = index * batch_size;
     int64_t m = ds->count - start < batch_size ? ds->count - start : batch_size;
     int64_t es = s->x_size;
-    /* The staging buffer is sized for a full batch, so a last partial batch reuses it. */
-    int64_t full = batch_size < ds->count ? batch_size : ds->count, xbytes;
-    if (!gt__io_mul(full * es, (int64_t)sizeof(float), &xbytes) ||
-        !grow((void **)&ds->xstage, &ds->xstage_cap, xbytes, "a batch staging buffer"))
+    /* The samples are converted straight into the batch tensor (from the size-class cache, so
+     * a steady-state epoch allocates nothing), rows split across threads above the kernels'
+     * threshold: each element is one table lookup or copy, so any split gives the same bytes. */
+    int64_t shape[GT_MAX_RANK];
+    shape[0] = m;
+    for (int i = 0; i < ds->xb_rank; i++)
+        shape[i + 1] = ds->xb_shape[i];
+    gt_tensor *xt = gt__tensor_alloc(GT_F32, ds->xb_rank + 1, shape);
+    if (!xt)
         return false;
-    if (ds->xstage_cap < xbytes)
-        return false;
-    float *xs = ds->xstage;
-    bool plain = ds->scale == 1.0 && ds->offset == 0.0;
+    float *xs = xt->data;
+    const bool plain = ds->scale == 1.0 && ds->offset == 0.0;
+#ifdef GT_HAVE_OPENMP
+#pragma omp parallel for schedule(static) if (m * es > GT__PAR_MIN)
+#endif
     for (int64_t j = 0; j < m; j++) {
         int64_t src = ds->begin + (ds->shuffled ? ds->order[start + j] : start + j);
         float *dst = xs + j * es;
@@ -711,13 +714,7 @@ bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tens
                     dst[k] = (float)((double)p[k] * ds->scale + ds->offset);
         }
     }
-    int64_t shape[GT_MAX_RANK];
-    shape[0] = m;
-    for (int i = 0; i < ds->xb_rank; i++)
-        shape[i + 1] = ds->xb_shape[i];
-    gt_tensor *xt = gt_tensor_new(GT_F32, ds->xb_rank + 1, shape, xs);
-    if (!xt)
-        return false;
+    const int64_t full = batch_size < ds->count ? batch_size : ds->count; /* label staging */
     if (!y || (!s->labels && !s->targets)) {
         *x = xt;
         return true;
