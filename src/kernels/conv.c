@@ -219,15 +219,21 @@ static void fill_nan(gt_dtype dt, void *p, int64_t n) {
 #define CAT(p, off) ((const char *)(p) + (size_t)(off)*es)
 
 /* The fused epilogue on nr rows of F channels: y = y + b, then relu (NaN passes, as in the
- * relu op: x > 0 || x != x ? x : 0). */
+ * relu op: x > 0 || x != x ? x : 0). One pass with the sum in a register: a second loop would
+ * reload vectors just stored, which Zen 1 cannot forward from its split 256-bit stores. */
+#define RELU(v) ((v) > 0 || (v) != (v) ? (v) : 0)
 #define DEFINE_EPILOGUE(T, SUF)                                                                    \
     static void epilogue_##SUF(T *y, int64_t nr, int64_t F, const T *b, bool relu) {               \
         for (int64_t r = 0; r < nr; r++, y += F) {                                                 \
-            if (b) {                                                                               \
+            if (b && relu) {                                                                       \
+                SIMD for (int64_t j = 0; j < F; j++) {                                             \
+                    const T v = y[j] + b[j];                                                       \
+                    y[j] = RELU(v);                                                                \
+                }                                                                                  \
+            } else if (b) {                                                                        \
                 SIMD for (int64_t j = 0; j < F; j++) y[j] = y[j] + b[j];                           \
-            }                                                                                      \
-            if (relu) {                                                                            \
-                SIMD for (int64_t j = 0; j < F; j++) y[j] = y[j] > 0 || y[j] != y[j] ? y[j] : 0;   \
+            } else {                                                                               \
+                SIMD for (int64_t j = 0; j < F; j++) y[j] = RELU(y[j]);                            \
             }                                                                                      \
         }                                                                                          \
     }

@@ -1,5 +1,8 @@
 /* The optimizers' update loops: one loop per rule and configuration (no branches inside, so
- * the compiler vectorises them), instantiated for float, float on AVX2 and double. */
+ * the compiler vectorises them), instantiated for float, float on AVX2 and double. Updated
+ * slots are kept in locals rather than read back from memory: a 256-bit load of a value just
+ * stored as two 128-bit halves (Zen 1 splits ymm stores) cannot be forwarded and stalls,
+ * which made the loads-after-stores form 2.5x slower. */
 #include "kernels/optim.h"
 
 #include "kernels/unary.h" /* GT__SIMD */
@@ -28,46 +31,54 @@
                 GT__SIMD for (int64_t i = i0; i < i1; i++) w[i] = w[i] - g[i] * lr;                \
             } else if (j->nesterov) {                                                              \
                 GT__SIMD for (int64_t i = i0; i < i1; i++) {                                       \
-                    m[i] = m[i] * c1 - g[i] * lr;                                                  \
-                    w[i] = w[i] + (m[i] * c1 - g[i] * lr);                                         \
+                    const T mi = m[i] * c1 - g[i] * lr;                                            \
+                    m[i] = mi;                                                                     \
+                    w[i] = w[i] + (mi * c1 - g[i] * lr);                                           \
                 }                                                                                  \
             } else {                                                                               \
                 GT__SIMD for (int64_t i = i0; i < i1; i++) {                                       \
-                    m[i] = m[i] * c1 - g[i] * lr;                                                  \
-                    w[i] = w[i] + m[i];                                                            \
+                    const T mi = m[i] * c1 - g[i] * lr;                                            \
+                    m[i] = mi;                                                                     \
+                    w[i] = w[i] + mi;                                                              \
                 }                                                                                  \
             }                                                                                      \
             break;                                                                                 \
         case GT_UPDATE_ADAM:                                                                         \
             if (!vh) {                                                                             \
                 GT__SIMD for (int64_t i = i0; i < i1; i++) {                                       \
-                    m[i] = m[i] + (g[i] - m[i]) * c1;                                              \
-                    v[i] = v[i] + (g[i] * g[i] - v[i]) * c2;                                       \
-                    w[i] = w[i] - (m[i] * c3) / (SQ(v[i]) + eps);                                  \
+                    const T mi = m[i] + (g[i] - m[i]) * c1, vi = v[i] + (g[i] * g[i] - v[i]) * c2; \
+                    m[i] = mi;                                                                     \
+                    v[i] = vi;                                                                     \
+                    w[i] = w[i] - (mi * c3) / (SQ(vi) + eps);                                      \
                 }                                                                                  \
             } else {                                                                               \
                 GT__SIMD for (int64_t i = i0; i < i1; i++) {                                       \
-                    m[i] = m[i] + (g[i] - m[i]) * c1;                                              \
-                    v[i] = v[i] + (g[i] * g[i] - v[i]) * c2;                                       \
-                    vh[i] = vh[i] > v[i] ? vh[i] : v[i];                                           \
-                    w[i] = w[i] - (m[i] * c3) / (SQ(vh[i]) + eps);                                 \
+                    const T mi = m[i] + (g[i] - m[i]) * c1, vi = v[i] + (g[i] * g[i] - v[i]) * c2; \
+                    const T hi = vh[i] > vi ? vh[i] : vi;                                          \
+                    m[i] = mi;                                                                     \
+                    v[i] = vi;                                                                     \
+                    vh[i] = hi;                                                                    \
+                    w[i] = w[i] - (mi * c3) / (SQ(hi) + eps);                                      \
                 }                                                                                  \
             }                                                                                      \
             break;                                                                                 \
         case GT_UPDATE_RMSPROP: /* c1 = rho, c2 = 1 - rho, c3 = momentum; vh: average gradient */    \
             GT__SIMD for (int64_t i = i0; i < i1; i++) {                                           \
-                v[i] = c1 * v[i] + c2 * (g[i] * g[i]);                                             \
+                const T vi = c1 * v[i] + c2 * (g[i] * g[i]);                                       \
                 T den;                                                                             \
+                v[i] = vi;                                                                         \
                 if (vh) {                                                                          \
-                    vh[i] = c1 * vh[i] + c2 * g[i];                                                \
-                    den = v[i] - vh[i] * vh[i] + eps;                                              \
+                    const T ai = c1 * vh[i] + c2 * g[i];                                           \
+                    vh[i] = ai;                                                                    \
+                    den = vi - ai * ai + eps;                                                      \
                 } else {                                                                           \
-                    den = v[i] + eps;                                                              \
+                    den = vi + eps;                                                                \
                 }                                                                                  \
-                T inc = (lr * g[i]) / SQ(den);                                                     \
+                const T inc = (lr * g[i]) / SQ(den);                                               \
                 if (m) {                                                                           \
-                    m[i] = c3 * m[i] + inc;                                                        \
-                    w[i] = w[i] - m[i];                                                            \
+                    const T mi = c3 * m[i] + inc;                                                  \
+                    m[i] = mi;                                                                     \
+                    w[i] = w[i] - mi;                                                              \
                 } else {                                                                           \
                     w[i] = w[i] - inc;                                                             \
                 }                                                                                  \
@@ -75,8 +86,9 @@
             break;                                                                                 \
         case GT_UPDATE_ADAGRAD: /* v: the accumulator */                                             \
             GT__SIMD for (int64_t i = i0; i < i1; i++) {                                           \
-                v[i] = v[i] + g[i] * g[i];                                                         \
-                w[i] = w[i] - (lr * g[i]) / SQ(v[i] + eps);                                        \
+                const T ai = v[i] + g[i] * g[i];                                                   \
+                v[i] = ai;                                                                         \
+                w[i] = w[i] - (lr * g[i]) / SQ(ai + eps);                                          \
             }                                                                                      \
             break;                                                                                 \
         }                                                                                          \
