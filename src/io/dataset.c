@@ -1,6 +1,7 @@
 /* In-memory (x, y) datasets: samples shared between views, batches made through a reused
  * staging buffer, per-epoch shuffles that depend only on (seed, epoch). */
 #include "io/io_internal.h"
+#include "kernels/convert.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,7 +27,6 @@ struct gt_dataset {
     ds_store *s;
     int64_t begin, count;
     double scale, offset;
-    float lut[256]; /* byte -> batch value, for u8 samples */
     int xb_rank;    /* batch sample shape */
     int64_t xb_shape[GT_MAX_RANK];
     bool one_hot;
@@ -46,11 +46,6 @@ static void store_release(ds_store *s) {
     gt__free(s);
 }
 
-static void build_lut(gt_dataset *ds) {
-    for (int v = 0; v < 256; v++)
-        ds->lut[v] = (float)((double)v * ds->scale + ds->offset);
-}
-
 /* A view of [begin, begin + count) of store s with default or copied batch options. */
 static gt_dataset *view_new(ds_store *s, int64_t begin, int64_t count, const gt_dataset *like) {
     gt_dataset *ds = gt__calloc(1, sizeof *ds, "a dataset");
@@ -63,14 +58,12 @@ static gt_dataset *view_new(ds_store *s, int64_t begin, int64_t count, const gt_
     if (like) {
         ds->scale = like->scale;
         ds->offset = like->offset;
-        memcpy(ds->lut, like->lut, sizeof ds->lut);
         ds->xb_rank = like->xb_rank;
         memcpy(ds->xb_shape, like->xb_shape, sizeof ds->xb_shape);
         ds->one_hot = like->one_hot;
     } else {
         ds->scale = s->x_u8 ? 1.0 / 255.0 : 1.0;
         ds->offset = 0.0;
-        build_lut(ds);
         ds->xb_rank = s->x_rank;
         memcpy(ds->xb_shape, s->x_shape, sizeof ds->xb_shape);
     }
@@ -535,7 +528,6 @@ bool gt_dataset_set_scale(gt_dataset *ds, double scale, double offset) {
     }
     ds->scale = scale;
     ds->offset = offset;
-    build_lut(ds);
     return true;
 }
 
@@ -702,9 +694,14 @@ bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tens
         int64_t src = ds->begin + (ds->shuffled ? ds->order[start + j] : start + j);
         float *dst = xs + j * es;
         if (s->x_u8) {
-            const uint8_t *p = s->x_u8 + src * es;
-            for (int64_t k = 0; k < es; k++)
-                dst[k] = ds->lut[p[k]];
+            /* shuffled rows are random: fetch the next one while converting this one */
+            if (j + 1 < m) {
+                const int64_t nx = ds->begin + (ds->shuffled ? ds->order[start + j + 1] : start + j + 1);
+                const uint8_t *q = s->x_u8 + nx * es;
+                for (int64_t o = 0; o < es; o += 64)
+                    __builtin_prefetch(q + o);
+            }
+            gt__u8_to_f32(s->x_u8 + src * es, dst, es, ds->scale, ds->offset);
         } else {
             const float *p = s->x_f32 + src * es;
             if (plain)
