@@ -165,6 +165,16 @@ void gt__warn_once(int *flag, const char *fmt, ...) GT__PRINTF(2, 3);
 #define GT__PAR_MIN 32768
 int gt__threads(void);
 
+/* A task of gt__par_for: task in [0, n); tid in [0, threads) names the thread running it (for
+ * per-thread scratch). Tasks must not depend on which thread runs them or in what order. */
+typedef void (*gt__par_fn)(void *ctx, int64_t task, int tid);
+/* Runs fn(ctx, task, tid) for every task in [0, n) on up to `threads` threads (0: all of
+ * gt__threads()), the caller included; returns when all have run (src/core/parallel.c). Runs
+ * serially when nested in another task or when another thread's job holds the pool. */
+void gt__par_for(int64_t n, int threads, gt__par_fn fn, void *ctx);
+/* True inside a gt__par_for task (where a nested gt__par_for runs serially). */
+bool gt__par_active(void);
+
 /* ---- ops ------------------------------------------------------------------------------------- */
 
 /* Per-input metadata a tape keeps even when it does not keep the input itself. */

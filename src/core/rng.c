@@ -60,6 +60,88 @@ void gt_set_seed(uint64_t seed) {
 
 enum { UNIFORM, NORMAL, TRUNCATED };
 
+/* One random-number draw: Philox blocks of `per` values, GROUPS blocks a task. */
+#define GROUPS 4096
+typedef struct draw_job {
+    int kind;
+    uint64_t key, d;
+    bool f64;
+    int per;
+    int64_t n;
+    double a, b;
+    gt_dtype dtype;
+    gt_tensor *t;
+} draw_job;
+
+/* Values g*per .. g*per + per - 1 (those below n). */
+static void draw_group(const draw_job *jb, int64_t g) {
+    double v[4];
+    if (jb->kind == TRUNCATED) {
+        /* Each element redraws on its own sub-stream until it lands within 2 stddev. */
+        for (int j = 0; j < jb->per; j++) {
+            for (uint32_t round = 0;; round++) {
+                ctr4 r = block(jb->key, jb->d, (uint64_t)g * jb->per + (uint64_t)j, round + 1);
+                double u1 = jb->f64 ? u64_to_unit(r.v[0], r.v[1]) : u32_to_unit(r.v[0]);
+                double u2 = jb->f64 ? u64_to_unit(r.v[2], r.v[3]) : u32_to_unit(r.v[1]);
+                double z = sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
+                if (fabs(z) <= 2.0 || round > 1000) {
+                    v[j] = fabs(z) <= 2.0 ? z : 0.0;
+                    break;
+                }
+            }
+        }
+    } else {
+        ctr4 r = block(jb->key, jb->d, (uint64_t)g, 0);
+        double u[4];
+        if (jb->f64) {
+            u[0] = u64_to_unit(r.v[0], r.v[1]);
+            u[1] = u64_to_unit(r.v[2], r.v[3]);
+        } else {
+            for (int j = 0; j < 4; j++) u[j] = u32_to_unit(r.v[j]);
+        }
+        if (jb->kind == UNIFORM) {
+            for (int j = 0; j < jb->per; j++) v[j] = 1.0 - u[j]; /* [0, 1) */
+        } else {
+            for (int j = 0; j < jb->per; j += 2) {
+                double rad = sqrt(-2.0 * log(u[j])), th = 2.0 * 3.14159265358979323846 * u[j + 1];
+                v[j] = rad * cos(th);
+                v[j + 1] = rad * sin(th);
+            }
+        }
+    }
+    for (int j = 0; j < jb->per; j++) {
+        int64_t i = g * jb->per + j;
+        if (i >= jb->n) break;
+        double x;
+        if (jb->kind == UNIFORM) {
+            if (gt__is_float(jb->dtype)) {
+                x = jb->a + (jb->b - jb->a) * v[j];
+                if (jb->dtype == GT_F32 && (float)x >= (float)jb->b) x = nextafterf((float)jb->b, (float)jb->a);
+            } else {
+                double span = floor(jb->b) - ceil(jb->a);
+                x = ceil(jb->a) + floor(v[j] * span);
+            }
+        } else {
+            x = jb->a + jb->b * v[j];
+        }
+        switch (jb->dtype) {
+        case GT_F32: ((float *)jb->t->data)[i] = (float)x; break;
+        case GT_F64: ((double *)jb->t->data)[i] = x; break;
+        case GT_I32: ((int32_t *)jb->t->data)[i] = (int32_t)x; break;
+        case GT_I64: ((int64_t *)jb->t->data)[i] = (int64_t)x; break;
+        case GT_BOOL: break;
+        }
+    }
+}
+
+static void draw_task(void *ctx, int64_t task, int tid) {
+    (void)tid;
+    const draw_job *j = ctx;
+    const int64_t ng = (j->n + j->per - 1) / j->per, g1 = (task + 1) * GROUPS;
+    for (int64_t g = task * GROUPS; g < (g1 < ng ? g1 : ng); g++)
+        draw_group(j, g);
+}
+
 static gt_tensor *draw(const char *who, int kind, int rank, const int64_t *shape, double a,
                        double b, gt_dtype dtype, gt_rng *rng) {
     int64_t n;
@@ -86,67 +168,13 @@ static gt_tensor *draw(const char *who, int kind, int rank, const int64_t *shape
     uint64_t key = rng->key, d = rng->counter++;
     bool f64 = dtype == GT_F64;
     int per = f64 ? 2 : 4; /* values per Philox block */
-#ifdef GT_HAVE_OPENMP
-#pragma omp parallel for schedule(static) if (n > GT__PAR_MIN)
-#endif
-    for (int64_t g = 0; g < (n + per - 1) / per; g++) {
-        double v[4];
-        if (kind == TRUNCATED) {
-            /* Each element redraws on its own sub-stream until it lands within 2 stddev. */
-            for (int j = 0; j < per; j++) {
-                for (uint32_t round = 0;; round++) {
-                    ctr4 r = block(key, d, (uint64_t)g * per + (uint64_t)j, round + 1);
-                    double u1 = f64 ? u64_to_unit(r.v[0], r.v[1]) : u32_to_unit(r.v[0]);
-                    double u2 = f64 ? u64_to_unit(r.v[2], r.v[3]) : u32_to_unit(r.v[1]);
-                    double z = sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
-                    if (fabs(z) <= 2.0 || round > 1000) {
-                        v[j] = fabs(z) <= 2.0 ? z : 0.0;
-                        break;
-                    }
-                }
-            }
-        } else {
-            ctr4 r = block(key, d, (uint64_t)g, 0);
-            double u[4];
-            if (f64) {
-                u[0] = u64_to_unit(r.v[0], r.v[1]);
-                u[1] = u64_to_unit(r.v[2], r.v[3]);
-            } else {
-                for (int j = 0; j < 4; j++) u[j] = u32_to_unit(r.v[j]);
-            }
-            if (kind == UNIFORM) {
-                for (int j = 0; j < per; j++) v[j] = 1.0 - u[j]; /* [0, 1) */
-            } else {
-                for (int j = 0; j < per; j += 2) {
-                    double rad = sqrt(-2.0 * log(u[j])), th = 2.0 * 3.14159265358979323846 * u[j + 1];
-                    v[j] = rad * cos(th);
-                    v[j + 1] = rad * sin(th);
-                }
-            }
-        }
-        for (int j = 0; j < per; j++) {
-            int64_t i = g * per + j;
-            if (i >= n) break;
-            double x;
-            if (kind == UNIFORM) {
-                if (gt__is_float(dtype)) {
-                    x = a + (b - a) * v[j];
-                    if (dtype == GT_F32 && (float)x >= (float)b) x = nextafterf((float)b, (float)a);
-                } else {
-                    double span = floor(b) - ceil(a);
-                    x = ceil(a) + floor(v[j] * span);
-                }
-            } else {
-                x = a + b * v[j];
-            }
-            switch (dtype) {
-            case GT_F32: ((float *)t->data)[i] = (float)x; break;
-            case GT_F64: ((double *)t->data)[i] = x; break;
-            case GT_I32: ((int32_t *)t->data)[i] = (int32_t)x; break;
-            case GT_I64: ((int64_t *)t->data)[i] = (int64_t)x; break;
-            case GT_BOOL: break;
-            }
-        }
+    draw_job j = {kind, key, d, f64, per, n, a, b, dtype, t};
+    const int64_t ng = (n + per - 1) / per;
+    if (n <= GT__PAR_MIN) { /* small draws: no hand-off */
+        for (int64_t g = 0; g < ng; g++)
+            draw_group(&j, g);
+    } else {
+        gt__par_for((ng + GROUPS - 1) / GROUPS, 0, draw_task, &j);
     }
     return t;
 }

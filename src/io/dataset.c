@@ -652,6 +652,49 @@ static bool grow(void **p, int64_t *cap, int64_t bytes, const char *what) {
     return true;
 }
 
+/* Rows [r0, r1) of a batch starting at sample `start`, converted into xs. */
+typedef struct batch_job {
+    const gt_dataset *ds;
+    float *xs;
+    int64_t start, m, es;
+} batch_job;
+
+static void batch_rows(const batch_job *b, int64_t r0, int64_t r1) {
+    const gt_dataset *ds = b->ds;
+    const ds_store *s = ds->s;
+    const int64_t es = b->es;
+    const bool plain = ds->scale == 1.0 && ds->offset == 0.0;
+    for (int64_t j = r0; j < r1; j++) {
+        int64_t src = ds->begin + (ds->shuffled ? ds->order[b->start + j] : b->start + j);
+        float *dst = b->xs + j * es;
+        if (s->x_u8) {
+            /* shuffled rows are random: fetch the next one while converting this one */
+            if (j + 1 < r1) {
+                const int64_t k = b->start + j + 1;
+                const uint8_t *q = s->x_u8 + (ds->begin + (ds->shuffled ? ds->order[k] : k)) * es;
+                for (int64_t o = 0; o < es; o += 64)
+                    __builtin_prefetch(q + o);
+            }
+            gt__u8_to_f32(s->x_u8 + src * es, dst, es, ds->scale, ds->offset);
+        } else {
+            const float *p = s->x_f32 + src * es;
+            if (plain)
+                memcpy(dst, p, (size_t)es * sizeof(float));
+            else
+                for (int64_t k = 0; k < es; k++)
+                    dst[k] = (float)((double)p[k] * ds->scale + ds->offset);
+        }
+    }
+}
+
+#define BATCH_ROWS 16 /* rows per task */
+static void batch_task(void *ctx, int64_t t, int tid) {
+    (void)tid;
+    const batch_job *b = ctx;
+    const int64_t r0 = t * BATCH_ROWS;
+    batch_rows(b, r0, r0 + BATCH_ROWS < b->m ? r0 + BATCH_ROWS : b->m);
+}
+
 bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tensor **x,
                       gt_tensor **y) {
     const char *who = "gt_dataset_batch";
@@ -677,7 +720,7 @@ bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tens
     int64_t es = s->x_size;
     /* The samples are converted straight into the batch tensor (from the size-class cache, so
      * a steady-state epoch allocates nothing), rows split across threads above the kernels'
-     * threshold: each element is one table lookup or copy, so any split gives the same bytes. */
+     * threshold: each element is converted on its own, so any split gives the same bytes. */
     int64_t shape[GT_MAX_RANK];
     shape[0] = m;
     for (int i = 0; i < ds->xb_rank; i++)
@@ -685,32 +728,11 @@ bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tens
     gt_tensor *xt = gt__tensor_alloc(GT_F32, ds->xb_rank + 1, shape);
     if (!xt)
         return false;
-    float *xs = xt->data;
-    const bool plain = ds->scale == 1.0 && ds->offset == 0.0;
-#ifdef GT_HAVE_OPENMP
-#pragma omp parallel for schedule(static) if (m * es > GT__PAR_MIN)
-#endif
-    for (int64_t j = 0; j < m; j++) {
-        int64_t src = ds->begin + (ds->shuffled ? ds->order[start + j] : start + j);
-        float *dst = xs + j * es;
-        if (s->x_u8) {
-            /* shuffled rows are random: fetch the next one while converting this one */
-            if (j + 1 < m) {
-                const int64_t nx = ds->begin + (ds->shuffled ? ds->order[start + j + 1] : start + j + 1);
-                const uint8_t *q = s->x_u8 + nx * es;
-                for (int64_t o = 0; o < es; o += 64)
-                    __builtin_prefetch(q + o);
-            }
-            gt__u8_to_f32(s->x_u8 + src * es, dst, es, ds->scale, ds->offset);
-        } else {
-            const float *p = s->x_f32 + src * es;
-            if (plain)
-                memcpy(dst, p, (size_t)es * sizeof(float));
-            else
-                for (int64_t k = 0; k < es; k++)
-                    dst[k] = (float)((double)p[k] * ds->scale + ds->offset);
-        }
-    }
+    batch_job b = {ds, xt->data, start, m, es};
+    if (m * es <= GT__PAR_MIN)
+        batch_rows(&b, 0, m);
+    else
+        gt__par_for((m + BATCH_ROWS - 1) / BATCH_ROWS, 0, batch_task, &b);
     const int64_t full = batch_size < ds->count ? batch_size : ds->count; /* label staging */
     if (!y || (!s->labels && !s->targets)) {
         *x = xt;

@@ -5,10 +5,6 @@
 
 #include <math.h>
 
-#ifdef GT_HAVE_OPENMP
-#include <omp.h>
-#endif
-
 /* ---- the walk ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -84,6 +80,31 @@ static void walk_range(const walk_plan *p, int64_t lo, int64_t hi, gt__run_fn fn
     }
 }
 
+/* A walk split into tasks of BLOCK output elements: the split does not depend on the thread
+ * count (elementwise results would not change anyway, but fixed blocks keep every kernel's
+ * behaviour the same). flat: one run per block with the given steps; else the plan's walk. */
+#define BLOCK 16384
+typedef struct walk_job {
+    const walk_plan *p; /* NULL: flat */
+    int64_t n;
+    int step[3];
+    gt__run_fn fn;
+    void *ctx;
+} walk_job;
+
+static void walk_task(void *ctx, int64_t b, int tid) {
+    (void)tid;
+    const walk_job *j = ctx;
+    const int64_t lo = b * BLOCK, hi = lo + BLOCK < j->n ? lo + BLOCK : j->n;
+    if (j->p) {
+        walk_range(j->p, lo, hi, j->fn, j->ctx);
+        return;
+    }
+    int64_t o[3];
+    for (int k = 0; k < 3; k++) o[k] = j->step[k] ? lo : 0;
+    j->fn(j->ctx, lo, hi - lo, o, j->step);
+}
+
 void gt__broadcast_walk(const gt_tensor *out, int nin, const gt_tensor *const *in, gt__run_fn fn,
                         void *ctx) {
     /* Every input either full-size (then laid out as out) or a single element: the whole
@@ -101,15 +122,8 @@ void gt__broadcast_walk(const gt_tensor *out, int nin, const gt_tensor *const *i
             if (n) fn(ctx, 0, n, off, step);
             return;
         }
-        int64_t block = 16384, nb = (n + block - 1) / block;
-#ifdef GT_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-        for (int64_t b = 0; b < nb; b++) {
-            int64_t lo = b * block, len = lo + block < n ? block : n - lo, o[3];
-            for (int k = 0; k < 3; k++) o[k] = step[k] ? lo : 0;
-            fn(ctx, lo, len, o, step);
-        }
+        walk_job j = {NULL, n, {step[0], step[1], step[2]}, fn, ctx};
+        gt__par_for((n + BLOCK - 1) / BLOCK, 0, walk_task, &j);
         return;
     }
     walk_plan p;
@@ -118,16 +132,8 @@ void gt__broadcast_walk(const gt_tensor *out, int nin, const gt_tensor *const *i
         walk_range(&p, 0, n, fn, ctx);
         return;
     }
-    /* Fixed blocks: the split does not depend on the thread count (elementwise results would
-     * not change anyway, but fixed blocks keep every kernel's behaviour the same). */
-    int64_t block = 16384, nb = (n + block - 1) / block;
-#ifdef GT_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (int64_t b = 0; b < nb; b++) {
-        int64_t lo = b * block, hi = lo + block < n ? lo + block : n;
-        walk_range(&p, lo, hi, fn, ctx);
-    }
+    walk_job j = {&p, n, {0, 0, 0}, fn, ctx};
+    gt__par_for((n + BLOCK - 1) / BLOCK, 0, walk_task, &j);
 }
 
 /* ---- binary runs ------------------------------------------------------------------------- */
@@ -372,30 +378,41 @@ void gt__binary(gt__binop op, const gt_tensor *a, const gt_tensor *b, gt_tensor 
     if (!small_binary(op, a, b, out)) binary_general(op, a, b, out);
 }
 
-#ifdef GT_HAVE_OPENMP
-#define PAR_FOR _Pragma("omp parallel for schedule(static)")
-#else
-#define PAR_FOR
-#endif
+/* acc += x in blocks (gt__add_inplace). */
+typedef struct add_job {
+    gt_tensor *acc;
+    const gt_tensor *x;
+} add_job;
 
-#define ADD_INPLACE(T)                                                                           \
-    do {                                                                                         \
-        T *A = acc->data;                                                                        \
-        const T *X = x->data;                                                                    \
-        if (n <= GT__PAR_MIN) { /* an `if` clause would still enter the OpenMP runtime */       \
-            for (int64_t i = 0; i < n; i++) A[i] = A[i] + X[i];                                  \
-            break;                                                                               \
-        }                                                                                        \
-        PAR_FOR                                                                                  \
-        for (int64_t i = 0; i < n; i++) A[i] = A[i] + X[i];                                      \
-    } while (0)
+static void add_range(gt_tensor *acc, const gt_tensor *x, int64_t lo, int64_t hi) {
+    if (acc->dtype == GT_F32) {
+        float *A = acc->data;
+        const float *X = x->data;
+        for (int64_t i = lo; i < hi; i++) A[i] = A[i] + X[i];
+    } else {
+        double *A = acc->data;
+        const double *X = x->data;
+        for (int64_t i = lo; i < hi; i++) A[i] = A[i] + X[i];
+    }
+}
+
+static void add_task(void *ctx, int64_t b, int tid) {
+    (void)tid;
+    const add_job *j = ctx;
+    const int64_t lo = b * BLOCK, hi = lo + BLOCK < j->acc->size ? lo + BLOCK : j->acc->size;
+    add_range(j->acc, j->x, lo, hi);
+}
 
 /* acc += x elementwise, in place (same shape and dtype, float). The sum per element is the one
  * gt_add computes, so a gradient accumulated in place is bitwise the same. */
 void gt__add_inplace(gt_tensor *acc, const gt_tensor *x) {
-    int64_t n = acc->size;
-    if (acc->dtype == GT_F32) ADD_INPLACE(float);
-    else ADD_INPLACE(double);
+    const int64_t n = acc->size;
+    if (n <= GT__PAR_MIN) {
+        add_range(acc, x, 0, n);
+        return;
+    }
+    add_job j = {acc, x};
+    gt__par_for((n + BLOCK - 1) / BLOCK, 0, add_task, &j);
 }
 
 /* ---- select ------------------------------------------------------------------------------ */

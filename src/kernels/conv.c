@@ -15,7 +15,6 @@
 #include <math.h>
 
 #ifdef GT_HAVE_OPENMP
-#include <omp.h>
 #define SIMD _Pragma("omp simd")
 #else
 #define SIMD
@@ -55,17 +54,6 @@ static int64_t min64(int64_t a, int64_t b) {
 }
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) {
     return v < lo ? lo : v > hi ? hi : v;
-}
-
-/* The workspace slot of the calling thread. Without a team of our own (par false) it is 0 even
- * when the caller runs inside someone else's parallel region. */
-static int64_t thread_id(bool par) {
-#ifdef GT_HAVE_OPENMP
-    return par ? omp_get_thread_num() : 0;
-#else
-    (void)par;
-    return 0;
-#endif
 }
 
 /* Threads for `work` independent units. float32 products that go to OpenBLAS stay on one
@@ -249,6 +237,35 @@ static void epilogue(gt_dtype dt, void *y, int64_t nr, int64_t F, const void *b,
         epilogue_f64(y, nr, F, b, relu);
 }
 
+/* One convolution pass split into tasks; tid picks the thread's column buffer in ws. */
+typedef struct conv_job {
+    gt_dtype dt;
+    const gt__conv_geom *g;
+    const void *a, *b; /* fwd: x, w; bwd_input: dy, w; bwd_filter: x, dy */
+    const void *bias;
+    bool relu;
+    void *out;
+    void *ws;
+    int64_t chunk, rows, per_task; /* rows: fwd/bwd_filter's; per_task: images (bwd_input) */
+} conv_job;
+
+/* Forward chunk ch: im2col, GEMM and the epilogue. */
+static void fwd_task(void *ctx, int64_t ch, int tid) {
+    const conv_job *j = ctx;
+    const gt__conv_geom *g = j->g;
+    const gt_dtype dt = j->dt;
+    const size_t es = gt_dtype_size(dt);
+    const int64_t F = g->f, G = g->groups, cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg;
+    void *col = AT(j->ws, tid * j->chunk * K);
+    const int64_t r0 = ch * j->chunk, nr = min64(j->chunk, j->rows - r0);
+    for (int64_t gi = 0; gi < G; gi++) {
+        im2col(dt, g, gi, r0, nr, j->a, col);
+        gemm(dt, false, false, nr, fg, K, col, K, CAT(j->b, gi * fg), F, false,
+             AT(j->out, r0 * F + gi * fg), F);
+    }
+    epilogue(dt, AT(j->out, r0 * F), nr, F, j->bias, j->relu);
+}
+
 bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *w,
                     const void *bias, bool relu, void *y) {
     const size_t es = gt_dtype_size(dt);
@@ -276,20 +293,31 @@ bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const vo
         fill_nan(dt, y, rows * F);
         return false;
     }
-    const bool par = nch > 1 && nt > 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (par)
-    for (int64_t ch = 0; ch < nch; ch++) {
-        void *col = AT(ws->data, thread_id(par) * chunk * K);
-        const int64_t r0 = ch * chunk, nr = min64(chunk, rows - r0);
-        for (int64_t gi = 0; gi < G; gi++) {
-            im2col(dt, g, gi, r0, nr, x, col);
-            gemm(dt, false, false, nr, fg, K, col, K, CAT(w, gi * fg), F, false,
-                 AT(y, r0 * F + gi * fg), F);
-        }
-        epilogue(dt, AT(y, r0 * F), nr, F, bias, relu);
-    }
+    conv_job j = {dt, g, x, w, bias, relu, y, ws->data, chunk, rows, 0};
+    gt__par_for(nch, nt, fwd_task, &j);
     gt__storage_release(ws);
     return true;
+}
+
+/* Input-gradient task t: images [t*per_task, ...), zeroed, then GEMM + col2im per chunk. */
+static void bwd_input_task(void *ctx, int64_t t, int tid) {
+    const conv_job *j = ctx;
+    const gt__conv_geom *g = j->g;
+    const gt_dtype dt = j->dt;
+    const size_t es = gt_dtype_size(dt);
+    const int64_t opix = g->oh * g->ow, F = g->f, G = g->groups;
+    const int64_t cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg, img = g->h * g->w * g->c;
+    void *col = AT(j->ws, tid * j->chunk * K);
+    const int64_t n0 = t * j->per_task, n1 = min64(g->n, n0 + j->per_task);
+    memset(AT(j->out, n0 * img), 0, (size_t)((n1 - n0) * img) * es);
+    for (int64_t r0 = n0 * opix; r0 < n1 * opix; r0 += j->chunk) {
+        const int64_t nr = min64(j->chunk, n1 * opix - r0);
+        for (int64_t gi = 0; gi < G; gi++) {
+            gemm(dt, false, true, nr, K, fg, CAT(j->a, r0 * F + gi * fg), F, CAT(j->b, gi * fg), F,
+                 false, col, K);
+            col2im(dt, g, gi, r0, nr, col, j->out);
+        }
+    }
 }
 
 bool gt__conv2d_bwd_input(gt_dtype dt, const gt__conv_geom *g, const void *dy, const void *w,
@@ -297,7 +325,7 @@ bool gt__conv2d_bwd_input(gt_dtype dt, const gt__conv_geom *g, const void *dy, c
     const size_t es = gt_dtype_size(dt);
     const int64_t opix = g->oh * g->ow, F = g->f, G = g->groups;
     const int64_t cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg;
-    const int64_t xsize = g->n * g->h * g->w * g->c, img = g->h * g->w * g->c;
+    const int64_t xsize = g->n * g->h * g->w * g->c;
     if (xsize == 0)
         return true;
     if (opix == 0 || F == 0 || K == 0) {
@@ -320,30 +348,88 @@ bool gt__conv2d_bwd_input(gt_dtype dt, const gt__conv_geom *g, const void *dy, c
         fill_nan(dt, dx, xsize);
         return false;
     }
-    const bool par = ntask > 1 && nt > 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (par)
-    for (int64_t t = 0; t < ntask; t++) {
-        void *col = AT(ws->data, thread_id(par) * chunk * K);
-        const int64_t n0 = t * per_task, n1 = min64(g->n, n0 + per_task);
-        memset(AT(dx, n0 * img), 0, (size_t)((n1 - n0) * img) * es);
-        for (int64_t r0 = n0 * opix; r0 < n1 * opix; r0 += chunk) {
-            const int64_t nr = min64(chunk, n1 * opix - r0);
-            for (int64_t gi = 0; gi < G; gi++) {
-                gemm(dt, false, true, nr, K, fg, CAT(dy, r0 * F + gi * fg), F, CAT(w, gi * fg), F,
-                     false, col, K);
-                col2im(dt, g, gi, r0, nr, col, dx);
-            }
-        }
-    }
+    conv_job j = {dt, g, dy, w, NULL, false, dx, ws->data, chunk, 0, per_task};
+    gt__par_for(ntask, nt, bwd_input_task, &j);
     gt__storage_release(ws);
     return true;
+}
+
+/* The filter gradient's parts: part s sums chunks [s*nch/nparts, (s+1)*nch/nparts) in order
+ * into its own buffer (base.out + s*wsize, or dw itself when there is one part). */
+typedef struct filter_job {
+    conv_job base;
+    int64_t nch, nparts, wsize;
+    bool pw;
+} filter_job;
+
+static void bwd_filter_task(void *ctx, int64_t s, int tid) {
+    const filter_job *fj = ctx;
+    const conv_job *j = &fj->base;
+    const gt__conv_geom *g = j->g;
+    const gt_dtype dt = j->dt;
+    const size_t es = gt_dtype_size(dt);
+    const int64_t F = g->f, G = g->groups, cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg;
+    void *col = AT(j->ws, tid * j->chunk * K);
+    void *part = AT(j->out, s * fj->wsize);
+    const int64_t c0 = s * fj->nch / fj->nparts, c1 = (s + 1) * fj->nch / fj->nparts;
+    for (int64_t ch = c0; ch < c1; ch++) {
+        const int64_t r0 = ch * j->chunk, nr = min64(j->chunk, j->rows - r0);
+        for (int64_t gi = 0; gi < G; gi++) {
+            const void *a = CAT(j->a, r0 * g->c + gi * cg);
+            int64_t lda = g->c;
+            if (!fj->pw) {
+                im2col(dt, g, gi, r0, nr, j->a, col);
+                a = col;
+                lda = K;
+            }
+            gemm(dt, true, false, K, fg, nr, a, lda, CAT(j->b, r0 * F + gi * fg), F, ch > c0,
+                 AT(part, gi * fg), F);
+        }
+    }
+}
+
+/* dw[i] = parts[0][i] + parts[1][i] + ... in part order, for i in [i0, i1). */
+static void sum_parts(const filter_job *fj, void *dw, int64_t i0, int64_t i1) {
+    const int64_t wsize = fj->wsize, nparts = fj->nparts;
+    if (fj->base.dt == GT_F32) {
+        float *o = dw;
+        const float *p = fj->base.out;
+        for (int64_t i = i0; i < i1; i++) {
+            float acc = p[i];
+            for (int64_t s = 1; s < nparts; s++)
+                acc += p[s * wsize + i];
+            o[i] = acc;
+        }
+    } else {
+        double *o = dw;
+        const double *p = fj->base.out;
+        for (int64_t i = i0; i < i1; i++) {
+            double acc = p[i];
+            for (int64_t s = 1; s < nparts; s++)
+                acc += p[s * wsize + i];
+            o[i] = acc;
+        }
+    }
+}
+
+#define SUM_BLOCK 16384
+typedef struct sum_job {
+    const filter_job *fj;
+    void *dw;
+} sum_job;
+
+static void sum_task(void *ctx, int64_t t, int tid) {
+    (void)tid;
+    const sum_job *sj = ctx;
+    const int64_t i0 = t * SUM_BLOCK, i1 = min64(sj->fj->wsize, i0 + SUM_BLOCK);
+    sum_parts(sj->fj, sj->dw, i0, i1);
 }
 
 bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *dy,
                            void *dw) {
     const size_t es = gt_dtype_size(dt);
     const int64_t rows = g->n * g->oh * g->ow, F = g->f, G = g->groups;
-    const int64_t cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg, wsize = K * F;
+    const int64_t K = g->kh * g->kw * (g->c / G), wsize = K * F;
     if (wsize == 0)
         return true;
     if (rows == 0) {
@@ -364,49 +450,15 @@ bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, c
         return false;
     }
     void *parts = AT(ws->data, col_elems);
-    const bool par = nparts > 1 && nt > 1;
-#pragma omp parallel for schedule(static) num_threads(nt) if (par)
-    for (int64_t s = 0; s < nparts; s++) {
-        void *col = AT(ws->data, thread_id(par) * chunk * K);
-        void *part = nparts > 1 ? AT(parts, s * wsize) : dw;
-        const int64_t c0 = s * nch / nparts, c1 = (s + 1) * nch / nparts;
-        for (int64_t ch = c0; ch < c1; ch++) {
-            const int64_t r0 = ch * chunk, nr = min64(chunk, rows - r0);
-            for (int64_t gi = 0; gi < G; gi++) {
-                const void *a = CAT(x, r0 * g->c + gi * cg);
-                int64_t lda = g->c;
-                if (!pw) {
-                    im2col(dt, g, gi, r0, nr, x, col);
-                    a = col;
-                    lda = K;
-                }
-                gemm(dt, true, false, K, fg, nr, a, lda, CAT(dy, r0 * F + gi * fg), F, ch > c0,
-                     AT(part, gi * fg), F);
-            }
-        }
-    }
+    filter_job j = {{dt, g, x, dy, NULL, false, nparts > 1 ? parts : dw, ws->data, chunk, rows, 0},
+                    nch, nparts, wsize, pw};
+    gt__par_for(nparts, nt, bwd_filter_task, &j);
     if (nparts > 1) {
-        if (dt == GT_F32) {
-            float *o = dw;
-            const float *p = parts;
-#pragma omp parallel for schedule(static) if (wsize > GT__PAR_MIN)
-            for (int64_t i = 0; i < wsize; i++) {
-                float acc = p[i];
-                for (int64_t s = 1; s < nparts; s++)
-                    acc += p[s * wsize + i];
-                o[i] = acc;
-            }
-        } else {
-            double *o = dw;
-            const double *p = parts;
-#pragma omp parallel for schedule(static) if (wsize > GT__PAR_MIN)
-            for (int64_t i = 0; i < wsize; i++) {
-                double acc = p[i];
-                for (int64_t s = 1; s < nparts; s++)
-                    acc += p[s * wsize + i];
-                o[i] = acc;
-            }
-        }
+        if (wsize <= GT__PAR_MIN)
+            sum_parts(&j, dw, 0, wsize);
+        else
+            gt__par_for((wsize + SUM_BLOCK - 1) / SUM_BLOCK, 0, sum_task,
+                        &(sum_job){&j, dw});
     }
     gt__storage_release(ws);
     return true;

@@ -9,9 +9,6 @@
 
 #include <math.h>
 
-#ifdef GT_HAVE_OPENMP
-#include <omp.h>
-#endif
 
 /* T: element type, SQ: its sqrt, ATTR: target attribute, SFX: name suffix. Every loop runs
  * elements [i0, i1) of one job; the expressions are Keras' in its order of operations. */
@@ -116,27 +113,33 @@ static void run(const gt_update *j, int64_t i0, int64_t i1, bool avx2) {
         (avx2 ? run_f32_avx2 : run_f32)(j, i0, i1);
 }
 
+/* Each task updates one share of every variable: boundaries on multiples of 16 elements
+ * (whole vectors, whole cache lines). */
+#define SHARES 16
+typedef struct opt_job {
+    const gt_update *jobs;
+    int njobs;
+    bool avx2;
+} opt_job;
+
+static void opt_task(void *ctx, int64_t t, int tid) {
+    (void)tid;
+    const opt_job *o = ctx;
+    for (int k = 0; k < o->njobs; k++) {
+        const int64_t n = o->jobs[k].n, blocks = (n + 15) / 16;
+        const int64_t i0 = blocks * t / SHARES * 16, i1 = blocks * (t + 1) / SHARES * 16;
+        run(&o->jobs[k], i0, i1 < n ? i1 : n, o->avx2);
+    }
+}
+
 void gt__opt_apply(const gt_update *jobs, int njobs) {
     const bool avx2 = use_avx2();
     int64_t total = 0;
     for (int k = 0; k < njobs; k++) total += jobs[k].n;
-#ifdef GT_HAVE_OPENMP
-    const int nt = gt__threads();
-    if (total > GT__PAR_MIN && nt > 1 && !omp_in_parallel()) {
-        /* One region for all variables: each thread takes the same share of every job,
-         * boundaries on multiples of 16 elements (whole vectors, whole cache lines). */
-#pragma omp parallel num_threads(nt)
-        {
-            const int64_t t = omp_get_thread_num(), tn = omp_get_num_threads();
-            for (int k = 0; k < njobs; k++) {
-                const int64_t n = jobs[k].n, blocks = (n + 15) / 16;
-                int64_t i0 = blocks * t / tn * 16, i1 = blocks * (t + 1) / tn * 16;
-                run(&jobs[k], i0, i1 < n ? i1 : n, avx2);
-            }
-        }
+    if (total <= GT__PAR_MIN) {
+        for (int k = 0; k < njobs; k++) run(&jobs[k], 0, jobs[k].n, avx2);
         return;
     }
-#endif
-    (void)total;
-    for (int k = 0; k < njobs; k++) run(&jobs[k], 0, jobs[k].n, avx2);
+    opt_job o = {jobs, njobs, avx2};
+    gt__par_for(SHARES, 0, opt_task, &o);
 }

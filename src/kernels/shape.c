@@ -8,9 +8,6 @@
 
 #include <string.h>
 
-#ifdef GT_HAVE_OPENMP
-#include <omp.h>
-#endif
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -224,6 +221,19 @@ static void copy_range(const copy_plan *p, int64_t lo, int64_t hi) {
     }
 }
 
+/* A copy split into blocks of `per` units. */
+typedef struct copy_job {
+    const copy_plan *p;
+    int64_t per, nunits;
+} copy_job;
+
+static void copy_task(void *ctx, int64_t b, int tid) {
+    (void)tid;
+    const copy_job *j = ctx;
+    const int64_t lo = b * j->per, hi = lo + j->per < j->nunits ? lo + j->per : j->nunits;
+    copy_range(j->p, lo, hi);
+}
+
 void gt__k_copy_strided(void *dst, const void *src, size_t esize, int rank, const int64_t *shape,
                         const int64_t *dst_stride, const int64_t *src_stride) {
     copy_plan p = {.es = esize, .dst = dst, .src = src};
@@ -269,15 +279,8 @@ void gt__k_copy_strided(void *dst, const void *src, size_t esize, int rank, cons
         copy_range(&p, 0, nunits);
         return;
     }
-    int64_t per = BLOCK_ELEMS / p.unit > 0 ? BLOCK_ELEMS / p.unit : 1;
-    int64_t nb = (nunits + per - 1) / per;
-#ifdef GT_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (int64_t b = 0; b < nb; b++) {
-        int64_t lo = b * per, hi = lo + per < nunits ? lo + per : nunits;
-        copy_range(&p, lo, hi);
-    }
+    copy_job j = {&p, BLOCK_ELEMS / p.unit > 0 ? BLOCK_ELEMS / p.unit : 1, nunits};
+    gt__par_for((nunits + j.per - 1) / j.per, 0, copy_task, &j);
 }
 
 void gt__k_fill(void *dst, size_t esize, int64_t n, const void *value) {
@@ -306,45 +309,83 @@ int64_t gt__k_index_check(const void *idx, bool idx64, int64_t n, int64_t limit)
     return -1;
 }
 
+/* Rows of a gather, GATHER_ROWS per task. */
+#define GATHER_ROWS 64
+typedef struct gather_job {
+    char *out;
+    const char *params;
+    size_t row_bytes;
+    int64_t n;
+    const void *idx;
+    bool idx64;
+    int64_t nidx, rows;
+} gather_job;
+
+static void gather_rows(const gather_job *g, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t a = r / g->nidx, j = r % g->nidx;
+        int64_t src_row = a * g->n + index_at(g->idx, g->idx64, j);
+        memcpy(g->out + (size_t)r * g->row_bytes, g->params + (size_t)src_row * g->row_bytes,
+               g->row_bytes);
+    }
+}
+
+static void gather_task(void *ctx, int64_t t, int tid) {
+    (void)tid;
+    const gather_job *g = ctx;
+    const int64_t r0 = t * GATHER_ROWS;
+    gather_rows(g, r0, r0 + GATHER_ROWS < g->rows ? r0 + GATHER_ROWS : g->rows);
+}
+
 void gt__k_gather(void *out, const void *params, size_t esize, int64_t outer, int64_t n,
                   int64_t inner, const void *idx, bool idx64, int64_t nidx) {
     int64_t rows = outer * nidx;
     size_t row_bytes = (size_t)inner * esize;
     if (rows == 0 || row_bytes == 0)
         return;
-    char *o = out;
-    const char *pm = params;
-#ifdef GT_HAVE_OPENMP
-#pragma omp parallel for schedule(static) if (rows * inner > GT__PAR_MIN)
-#endif
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t a = r / nidx, j = r % nidx;
-        int64_t src_row = a * n + index_at(idx, idx64, j);
-        memcpy(o + (size_t)r * row_bytes, pm + (size_t)src_row * row_bytes, row_bytes);
+    gather_job g = {out, params, row_bytes, n, idx, idx64, nidx, rows};
+    if (rows * inner <= GT__PAR_MIN) {
+        gather_rows(&g, 0, rows);
+        return;
     }
+    gt__par_for((rows + GATHER_ROWS - 1) / GATHER_ROWS, 0, gather_task, &g);
 }
 
 /* Columns per scatter-add work item: each item owns a column range of one outer slab, so
  * threads never write the same element and each element sums in increasing j. */
 #define SCATTER_COLS 1024
 
-#define SCATTER(T)                                                                                 \
+typedef struct scatter_job {
+    void *out;
+    const void *upd;
+    bool is_f64;
+    int64_t n, inner, nidx, ncb;
+    const void *idx;
+    bool idx64;
+} scatter_job;
+
+#define SCATTER_ITEM(T)                                                                            \
     do {                                                                                           \
-        T *o = out;                                                                                \
-        const T *u = upd;                                                                          \
-        int64_t ncb = (inner + SCATTER_COLS - 1) / SCATTER_COLS, items = outer * ncb;              \
-        _Pragma("omp parallel for schedule(static) if (outer * nidx * inner > GT__PAR_MIN)") for ( \
-            int64_t it = 0; it < items; it++) {                                                    \
-            int64_t a = it / ncb, c0 = it % ncb * SCATTER_COLS;                                    \
-            int64_t c1 = c0 + SCATTER_COLS < inner ? c0 + SCATTER_COLS : inner;                    \
-            for (int64_t j = 0; j < nidx; j++) {                                                   \
-                T *dr = o + (a * n + index_at(idx, idx64, j)) * inner;                             \
-                const T *ur = u + (a * nidx + j) * inner;                                          \
-                for (int64_t c = c0; c < c1; c++)                                                  \
-                    dr[c] += ur[c];                                                                \
-            }                                                                                      \
+        T *o = j->out;                                                                             \
+        const T *u = j->upd;                                                                       \
+        for (int64_t k = 0; k < j->nidx; k++) {                                                    \
+            T *dr = o + (a * j->n + index_at(j->idx, j->idx64, k)) * j->inner;                     \
+            const T *ur = u + (a * j->nidx + k) * j->inner;                                        \
+            for (int64_t c = c0; c < c1; c++)                                                      \
+                dr[c] += ur[c];                                                                    \
         }                                                                                          \
     } while (0)
+
+static void scatter_task(void *ctx, int64_t it, int tid) {
+    (void)tid;
+    const scatter_job *j = ctx;
+    const int64_t a = it / j->ncb, c0 = it % j->ncb * SCATTER_COLS;
+    const int64_t c1 = c0 + SCATTER_COLS < j->inner ? c0 + SCATTER_COLS : j->inner;
+    if (j->is_f64)
+        SCATTER_ITEM(double);
+    else
+        SCATTER_ITEM(float);
+}
 
 void gt__k_scatter_add(void *out, const void *upd, bool is_f64, int64_t outer, int64_t n,
                        int64_t inner, const void *idx, bool idx64, int64_t nidx) {
@@ -353,8 +394,12 @@ void gt__k_scatter_add(void *out, const void *upd, bool is_f64, int64_t outer, i
         memset(out, 0, total * (is_f64 ? sizeof(double) : sizeof(float)));
     if (outer * nidx * inner == 0)
         return;
-    if (is_f64)
-        SCATTER(double);
-    else
-        SCATTER(float);
+    const int64_t ncb = (inner + SCATTER_COLS - 1) / SCATTER_COLS;
+    scatter_job j = {out, upd, is_f64, n, inner, nidx, ncb, idx, idx64};
+    if (outer * nidx * inner <= GT__PAR_MIN) {
+        for (int64_t it = 0; it < outer * ncb; it++)
+            scatter_task(&j, it, 0);
+        return;
+    }
+    gt__par_for(outer * ncb, 0, scatter_task, &j);
 }

@@ -36,17 +36,25 @@ typedef struct sm_ctx {
 
 typedef void (*item_fn)(const sm_ctx *c, int64_t it);
 
+typedef struct item_job {
+    item_fn f;
+    const sm_ctx *c;
+} item_job;
+
+static void item_task(void *ctx, int64_t it, int tid) {
+    (void)tid;
+    const item_job *j = ctx;
+    j->f(j->c, it);
+}
+
 static void run_items(item_fn f, const sm_ctx *c, int64_t nit) {
-    /* Decide before the pragma: an OpenMP region with a false if() still enters the runtime,
-     * which costs more than a small softmax. */
+    /* Small softmaxes stay on the calling thread: handing out tasks costs more. */
     if (c->outer * c->n * c->inner <= GT__PAR_MIN || nit <= 1) {
         for (int64_t it = 0; it < nit; it++) f(c, it);
         return;
     }
-#ifdef GT_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (int64_t it = 0; it < nit; it++) f(c, it);
+    item_job j = {f, c};
+    gt__par_for(nit, 0, item_task, &j);
 }
 
 static int64_t label_at(gt_dtype ldt, const void *labels, int64_t r) {

@@ -174,19 +174,36 @@ static void unary_run(gt__ew_kind k, gt_dtype dt, const void *x, void *y, int64_
     }
 }
 
+/* One elementwise job: kind, dtype, operands (b NULL for unary kinds), CHUNK elements a task. */
+typedef struct ew_job {
+    gt__ew_kind k;
+    gt_dtype dt;
+    const void *a, *b;
+    void *y;
+    int64_t n;
+    double alpha;
+} ew_job;
+
+static void binary_run(gt__ew_kind k, gt_dtype dt, const void *a, const void *b, void *y,
+                       int64_t off, int64_t n, double alpha);
+
+static void ew_task(void *ctx, int64_t c, int tid) {
+    (void)tid;
+    const ew_job *j = ctx;
+    const int64_t off = c * CHUNK, len = j->n - off < CHUNK ? j->n - off : CHUNK;
+    if (j->b)
+        binary_run(j->k, j->dt, j->a, j->b, j->y, off, len, j->alpha);
+    else
+        unary_run(j->k, j->dt, j->a, j->y, off, len, j->alpha);
+}
+
 void gt__ew_unary(gt__ew_kind k, gt_dtype dt, const void *x, void *y, int64_t n, double alpha) {
     if (n <= GT__PAR_MIN) {
         unary_run(k, dt, x, y, 0, n, alpha);
         return;
     }
-    int64_t nc = (n + CHUNK - 1) / CHUNK;
-#ifdef GT_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (int64_t c = 0; c < nc; c++) {
-        int64_t off = c * CHUNK, len = n - off < CHUNK ? n - off : CHUNK;
-        unary_run(k, dt, x, y, off, len, alpha);
-    }
+    ew_job j = {k, dt, x, NULL, y, n, alpha};
+    gt__par_for((n + CHUNK - 1) / CHUNK, 0, ew_task, &j);
 }
 
 static void binary_run(gt__ew_kind k, gt_dtype dt, const void *a, const void *b, void *y,
@@ -205,12 +222,6 @@ void gt__ew_binary(gt__ew_kind k, gt_dtype dt, const void *a, const void *b, voi
         binary_run(k, dt, a, b, out, 0, n, alpha);
         return;
     }
-    int64_t nc = (n + CHUNK - 1) / CHUNK;
-#ifdef GT_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
-#endif
-    for (int64_t c = 0; c < nc; c++) {
-        int64_t off = c * CHUNK, len = n - off < CHUNK ? n - off : CHUNK;
-        binary_run(k, dt, a, b, out, off, len, alpha);
-    }
+    ew_job j = {k, dt, a, b, out, n, alpha};
+    gt__par_for((n + CHUNK - 1) / CHUNK, 0, ew_task, &j);
 }

@@ -109,6 +109,22 @@ static void batch_product(const mm_attr *at, const gt_tensor *a, const gt_tensor
              (const char *)b->data + (size_t)ob * es, ldb, (char *)y->data + (size_t)(t * m * n) * es);
 }
 
+/* The batch of products, one per task (batch_product's arguments). */
+typedef struct batch_job {
+    const mm_attr *at;
+    const gt_tensor *a, *b;
+    gt_tensor *y;
+    int r;
+    int64_t m, n, k, lda, ldb;
+    const int64_t *sa, *sb;
+} batch_job;
+
+static void batch_task(void *ctx, int64_t t, int tid) {
+    (void)tid;
+    const batch_job *j = ctx;
+    batch_product(j->at, j->a, j->b, j->y, j->r, j->m, j->n, j->k, j->lda, j->ldb, j->sa, j->sb, t);
+}
+
 static void mm_forward(gt__call *c) {
     const gt_tensor *a = c->in[0], *b = c->in[1];
     const mm_attr *at = c->attr;
@@ -138,13 +154,12 @@ static void mm_forward(gt__call *c) {
     double macs = (double)m * (double)n * (double)k;
     bool par = nbatch > 1 && macs < 262144.0 && macs * (double)nbatch > 262144.0 &&
                (y->dtype == GT_F64 || strcmp(gt__gemm_backend(), "blas") != 0);
-    /* Decide before the pragma: an OpenMP region with a false if() still enters the runtime. */
     if (!par) {
         for (int64_t t = 0; t < nbatch; t++) batch_product(at, a, b, y, r, m, n, k, lda, ldb, sa, sb, t);
         return;
     }
-#pragma omp parallel for schedule(static)
-    for (int64_t t = 0; t < nbatch; t++) batch_product(at, a, b, y, r, m, n, k, lda, ldb, sa, sb, t);
+    batch_job j = {at, a, b, y, r, m, n, k, lda, ldb, sa, sb};
+    gt__par_for(nbatch, 0, batch_task, &j);
 }
 
 /* TensorFlow's _MatMulGrad (and _BatchMatMulV2Grad) for the four transpose combinations. */
