@@ -15,6 +15,8 @@
  * arithmetic does not depend on where a thread boundary falls either. */
 #include "kernels/gemm.h"
 
+#include "core/internal.h" /* gt__par_active */
+
 #include "kernels/cpu.h"
 
 #include <limits.h>
@@ -170,7 +172,7 @@ static void pk_4x8(int64_t kc, const float *pa, const float *pb, float *c, int64
 }
 
 static const gt__sgemm_kernel portable_kernel = {
-    PMR, PNR, 256, 128, 2048, pk_4x8, NULL, NULL, NULL,
+    PMR, PNR, 256, 128, 2048, pk_4x8, NULL, NULL, NULL, NULL,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -218,16 +220,15 @@ static void sgemm_naive(const sgemm_args *g, int64_t i0, int64_t i1, int64_t j0,
  * in memory (A^T, or plain B), every panel reads one short piece of kc
  * different rows; walking all panels a few steps at a time instead consumes
  * each cache line and page fully before moving on (measured ~5x faster
- * packing for A^T with lda = 1024).  skip_full: only edge panels are needed. */
+ * packing for A^T with lda = 1024). */
 static void pack_block(gt__spack_fn fn, int w, int64_t kc, int64_t cols, const float *src, int64_t ld,
-                       bool rcontig, bool skip_full, float *dst) {
+                       bool rcontig, float *dst) {
     enum { PSTEP = 16 };
     const int64_t pstep = rcontig ? PSTEP : kc;
     for (int64_t p0 = 0; p0 < kc; p0 += pstep) {
         const int64_t ks = kc - p0 < pstep ? kc - p0 : pstep;
         for (int64_t q = 0; q < cols; q += w) {
             const int64_t rows = cols - q < w ? cols - q : w;
-            if (skip_full && rows == w) continue;
             const float *s = rcontig ? src + p0 * ld + q : src + q * ld + p0;
             float *d = dst + q * kc + p0 * w;
             if (fn) fn(ks, rows, s, ld, rcontig, d);
@@ -248,7 +249,7 @@ static void load_edge(float *tile, const float *cp, const sgemm_args *g, int fir
 
 /* Compute rows [i0,i1) x cols [j0,j1) of C with kernel kr.  This is the whole
  * single-thread algorithm; threads just call it on disjoint rectangles.
- * direct_a: read full MR-row panels of op(A) in place (see use_direct_a). */
+ * direct_a: read op(A) in place instead of packing it (see use_direct_a). */
 static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g, bool direct_a,
                        int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     const int mr = kr->mr, nr = kr->nr;
@@ -258,7 +259,7 @@ static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g, bool dir
     const int64_t mcb = balanced_block(m, kr->mc, mr);
     const int64_t ncb = balanced_block(n, kr->nc, nr);
     const int64_t mcp = (mcb + mr - 1) / mr * mr, ncp = (ncb + nr - 1) / nr * nr;
-    const int64_t a_len = (mcp * kcb + 15) & ~(int64_t)15; /* keeps pb 64B aligned */
+    const int64_t a_len = direct_a ? 0 : (mcp * kcb + 15) & ~(int64_t)15; /* keeps pb 64B aligned */
     float *buf = pack_buffer((size_t)(a_len + ncp * kcb));
     if (!buf) {
         sgemm_naive(g, i0, i1, j0, j1);
@@ -275,38 +276,38 @@ static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g, bool dir
             const int first = pc == 0;
             /* op(B)[pc:pc+kc, j0+jc : +nc] -> NR-wide panels */
             pack_block(pack_b, nr, kc, nc, g->tb ? g->b + (j0 + jc) * g->ldb + pc : g->b + pc * g->ldb + j0 + jc,
-                       g->ldb, !g->tb, false, pb_buf);
+                       g->ldb, !g->tb, pb_buf);
             for (int64_t ic = 0; ic < m; ic += mcb) {
                 const int64_t mc = m - ic < mcb ? m - ic : mcb;
                 /* op(A)[i0+ic : +mc, pc:pc+kc] -> MR-tall panels */
-                pack_block(pack_a, mr, kc, mc, g->ta ? g->a + pc * g->lda + i0 + ic : g->a + (i0 + ic) * g->lda + pc,
-                           g->lda, g->ta, direct_a, pa_buf);
+                if (!direct_a)
+                    pack_block(pack_a, mr, kc, mc, g->ta ? g->a + pc * g->lda + i0 + ic : g->a + (i0 + ic) * g->lda + pc,
+                               g->lda, g->ta, pa_buf);
                 for (int64_t jr = 0; jr < nc; jr += nr) {
                     const int64_t cols = nc - jr < nr ? nc - jr : nr;
                     const float *pb = pb_buf + jr * kc;
                     for (int64_t ir = 0; ir < mc; ir += mr) {
-                        const int64_t rows = mc - ir < mr ? mc - ir : mr;
-                        const float *pa = pa_buf + ir * kc;
-                        float *cp = g->c + (i0 + ic + ir) * g->ldc + (j0 + jc + jr);
-                        if (direct_a && rows == mr) {
-                            const int64_t i = i0 + ic + ir;
-                            const float *ap = g->ta ? g->a + pc * g->lda + i : g->a + i * g->lda + pc;
-                            const int64_t rsa = g->ta ? 1 : g->lda, csa = g->ta ? g->lda : 1;
-                            if (cols == nr) {
-                                kr->ukernel_ua(kc, ap, rsa, csa, pb, cp, g->ldc, g->alpha, g->beta, first);
-                                continue;
-                            }
-                            load_edge(tile, cp, g, first, mr, nr, rows, cols);
-                            kr->ukernel_ua(kc, ap, rsa, csa, pb, tile, nr, g->alpha, g->beta, first);
-                        } else if (rows == mr && cols == nr) {
-                            kr->ukernel(kc, pa, pb, cp, g->ldc, g->alpha, g->beta, first);
-                            continue;
+                        const int64_t rows = mc - ir < mr ? mc - ir : mr, i = i0 + ic + ir;
+                        float *cp = g->c + i * g->ldc + (j0 + jc + jr);
+                        /* op(A) rows i.. at steps pc..: in place, or the packed panel */
+                        const float *ap = pa_buf + ir * kc;
+                        int64_t rsa = 1, csa = mr;
+                        if (direct_a) {
+                            ap = g->ta ? g->a + pc * g->lda + i : g->a + i * g->lda + pc;
+                            rsa = g->ta ? 1 : g->lda;
+                            csa = g->ta ? g->lda : 1;
+                        }
+                        if (rows == mr && cols == nr) {
+                            if (direct_a) kr->ukernel_ua(kc, ap, rsa, csa, pb, cp, g->ldc, g->alpha, g->beta, first);
+                            else kr->ukernel(kc, ap, pb, cp, g->ldc, g->alpha, g->beta, first);
+                        } else if (kr->edge) {
+                            kr->edge((int)rows, (int)cols, kc, ap, rsa, csa, pb, cp, g->ldc, g->alpha, g->beta, first);
                         } else {
                             load_edge(tile, cp, g, first, mr, nr, rows, cols);
-                            kr->ukernel(kc, pa, pb, tile, nr, g->alpha, g->beta, first);
+                            kr->ukernel(kc, ap, pb, tile, nr, g->alpha, g->beta, first);
+                            for (int64_t r = 0; r < rows; r++)
+                                memcpy(cp + r * g->ldc, tile + r * nr, (size_t)cols * sizeof(float));
                         }
-                        for (int64_t r = 0; r < rows; r++)
-                            memcpy(cp + r * g->ldc, tile + r * nr, (size_t)cols * sizeof(float));
                     }
                 }
             }
@@ -345,8 +346,8 @@ static void choose_grid(int nt, int64_t m, int64_t n, int64_t k, int mr, int nr,
 static int useful_threads(int64_t m, int64_t n, int64_t k) {
 #ifdef GT_HAVE_OPENMP
     const double macs = (double)m * (double)n * (double)k;
-    if (macs < GT_GEMM_PAR_MACS || omp_in_parallel()) return 1;
-    int nt = omp_get_max_threads();
+    if (macs < GT_GEMM_PAR_MACS || gt__par_active()) return 1;
+    int nt = gt__threads();
     const double cap = macs / GT_GEMM_MACS_PER_THREAD;
     if ((double)nt > cap) nt = (int)cap;
     return nt < 1 ? 1 : nt;
@@ -363,13 +364,33 @@ static bool use_direct_a(const gt__sgemm_kernel *kr, const sgemm_args *g) {
     /* Measured (AVX2, 1 thread): reading row-major A in place is never slower
      * up to n = 512 and 20-40% faster for n <= 64; A^T read in place strides
      * by lda per step and loses beyond n = 64. */
-    return kr->ukernel_ua != NULL && (g->n <= 64 || (!g->ta && g->n <= 256));
+    return kr->ukernel_ua != NULL && kr->edge != NULL && (g->n <= 64 || (!g->ta && g->n <= 4096));
 }
 
 /* Split C into a fixed static grid of rectangles whose edges are multiples
  * of the register tile and run sgemm_rect on each, one per OpenMP thread.  The
  * grid depends on the thread count, but per-element arithmetic does not
  * depend on the rectangle, so the result is the same for any thread count. */
+/* The grid of rectangles, one per task (tiles are claimed by whichever thread is free). */
+typedef struct rect_job {
+    const gt__sgemm_kernel *kr;
+    const sgemm_args *g;
+    bool direct_a;
+    int tm, tn;
+    int64_t mt, ntl; /* register tiles along m and n */
+} rect_job;
+
+static void rect_task(void *ctx, int64_t t, int tid) {
+    (void)tid;
+    const rect_job *j = ctx;
+    const int ra = j->kr->mr, ca = j->kr->nr, ti = (int)t / j->tn, tj = (int)t % j->tn;
+    int64_t r0 = j->mt * ti / j->tm * ra, r1 = j->mt * (ti + 1) / j->tm * ra;
+    int64_t c0 = j->ntl * tj / j->tn * ca, c1 = j->ntl * (tj + 1) / j->tn * ca;
+    if (r1 > j->g->m) r1 = j->g->m;
+    if (c1 > j->g->n) c1 = j->g->n;
+    sgemm_rect(j->kr, j->g, j->direct_a, r0, r1, c0, c1);
+}
+
 static void sgemm_packed(const gt__sgemm_kernel *kr, const sgemm_args *g) {
     const int nt = useful_threads(g->m, g->n, g->k);
     const bool direct_a = use_direct_a(kr, g);
@@ -378,24 +399,9 @@ static void sgemm_packed(const gt__sgemm_kernel *kr, const sgemm_args *g) {
         return;
     }
 #ifdef GT_HAVE_OPENMP
-    const int ra = kr->mr, ca = kr->nr;
-    int tm, tn;
-    choose_grid(nt, g->m, g->n, g->k, ra, ca, &tm, &tn);
-    const int64_t mt = (g->m + ra - 1) / ra, ntl = (g->n + ca - 1) / ca;
-    const int tiles = tm * tn;
-#pragma omp parallel num_threads(tiles)
-    {
-        /* The team may be smaller than asked; stride so every tile is done. */
-        const int nthr = omp_get_num_threads();
-        for (int t = omp_get_thread_num(); t < tiles; t += nthr) {
-            const int ti = t / tn, tj = t % tn;
-            int64_t r0 = mt * ti / tm * ra, r1 = mt * (ti + 1) / tm * ra;
-            int64_t c0 = ntl * tj / tn * ca, c1 = ntl * (tj + 1) / tn * ca;
-            if (r1 > g->m) r1 = g->m;
-            if (c1 > g->n) c1 = g->n;
-            sgemm_rect(kr, g, direct_a, r0, r1, c0, c1);
-        }
-    }
+    rect_job j = {kr, g, direct_a, 0, 0, (g->m + kr->mr - 1) / kr->mr, (g->n + kr->nr - 1) / kr->nr};
+    choose_grid(nt, g->m, g->n, g->k, kr->mr, kr->nr, &j.tm, &j.tn);
+    gt__par_for(j.tm * j.tn, nt, rect_task, &j);
 #endif
 }
 
@@ -587,6 +593,28 @@ static void dgemm_panel(bool ta, bool tb, int64_t m, int64_t j0, int64_t w, int6
     }
 }
 
+/* One column panel of DNB columns per task. */
+typedef struct dgemm_job {
+    bool ta, tb;
+    int64_t m, n, k;
+    double alpha;
+    const double *a;
+    int64_t lda;
+    const double *b;
+    int64_t ldb;
+    double beta;
+    double *c;
+    int64_t ldc;
+} dgemm_job;
+
+static void dgemm_task(void *ctx, int64_t t, int tid) {
+    (void)tid;
+    const dgemm_job *j = ctx;
+    const int64_t j0 = t * DNB, w = j->n - j0 < DNB ? j->n - j0 : DNB;
+    dgemm_panel(j->ta, j->tb, j->m, j0, w, j->k, j->alpha, j->a, j->lda, j->b, j->ldb, j->beta,
+                j->c, j->ldc);
+}
+
 /* Public f64 entry; column panels are independent so threading is exact. */
 void gt__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
                   const double *a, int64_t lda, const double *b, int64_t ldb,
@@ -599,12 +627,11 @@ void gt__gemm_f64(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alph
         return;
     }
     const int64_t np = (n + DNB - 1) / DNB;
-#ifdef GT_HAVE_OPENMP
-    const int par = np > 1 && (double)m * (double)n * (double)k >= GT_GEMM_PAR_MACS && !omp_in_parallel();
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (int64_t t = 0; t < np; t++) {
-        const int64_t j0 = t * DNB, w = n - j0 < DNB ? n - j0 : DNB;
-        dgemm_panel(ta, tb, m, j0, w, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    dgemm_job j = {ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};
+    if (np > 1 && (double)m * (double)n * (double)k >= GT_GEMM_PAR_MACS) {
+        gt__par_for(np, 0, dgemm_task, &j);
+        return;
     }
+    for (int64_t t = 0; t < np; t++)
+        dgemm_task(&j, t, 0);
 }
