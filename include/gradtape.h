@@ -155,7 +155,9 @@ void gt_mem_reset_peak(void);
 /** Returns every cached buffer to the system. */
 void gt_mem_trim(void);
 
-/** Sets the number of threads kernels use (OpenMP and BLAS); n <= 0 means all cores. */
+/** Sets the number of threads kernels use, the caller included; n <= 0 means every CPU the
+ *  process may run on. The default is GT_NUM_THREADS, else OMP_NUM_THREADS, else every CPU.
+ *  Results are bitwise the same for any count. */
 void gt_set_num_threads(int n);
 /** The number of threads kernels use. */
 int gt_get_num_threads(void);
