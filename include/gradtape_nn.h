@@ -669,7 +669,9 @@ bool gt_model_evaluate(gt_model *model, gt_dataset *ds, const gt_eval_desc *desc
 gt_tensor *gt_model_predict(gt_model *model, gt_dataset *ds, const gt_eval_desc *desc);
 
 /** Builds a model by calling it once on zeros of input_shape (batch axis first, e.g.
- *  GT_SHAPE(1, 784)) with training=false, as Keras' model.build(input_shape). No-op when built. */
+ *  GT_SHAPE(1, 784)) with training=false, as Keras' model.build(input_shape). A batch axis of
+ *  -1 is Keras' None (GT_SHAPE(-1, 784)): the call uses one sample and the summary shows the
+ *  batch as None, as for a model started with keras.Input((784,)). No-op when built. */
 bool gt_model_build(gt_model *model, int rank, const int64_t *input_shape);
 
 /* ---- optimizer state (for checkpoints) --------------------------------------------------- */

@@ -320,7 +320,7 @@ static gt_model *build_model(const char *spec, int *xrank, int64_t *xshape, char
         gt_model_free(m);
         return NULL;
     }
-    int64_t full[4] = {1, xshape[0], *xrank > 1 ? xshape[1] : 0, *xrank > 2 ? xshape[2] : 0};
+    int64_t full[4] = {-1, xshape[0], *xrank > 1 ? xshape[1] : 0, *xrank > 2 ? xshape[2] : 0};
     if (!gt_model_build(m, *xrank + 1, full)) {
         snprintf(err, nerr, "building model '%s' failed: %s", spec, gt_error());
         gt_model_free(m);

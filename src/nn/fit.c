@@ -417,6 +417,14 @@ gt_tensor *gt_model_predict(gt_model *model, gt_dataset *ds, const gt_eval_desc 
     return res;
 }
 
+/* Marks the batch axis of every recorded output shape unknown (summary prints None). */
+static void unknown_batch(gt_layer *l) {
+    if (l->out_rank >= 1)
+        l->out_shape[0] = -1;
+    for (int i = 0; i < l->nchildren; i++)
+        unknown_batch(l->children[i]);
+}
+
 bool gt_model_build(gt_model *model, int rank, const int64_t *input_shape) {
     if (!model) {
         nn_error("model build: NULL model");
@@ -424,9 +432,23 @@ bool gt_model_build(gt_model *model, int rank, const int64_t *input_shape) {
     }
     if (gt_layer_built(gt_model_layer(model)) && gt_layer_variables(gt_model_layer(model), NULL, 0) > 0)
         return true;
+    /* A batch axis of -1 is Keras' None: build on one sample, record the batch as unknown */
+    const bool none = rank >= 1 && input_shape && input_shape[0] == -1;
+    int64_t shape[GT_MAX_RANK];
+    if (none) {
+        if (rank > GT_MAX_RANK) {
+            nn_error("model build: rank %d exceeds %d", rank, GT_MAX_RANK);
+            return false;
+        }
+        memcpy(shape, input_shape, sizeof(int64_t) * (size_t)rank);
+        shape[0] = 1;
+        input_shape = shape;
+    }
     gt_scope_begin();
     gt_tensor *z = gt_zeros(GT_F32, rank, input_shape);
     bool ok = z && gt_model_call(model, z, false) != NULL;
     gt_scope_end();
+    if (ok && none)
+        unknown_batch(gt_model_layer(model));
     return ok;
 }

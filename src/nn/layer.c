@@ -133,9 +133,13 @@ void nn_scope_path(const char *name, char *buf, size_t n) {
 void nn_shape_str(int rank, const int64_t *shape, char *buf, size_t n) {
     size_t o = 0;
     o += (size_t)snprintf(buf + o, n > o ? n - o : 0, "(");
-    for (int i = 0; i < rank; i++)
-        o += (size_t)snprintf(buf + o, n > o ? n - o : 0, "%s%lld", i ? ", " : "",
-                              (long long)shape[i]);
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 0) /* unknown (a batch axis built as None) */
+            o += (size_t)snprintf(buf + o, n > o ? n - o : 0, "%sNone", i ? ", " : "");
+        else
+            o += (size_t)snprintf(buf + o, n > o ? n - o : 0, "%s%lld", i ? ", " : "",
+                                  (long long)shape[i]);
+    }
     snprintf(buf + o, n > o ? n - o : 0, rank == 1 ? ",)" : ")");
 }
 
