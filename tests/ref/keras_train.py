@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains the models of `make train-check` with Keras 3 for comparison with gradtape.
 
-    /work/venv/tf/bin/python tests/ref/keras_train.py [mlp|cnn|all] [--data DIR]
+    /work/venv/tf/bin/python tests/ref/keras_train.py [mlp|cnn|all] [--data DIR] [--seed N]
 
 Same data (Fashion-MNIST IDX files, pixels / 255), same models, Adam(1e-3), batch 128,
 shuffled each epoch, MLP 10 epochs / CNN 5 epochs, then model.evaluate on the 10,000 test
@@ -67,12 +67,12 @@ class EpochTimes(keras.callbacks.Callback):
         print(f"  epoch {epoch + 1}: {time.time() - self.t:.1f}s", flush=True)
 
 
-def run(name, data):
+def run(name, data, seed):
     xtr, ytr, xte, yte = data
     shape = (-1, 784) if name == "mlp" else (-1, 28, 28, 1)
     xtr = (xtr.astype("float32") / 255.0).reshape(shape)
     xte = (xte.astype("float32") / 255.0).reshape(shape)
-    keras.utils.set_random_seed(42)
+    keras.utils.set_random_seed(seed)
     model = mlp() if name == "mlp" else cnn()
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -83,7 +83,7 @@ def run(name, data):
     secs = time.time() - t0
     loss, acc = model.evaluate(xte, yte.astype("int32"), batch_size=128, verbose=0)
     print(f"keras {name}: {epochs} epochs in {secs:.1f}s ({secs / epochs:.2f}s per epoch)")
-    print(f"keras {name}: test_loss={loss:.6f} test_accuracy={acc:.6f}", flush=True)
+    print(f"keras {name} seed {seed}: test_loss={loss:.6f} test_accuracy={acc:.6f}", flush=True)
 
 
 def main(argv):
@@ -91,10 +91,11 @@ def main(argv):
     d = "/usr/share/datasets/fashion-mnist"
     if "--data" in argv:
         d = argv[argv.index("--data") + 1]
+    seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 42
     data = load(d)
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}")
     for name in (["mlp", "cnn"] if which == "all" else [which]):
-        run(name, data)
+        run(name, data, seed)
 
 
 if __name__ == "__main__":
