@@ -379,7 +379,26 @@ static void check_summary(const gt_model *m, int line_length, const char *block)
     free(want);
 }
 
+/* A model built with batch -1 (Keras' None) shows None as its batch axis, as a Keras model
+ * started from keras.Input((784,)) does; calling it afterwards keeps that. */
+static void summary_none(void) {
+    gt_model *m = gt_sequential(NULL);
+    gt_sequential_add(m, gt_dense(&(gt_dense_desc){.units = 16, .activation = GT_ACT_RELU}));
+    gt_sequential_add(m, gt_dense(&(gt_dense_desc){.units = 10}));
+    GTT_OK(gt_model_build(m, GT_SHAPE(-1, 784)));
+    char got[1 << 14] = "";
+    FILE *f = tmpfile();
+    gt_model_summary(m, f, 80);
+    rewind(f);
+    got[fread(got, 1, sizeof got - 1, f)] = 0;
+    fclose(f);
+    GTT_CHECK(strstr(got, "(None, 16)") && strstr(got, "(None, 10)") && strstr(got, "12,730"),
+              "summary of a model built with batch None:\n%s", got);
+    gt_model_free(m);
+}
+
 static void summaries(void) {
+    summary_none();
     gt_reset_uids();
     gt_model *cnn = gt_sequential(NULL);
     gt_sequential_add(cnn, gt_conv2d_layer(&(gt_conv2d_layer_desc){
