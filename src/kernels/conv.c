@@ -389,27 +389,24 @@ static void bwd_filter_task(void *ctx, int64_t s, int tid) {
 }
 
 /* dw[i] = parts[0][i] + parts[1][i] + ... in part order, for i in [i0, i1). */
-static void sum_parts(const filter_job *fj, void *dw, int64_t i0, int64_t i1) {
-    const int64_t wsize = fj->wsize, nparts = fj->nparts;
-    if (fj->base.dt == GT_F32) {
-        float *o = dw;
-        const float *p = fj->base.out;
-        for (int64_t i = i0; i < i1; i++) {
-            float acc = p[i];
-            for (int64_t s = 1; s < nparts; s++)
-                acc += p[s * wsize + i];
-            o[i] = acc;
-        }
-    } else {
-        double *o = dw;
-        const double *p = fj->base.out;
-        for (int64_t i = i0; i < i1; i++) {
-            double acc = p[i];
-            for (int64_t s = 1; s < nparts; s++)
-                acc += p[s * wsize + i];
-            o[i] = acc;
-        }
+#define DEFINE_SUM_PARTS(T, SUF)                                                                   \
+    static void sum_parts_##SUF(T *o, const T *p, int64_t wsize, int64_t nparts, int64_t i0,       \
+                                int64_t i1) {                                                      \
+        for (int64_t i = i0; i < i1; i++) {                                                        \
+            T acc = p[i];                                                                          \
+            for (int64_t s = 1; s < nparts; s++)                                                   \
+                acc += p[s * wsize + i];                                                           \
+            o[i] = acc;                                                                            \
+        }                                                                                          \
     }
+DEFINE_SUM_PARTS(float, f32)
+DEFINE_SUM_PARTS(double, f64)
+
+static void sum_parts(const filter_job *fj, void *dw, int64_t i0, int64_t i1) {
+    if (fj->base.dt == GT_F32)
+        sum_parts_f32(dw, fj->base.out, fj->wsize, fj->nparts, i0, i1);
+    else
+        sum_parts_f64(dw, fj->base.out, fj->wsize, fj->nparts, i0, i1);
 }
 
 #define SUM_BLOCK 16384
