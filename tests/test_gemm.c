@@ -3,16 +3,14 @@
  * Prints one line per failure and ends with "N passed, N failed". */
 #include "kernels/gemm.h"
 
+#include <gradtape.h>
+
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef GT_HAVE_OPENMP
-#include <omp.h>
-#endif
 
 static int n_pass, n_fail;
 
@@ -186,33 +184,31 @@ static void run_shape(int64_t m, int64_t n, int64_t k, int with_f64) {
         }
 }
 
-/* Bitwise comparison of the same product under different thread counts. */
+/* Bitwise comparison of the same product under different thread counts
+ * (the kernel thread pool's count: 3 on a 2-core machine still runs three
+ * threads, and gives grids that 2 does not). */
 static void check_determinism(int backend, int ta, int tb, int64_t m, int64_t n, int64_t k) {
-#ifdef GT_HAVE_OPENMP
     const int64_t lda = ta ? m : k, ldb = tb ? k : n;
     float *a = malloc((size_t)(m * k) * sizeof(float)), *b = malloc((size_t)(k * n) * sizeof(float));
     float *c1 = malloc((size_t)(m * n) * sizeof(float)), *c2 = malloc((size_t)(m * n) * sizeof(float));
     for (int64_t i = 0; i < m * k; i++) a[i] = (float)urand();
     for (int64_t i = 0; i < k * n; i++) b[i] = (float)urand();
-    const int saved = omp_get_max_threads();
+    const int saved = gt_get_num_threads();
     gt__gemm_force(backend);
-    omp_set_num_threads(1);
+    gt_set_num_threads(1);
     gt__gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c1, n);
     static const int counts[2] = {2, 3};
     for (int ci = 0; ci < 2; ci++) {
-        omp_set_num_threads(counts[ci]);
+        gt_set_num_threads(counts[ci]);
         for (int64_t i = 0; i < m * n; i++) c2[i] = NAN;
         gt__gemm_f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c2, n);
         int ok = memcmp(c1, c2, (size_t)(m * n) * sizeof(float)) == 0;
         report(ok, "determinism %s ta=%d tb=%d m=%lld n=%lld k=%lld: 1 vs %d threads differ",
                backend_names[backend], ta, tb, (long long)m, (long long)n, (long long)k, counts[ci]);
     }
-    omp_set_num_threads(saved);
+    gt_set_num_threads(saved);
     gt__gemm_force(0);
     free(a); free(b); free(c1); free(c2);
-#else
-    (void)backend; (void)ta; (void)tb; (void)m; (void)n; (void)k;
-#endif
 }
 
 int main(void) {
@@ -233,6 +229,16 @@ int main(void) {
         {33, 129, 1000}, {1000, 1, 129}, {1, 1000, 129}, {129, 1, 1000}, {1000, 129, 1000},
     };
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) run_shape(big[i][0], big[i][1], big[i][2], 0);
+    /* Edge tiles of every height and width class (rows 1-6 after two full
+     * row panels; columns 8, 9, 15, 16, 17, 31: one or two vectors, masked
+     * or not), large enough to leave the small-product loop, with k across
+     * two K blocks. */
+    static const int64_t edge_n[6] = {8, 9, 15, 16, 17, 31};
+    for (int64_t r = 1; r <= 6; r++)
+        for (int j = 0; j < 6; j++) {
+            const int64_t m = 12 + r, k = 300 + 32768 / (m * edge_n[j]);
+            run_shape(m, edge_n[j], k, 0);
+        }
     /* Degenerate shapes: k == 0 gives beta*C; empty C must not be touched. */
     static const int64_t degen[][3] = {{7, 33, 0}, {129, 1, 0}, {0, 33, 7}, {33, 0, 129}, {0, 0, 0}};
     for (size_t i = 0; i < sizeof degen / sizeof degen[0]; i++)
@@ -242,7 +248,8 @@ int main(void) {
      * including the training shapes and their backward transposes. */
     static const int64_t det[][3] = {
         {128, 256, 784}, {784, 256, 128}, {128, 784, 256}, {128, 128, 256},
-        {1000, 129, 1000}, {257, 1000, 333}, {1000, 7, 1000},
+        {1000, 129, 1000}, {257, 1000, 333}, {1000, 7, 1000}, {128, 1600, 128},
+        {7281, 32, 9}, {9, 32, 7281}, {121, 288, 64}, {227, 64, 288}, {1000, 100, 50},
     };
     for (int bi = 0; bi < n_backends; bi++)
         for (size_t i = 0; i < sizeof det / sizeof det[0]; i++)

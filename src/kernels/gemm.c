@@ -6,12 +6,14 @@
  * with op(A) packed into MR-row panels (for each p: MR consecutive values)
  * and op(B) into NR-column panels (for each p: NR consecutive values), both
  * zero-padded, so one register-blocked microkernel serves all four transpose
- * combinations; transposition is absorbed entirely by the packers.
+ * combinations; transposition is absorbed entirely by the packers.  Kernels
+ * that can read op(A) in place skip packing it where that is cheaper.
  *
  * Determinism: threads own disjoint rectangles of C (never a slice of K) and
  * the K blocking depends only on k, so each C element is accumulated in the
  * same order with the same instructions whatever the thread count.  Edge
- * tiles run the same full-size microkernel on a scratch tile, so an element's
+ * tiles run a kernel with the per-element arithmetic of the full one (an
+ * edge kernel, or the full kernel on a scratch tile), so an element's
  * arithmetic does not depend on where a thread boundary falls either. */
 #include "kernels/gemm.h"
 
@@ -25,9 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef GT_HAVE_OPENMP
-#include <omp.h>
-#endif
 #if defined(__unix__) || defined(__APPLE__)
 #include <pthread.h>
 #define GT_GEMM_PTHREAD_KEY 1
@@ -283,23 +282,25 @@ static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g, bool dir
                 if (!direct_a)
                     pack_block(pack_a, mr, kc, mc, g->ta ? g->a + pc * g->lda + i0 + ic : g->a + (i0 + ic) * g->lda + pc,
                                g->lda, g->ta, pa_buf);
+                /* op(A) rows i.. at steps pc..: in place, or the packed panel */
+                const int64_t rsa = direct_a ? (g->ta ? 1 : g->lda) : 1, csa = direct_a ? (g->ta ? g->lda : 1) : mr;
                 for (int64_t jr = 0; jr < nc; jr += nr) {
                     const int64_t cols = nc - jr < nr ? nc - jr : nr;
                     const float *pb = pb_buf + jr * kc;
-                    for (int64_t ir = 0; ir < mc; ir += mr) {
+                    int64_t ir = 0;
+                    if (direct_a && cols == nr && mc >= mr) { /* the full tiles in one call */
+                        const int64_t i = i0 + ic;
+                        ir = mc / mr * mr;
+                        kr->ukernel_ua(mc / mr, kc, g->ta ? g->a + pc * g->lda + i : g->a + i * g->lda + pc, rsa,
+                                       csa, pb, g->c + i * g->ldc + (j0 + jc + jr), g->ldc, g->alpha, g->beta, first);
+                    }
+                    for (; ir < mc; ir += mr) {
                         const int64_t rows = mc - ir < mr ? mc - ir : mr, i = i0 + ic + ir;
                         float *cp = g->c + i * g->ldc + (j0 + jc + jr);
-                        /* op(A) rows i.. at steps pc..: in place, or the packed panel */
                         const float *ap = pa_buf + ir * kc;
-                        int64_t rsa = 1, csa = mr;
-                        if (direct_a) {
-                            ap = g->ta ? g->a + pc * g->lda + i : g->a + i * g->lda + pc;
-                            rsa = g->ta ? 1 : g->lda;
-                            csa = g->ta ? g->lda : 1;
-                        }
-                        if (rows == mr && cols == nr) {
-                            if (direct_a) kr->ukernel_ua(kc, ap, rsa, csa, pb, cp, g->ldc, g->alpha, g->beta, first);
-                            else kr->ukernel(kc, ap, pb, cp, g->ldc, g->alpha, g->beta, first);
+                        if (direct_a) ap = g->ta ? g->a + pc * g->lda + i : g->a + i * g->lda + pc;
+                        if (!direct_a && rows == mr && cols == nr) {
+                            kr->ukernel(kc, ap, pb, cp, g->ldc, g->alpha, g->beta, first);
                         } else if (kr->edge) {
                             kr->edge((int)rows, (int)cols, kc, ap, rsa, csa, pb, cp, g->ldc, g->alpha, g->beta, first);
                         } else {
@@ -319,90 +320,89 @@ static void sgemm_rect(const gt__sgemm_kernel *kr, const sgemm_args *g, bool dir
 /* Thread partition                                                           */
 /* ------------------------------------------------------------------------ */
 
-#ifdef GT_HAVE_OPENMP
-/* Pick a tm x tn grid of C rectangles (tm*tn <= nt) minimising the largest
- * rectangle's compute plus its packing traffic; fewer tiles than threads is
- * allowed when C is too narrow to split further.  Boundaries are multiples of
- * the register tile, so the partition never changes per-element arithmetic. */
-static void choose_grid(int nt, int64_t m, int64_t n, int64_t k, int mr, int nr,
-                        int *tm_out, int *tn_out) {
-    const int64_t mt = (m + mr - 1) / mr, ntl = (n + nr - 1) / nr;
-    double best = -1.0;
-    int btm = 1, btn = 1;
-    for (int tm = 1; tm <= nt && tm <= mt; tm++)
-        for (int tn = 1; tm * tn <= nt && tn <= ntl; tn++) {
-            const double rm = (double)((mt + tm - 1) / tm * mr), rn = (double)((ntl + tn - 1) / tn * nr);
-            /* a packed element costs roughly as much as 8 multiply-adds */
-            const double cost = rm * rn * (double)k + 8.0 * (rm + rn) * (double)k;
-            if (best < 0 || cost < best) { best = cost; btm = tm; btn = tn; }
-        }
-    *tm_out = btm;
-    *tn_out = btn;
-}
-#endif
-
-/* Thread count worth using for an m*n*k product (1 when not compiled with
- * OpenMP, or when already inside a parallel region). */
+/* Thread count worth using for an m*n*k product (1 inside a task of the
+ * kernel thread pool, where a nested job would run serially anyway). */
 static int useful_threads(int64_t m, int64_t n, int64_t k) {
-#ifdef GT_HAVE_OPENMP
     const double macs = (double)m * (double)n * (double)k;
     if (macs < GT_GEMM_PAR_MACS || gt__par_active()) return 1;
     int nt = gt__threads();
     const double cap = macs / GT_GEMM_MACS_PER_THREAD;
     if ((double)nt > cap) nt = (int)cap;
     return nt < 1 ? 1 : nt;
-#else
-    (void)m; (void)n; (void)k;
-    return 1;
-#endif
 }
 
-/* Packing A pays off only when each packed panel is reused across many
- * column panels of B; for narrow C (the logits layer, n = 10) packing A costs
- * about as much as the multiply.  Decided from the global shape only. */
+/* Reading op(A) in place instead of packing it.  Row-major A: a tile's six
+ * rows are six sequential streams the hardware prefetcher follows, and the
+ * kernel's broadcasts cost the same from them as from a packed panel, so
+ * packing is pure overhead (measured, AVX2, 1 thread: never slower, 4-7%
+ * faster at m = 128 and n = 288..1600, 5% at 1024^3).  A^T read in place
+ * strides by lda per step, so a tile touches kc cache lines of A and loses
+ * to packing beyond n = 64 (for narrower C packing costs about as much as
+ * the multiply).  Decided from the global shape only. */
 static bool use_direct_a(const gt__sgemm_kernel *kr, const sgemm_args *g) {
-    /* Measured (AVX2, 1 thread): reading row-major A in place is never slower
-     * up to n = 512 and 20-40% faster for n <= 64; A^T read in place strides
-     * by lda per step and loses beyond n = 64. */
-    return kr->ukernel_ua != NULL && kr->edge != NULL && (g->n <= 64 || (!g->ta && g->n <= 4096));
+    return kr->ukernel_ua != NULL && kr->edge != NULL && (!g->ta || g->n <= 64);
 }
 
-/* Split C into a fixed static grid of rectangles whose edges are multiples
- * of the register tile and run sgemm_rect on each, one per OpenMP thread.  The
- * grid depends on the thread count, but per-element arithmetic does not
- * depend on the rectangle, so the result is the same for any thread count. */
-/* The grid of rectangles, one per task (tiles are claimed by whichever thread is free). */
+/* C cut into a tm x tn grid of rectangles, one pool task each.  Boundaries
+ * fall on multiples of gm rows and gn columns: the register tile for a
+ * kernel without an edge kernel, otherwise any row and any 8-column vector
+ * (an edge tile then has the arithmetic of a full one), which splits C
+ * evenly.  Per-element arithmetic never depends on the rectangle, so the
+ * result is the same for any grid, thread count or claiming order. */
 typedef struct rect_job {
     const gt__sgemm_kernel *kr;
     const sgemm_args *g;
     bool direct_a;
-    int tm, tn;
-    int64_t mt, ntl; /* register tiles along m and n */
+    int64_t tm, tn, gm, gn;
 } rect_job;
 
+/* Bounds [*lo, *hi) of part t of tparts over len elements in units of u. */
+static void part_bounds(int64_t len, int64_t u, int64_t t, int64_t tparts, int64_t *lo, int64_t *hi) {
+    const int64_t units = (len + u - 1) / u;
+    *lo = units * t / tparts * u;
+    *hi = units * (t + 1) / tparts * u;
+    if (*hi > len) *hi = len;
+}
+
+/* Pool task t: rectangle (t / tn, t % tn) of the grid. */
 static void rect_task(void *ctx, int64_t t, int tid) {
     (void)tid;
     const rect_job *j = ctx;
-    const int ra = j->kr->mr, ca = j->kr->nr, ti = (int)t / j->tn, tj = (int)t % j->tn;
-    int64_t r0 = j->mt * ti / j->tm * ra, r1 = j->mt * (ti + 1) / j->tm * ra;
-    int64_t c0 = j->ntl * tj / j->tn * ca, c1 = j->ntl * (tj + 1) / j->tn * ca;
-    if (r1 > j->g->m) r1 = j->g->m;
-    if (c1 > j->g->n) c1 = j->g->n;
+    int64_t r0, r1, c0, c1;
+    part_bounds(j->g->m, j->gm, t / j->tn, j->tm, &r0, &r1);
+    part_bounds(j->g->n, j->gn, t % j->tn, j->tn, &c0, &c1);
     sgemm_rect(j->kr, j->g, j->direct_a, r0, r1, c0, c1);
 }
 
+/* Pick the tm x tn grid (tm*tn <= nt) minimising the largest rectangle's
+ * compute plus its packing traffic (a packed element costs roughly as much
+ * as 8 multiply-adds; op(A) read in place costs no packing, so splitting N
+ * is then free of duplicated work while splitting M repacks B).  Fewer
+ * rectangles than threads when C is too small to split further. */
+static void choose_grid(int nt, rect_job *j) {
+    const sgemm_args *g = j->g;
+    const int64_t um = (g->m + j->gm - 1) / j->gm, un = (g->n + j->gn - 1) / j->gn;
+    double best = -1.0;
+    j->tm = j->tn = 1;
+    for (int64_t tm = 1; tm <= nt && tm <= um; tm++)
+        for (int64_t tn = 1; tm * tn <= nt && tn <= un; tn++) {
+            const double rm = (double)((um + tm - 1) / tm * j->gm), rn = (double)((un + tn - 1) / tn * j->gn);
+            const double packed = (j->direct_a ? 0.0 : rm) + rn;
+            const double cost = (rm * rn + 8.0 * packed) * (double)g->k;
+            if (best < 0 || cost < best) { best = cost; j->tm = tm; j->tn = tn; }
+        }
+}
+
+/* The whole product on up to useful_threads() threads of the pool. */
 static void sgemm_packed(const gt__sgemm_kernel *kr, const sgemm_args *g) {
     const int nt = useful_threads(g->m, g->n, g->k);
-    const bool direct_a = use_direct_a(kr, g);
+    rect_job j = {kr, g, use_direct_a(kr, g), 1, 1, kr->edge ? 1 : kr->mr, kr->edge ? 8 : kr->nr};
     if (nt <= 1) {
-        sgemm_rect(kr, g, direct_a, 0, g->m, 0, g->n);
+        sgemm_rect(kr, g, j.direct_a, 0, g->m, 0, g->n);
         return;
     }
-#ifdef GT_HAVE_OPENMP
-    rect_job j = {kr, g, direct_a, 0, 0, (g->m + kr->mr - 1) / kr->mr, (g->n + kr->nr - 1) / kr->nr};
-    choose_grid(nt, g->m, g->n, g->k, kr->mr, kr->nr, &j.tm, &j.tn);
+    choose_grid(nt, &j);
     gt__par_for(j.tm * j.tn, nt, rect_task, &j);
-#endif
 }
 
 /* ------------------------------------------------------------------------ */

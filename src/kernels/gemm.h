@@ -41,17 +41,28 @@ enum {
  *   first && beta == 0 : C = alpha*acc
  *   first              : C = alpha*acc + beta*C
  *   otherwise          : C = alpha*acc + C
- * The C tile is always a full MR x NR block (the driver redirects edge tiles
- * into a scratch tile) so every element sees identical arithmetic. */
+ * The C tile is always a full MR x NR block; edge tiles go to the edge
+ * kernel below, or to a scratch tile, so every element sees identical
+ * arithmetic. */
 typedef void (*gt__sgemm_ukernel)(int64_t kc, const float *pa, const float *pb,
                                   float *c, int64_t ldc, float alpha, float beta,
                                   int first);
 
 /* Variant reading op(A) in place (row r, step p at a[r*rsa + p*csa]) instead
- * of from a packed panel, with exactly the same arithmetic per element. */
-typedef void (*gt__sgemm_ukernel_ua)(int64_t kc, const float *a, int64_t rsa, int64_t csa,
-                                     const float *pb, float *c, int64_t ldc, float alpha,
-                                     float beta, int first);
+ * of from a packed panel, with exactly the same arithmetic per element, for
+ * `tiles` full tiles stacked down C (tile t: rows from a + t*MR*rsa, C at
+ * c + t*MR*ldc) in one call, which amortises the call and setup when kc is
+ * short. */
+typedef void (*gt__sgemm_ukernel_ua)(int64_t tiles, int64_t kc, const float *a, int64_t rsa,
+                                     int64_t csa, const float *pb, float *c, int64_t ldc,
+                                     float alpha, float beta, int first);
+
+/* Any tile of at most MR x NR (rows x cols) computed in place in C, op(A)
+ * read at a[r*rsa + p*csa] (a packed panel: rsa = 1, csa = MR), with the
+ * arithmetic of a full tile for every element it writes. */
+typedef void (*gt__sgemm_ukernel_edge)(int rows, int cols, int64_t kc, const float *a, int64_t rsa,
+                                       int64_t csa, const float *pb, float *c, int64_t ldc,
+                                       float alpha, float beta, int first);
 
 /* Packs one w-wide panel (w = MR for op(A), NR for op(B)) of kc steps into
  * dst[p*w + r], zero-padding r >= rows.  rcontig: the w values of a step are
@@ -65,6 +76,7 @@ typedef struct gt__sgemm_kernel {
     int64_t kc, mc, nc;       /* cache blocks (mc % mr == 0, nc % nr == 0) */
     gt__sgemm_ukernel ukernel;
     gt__sgemm_ukernel_ua ukernel_ua; /* NULL: always pack A */
+    gt__sgemm_ukernel_edge edge;     /* NULL: edge tiles go through a scratch tile */
     gt__spack_fn pack_a;      /* NULL: use the generic packer */
     gt__spack_fn pack_b;
 } gt__sgemm_kernel;

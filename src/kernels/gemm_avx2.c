@@ -18,116 +18,148 @@
 #define NR 16
 #define GT_AVX2 __attribute__((target("avx2,fma")))
 
-/* One k step of the 6x16 tile: two B vectors, six broadcasts, twelve FMAs.
- * A0..A5 address op(A)[r, p] for the six rows. */
-#define STEP6(A0, A1, A2, A3, A4, A5, pb)                                     \
-    do {                                                                      \
-        const __m256 b0_ = _mm256_load_ps(pb);                                \
-        const __m256 b1_ = _mm256_load_ps((pb) + 8);                          \
-        __m256 a_ = _mm256_broadcast_ss(A0);                                  \
-        c00 = _mm256_fmadd_ps(a_, b0_, c00);                                  \
-        c01 = _mm256_fmadd_ps(a_, b1_, c01);                                  \
-        a_ = _mm256_broadcast_ss(A1);                                         \
-        c10 = _mm256_fmadd_ps(a_, b0_, c10);                                  \
-        c11 = _mm256_fmadd_ps(a_, b1_, c11);                                  \
-        a_ = _mm256_broadcast_ss(A2);                                         \
-        c20 = _mm256_fmadd_ps(a_, b0_, c20);                                  \
-        c21 = _mm256_fmadd_ps(a_, b1_, c21);                                  \
-        a_ = _mm256_broadcast_ss(A3);                                         \
-        c30 = _mm256_fmadd_ps(a_, b0_, c30);                                  \
-        c31 = _mm256_fmadd_ps(a_, b1_, c31);                                  \
-        a_ = _mm256_broadcast_ss(A4);                                         \
-        c40 = _mm256_fmadd_ps(a_, b0_, c40);                                  \
-        c41 = _mm256_fmadd_ps(a_, b1_, c41);                                  \
-        a_ = _mm256_broadcast_ss(A5);                                         \
-        c50 = _mm256_fmadd_ps(a_, b0_, c50);                                  \
-        c51 = _mm256_fmadd_ps(a_, b1_, c51);                                  \
-    } while (0)
-#define STEP(pa, pb) STEP6((pa), (pa) + 1, (pa) + 2, (pa) + 3, (pa) + 4, (pa) + 5, pb)
+/* The alpha/beta rule of the ukernel contract as a mode:
+ *   0  first block, beta == 0 (C is write-only): alpha*acc
+ *   1  first block: alpha*acc + beta*C
+ *   2  later K blocks: alpha*acc + C
+ * and 3..5 the same with alpha == 1, where the multiply by alpha is left
+ * out: 1*x is x and fma(1, x, u) rounds exactly like x + u, so the bits are
+ * those of modes 0..2. */
+static inline int store_mode(float alpha, float beta, int first) {
+    return (first ? (beta == 0.0f ? 0 : 1) : 2) + (alpha == 1.0f ? 3 : 0);
+}
 
-#define ZERO_ACC                                                              \
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();              \
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();              \
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();              \
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();              \
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();              \
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps()
-
-#define STORE_ACC                                                             \
-    do {                                                                      \
-        const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);   \
-        const int mode = first ? (beta == 0.0f ? 0 : 1) : 2;                  \
-        store_row(c + 0 * ldc, c00, c01, va, vb, mode);                       \
-        store_row(c + 1 * ldc, c10, c11, va, vb, mode);                       \
-        store_row(c + 2 * ldc, c20, c21, va, vb, mode);                       \
-        store_row(c + 3 * ldc, c30, c31, va, vb, mode);                       \
-        store_row(c + 4 * ldc, c40, c41, va, vb, mode);                       \
-        store_row(c + 5 * ldc, c50, c51, va, vb, mode);                       \
-    } while (0)
-
-/* Write one accumulator row pair back with the alpha/beta rule of the
- * ukernel contract; fmadd keeps the rounding identical for all tiles. */
-GT_AVX2 static inline void store_row(float *c, __m256 x0, __m256 x1, __m256 va, __m256 vb,
-                                     int mode) {
-    if (mode == 0) { /* first block, beta == 0: C is write-only */
-        _mm256_storeu_ps(c, _mm256_mul_ps(va, x0));
-        _mm256_storeu_ps(c + 8, _mm256_mul_ps(va, x1));
-    } else if (mode == 1) { /* first block: alpha*acc + beta*C */
-        _mm256_storeu_ps(c, _mm256_fmadd_ps(va, x0, _mm256_mul_ps(vb, _mm256_loadu_ps(c))));
-        _mm256_storeu_ps(c + 8, _mm256_fmadd_ps(va, x1, _mm256_mul_ps(vb, _mm256_loadu_ps(c + 8))));
-    } else { /* later K blocks: alpha*acc + C */
-        _mm256_storeu_ps(c, _mm256_fmadd_ps(va, x0, _mm256_loadu_ps(c)));
-        _mm256_storeu_ps(c + 8, _mm256_fmadd_ps(va, x1, _mm256_loadu_ps(c + 8)));
+/* One 8-wide vector of results from accumulators x and the C values cv they
+ * replace (unused in modes 0 and 3); fmadd keeps the rounding identical for
+ * every tile. */
+GT_AVX2 static inline __m256 finish(__m256 x, __m256 cv, __m256 va, __m256 vb, int mode) {
+    switch (mode) {
+    case 0: return _mm256_mul_ps(va, x);
+    case 1: return _mm256_fmadd_ps(va, x, _mm256_mul_ps(vb, cv));
+    case 2: return _mm256_fmadd_ps(va, x, cv);
+    case 3: return x;
+    case 4: return _mm256_add_ps(x, _mm256_mul_ps(vb, cv));
+    default: return _mm256_add_ps(x, cv);
     }
 }
 
-/* Warm the C tile while the FMAs run; it is touched only at the end. */
-GT_AVX2 static inline void prefetch_c(const float *c, int64_t ldc) {
-    for (int r = 0; r < MR; r++) {
+/* Lanes of a partial column vector: lane_mask + 8 - n selects the first n. */
+static const int32_t lane_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/* Write one row of a tile back: nv vectors, the last one masked if asked
+ * (C is read only when the mode uses it). */
+GT_AVX2 static inline __attribute__((always_inline)) void
+store_row(const int nv, const bool masked, float *c, __m256 x0, __m256 x1, __m256 va,
+               __m256 vb, int mode, __m256i mask) {
+    const bool rd = mode != 0 && mode != 3;
+    if (nv > 1) {
+        _mm256_storeu_ps(c, finish(x0, rd ? _mm256_loadu_ps(c) : x0, va, vb, mode));
+        c += 8;
+        x0 = x1;
+    }
+    if (masked)
+        _mm256_maskstore_ps(c, mask, finish(x0, rd ? _mm256_maskload_ps(c, mask) : x0, va, vb, mode));
+    else
+        _mm256_storeu_ps(c, finish(x0, rd ? _mm256_loadu_ps(c) : x0, va, vb, mode));
+}
+
+/* The one tile body every kernel here inlines: a rows x cols tile (rows <=
+ * MR, cols <= NR) computed in place, op(A) read at a[r*rsa + p*csa] (a
+ * packed panel is rsa = 1, csa = MR).  Every element gets the same FMA
+ * sequence and store rule whatever the tile: the lanes of a vector are
+ * independent, a row's arithmetic does not depend on how many rows the tile
+ * has, and the columns outside C are masked off on load and store.  So edge
+ * tiles and in-place reads of A give the bits of full tiles from packed
+ * panels.  Constant rows, nv (column vectors) and masked after inlining
+ * specialise it; the accumulators are named variables so that they stay in
+ * registers. */
+GT_AVX2 static inline __attribute__((always_inline)) void
+tile(const int rows, const int nv, const bool masked, int cols, int64_t kc, const float *a,
+     int64_t rsa, int64_t csa, const float *pb, float *c, int64_t ldc, float alpha, float beta,
+     int first) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    /* warm the C tile while the FMAs run; it is touched only at the end */
+    for (int r = 0; r < rows; r++) {
         _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + NR - 1), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + cols - 1), _MM_HINT_T0);
     }
+#define TILE_ROW(R, x0, x1)                                                   \
+    if (rows > (R)) {                                                         \
+        const __m256 a_ = _mm256_broadcast_ss(a + (R) * rsa);                 \
+        x0 = _mm256_fmadd_ps(a_, b0, x0);                                     \
+        if (nv > 1) x1 = _mm256_fmadd_ps(a_, b1, x1);                         \
+    }
+    for (int64_t p = 0; p < kc; p++) {
+        const __m256 b0 = _mm256_load_ps(pb), b1 = nv > 1 ? _mm256_load_ps(pb + 8) : b0;
+        TILE_ROW(0, c00, c01);
+        TILE_ROW(1, c10, c11);
+        TILE_ROW(2, c20, c21);
+        TILE_ROW(3, c30, c31);
+        TILE_ROW(4, c40, c41);
+        TILE_ROW(5, c50, c51);
+        a += csa;
+        pb += NR;
+    }
+#undef TILE_ROW
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    const int mode = store_mode(alpha, beta, first);
+    const __m256i mask = _mm256_loadu_si256((const __m256i *)(const void *)(lane_mask + 8 * nv - cols));
+    store_row(nv, masked, c, c00, c01, va, vb, mode, mask);
+    if (rows > 1) store_row(nv, masked, c + ldc, c10, c11, va, vb, mode, mask);
+    if (rows > 2) store_row(nv, masked, c + 2 * ldc, c20, c21, va, vb, mode, mask);
+    if (rows > 3) store_row(nv, masked, c + 3 * ldc, c30, c31, va, vb, mode, mask);
+    if (rows > 4) store_row(nv, masked, c + 4 * ldc, c40, c41, va, vb, mode, mask);
+    if (rows > 5) store_row(nv, masked, c + 5 * ldc, c50, c51, va, vb, mode, mask);
 }
 
-/* The hot loop: everything stays in registers for kc steps, then one pass
- * over the C tile.  Unrolled by 4 so loop overhead hides behind the FMAs. */
+/* Full tiles with op(A) read in place, `tiles` of them down C. */
+GT_AVX2 static void sk_6x16_ua(int64_t tiles, int64_t kc, const float *a, int64_t rsa, int64_t csa,
+                               const float *pb, float *c, int64_t ldc, float alpha, float beta,
+                               int first) {
+    for (int64_t t = 0; t < tiles; t++, a += MR * rsa, c += MR * ldc)
+        tile(MR, 2, false, NR, kc, a, rsa, csa, pb, c, ldc, alpha, beta, first);
+}
+
+/* Full tiles from packed panels of op(A).  Not unrolled: GCC's schedule of
+ * an unrolled body spills accumulators (15 of the 16 ymm registers are
+ * live), and the loop overhead hides behind the twelve FMAs of a step. */
 GT_AVX2 static void sk_6x16(int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc,
                             float alpha, float beta, int first) {
-    ZERO_ACC;
-    prefetch_c(c, ldc);
-    int64_t p = 0;
-    for (; p + 4 <= kc; p += 4) {
-        _mm_prefetch((const char *)(pa + 64), _MM_HINT_T0);
-        STEP(pa, pb);
-        STEP(pa + MR, pb + NR);
-        STEP(pa + 2 * MR, pb + 2 * NR);
-        STEP(pa + 3 * MR, pb + 3 * NR);
-        pa += 4 * MR;
-        pb += 4 * NR;
-    }
-    for (; p < kc; p++) {
-        STEP(pa, pb);
-        pa += MR;
-        pb += NR;
-    }
-    STORE_ACC;
+    tile(MR, 2, false, NR, kc, pa, 1, MR, pb, c, ldc, alpha, beta, first);
 }
 
-/* Same arithmetic as sk_6x16 (identical FMA sequence per element) but reads
- * op(A) in place: row r, step p at a[r*rsa + p*csa].  Used when C has so few
- * columns that packing A would cost as much as the multiply itself. */
-GT_AVX2 static void sk_6x16_ua(int64_t kc, const float *a, int64_t rsa, int64_t csa,
-                               const float *pb, float *c, int64_t ldc, float alpha,
-                               float beta, int first) {
-    ZERO_ACC;
-    prefetch_c(c, ldc);
-    const float *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa;
-    const float *a3 = a + 3 * rsa, *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
-    for (int64_t p = 0, o = 0; p < kc; p++, o += csa) {
-        STEP6(a0 + o, a1 + o, a2 + o, a3 + o, a4 + o, a5 + o, pb);
-        pb += NR;
+/* Edge tiles, one specialisation per row count, vector count and masking. */
+GT_AVX2 static void sk_edge(int rows, int cols, int64_t kc, const float *a, int64_t rsa,
+                            int64_t csa, const float *pb, float *c, int64_t ldc, float alpha,
+                            float beta, int first) {
+#define EDGE_CASES(R)                                                                          \
+    case 4 * (R):                                                                              \
+        tile(R, 1, false, cols, kc, a, rsa, csa, pb, c, ldc, alpha, beta, first);              \
+        return;                                                                                \
+    case 4 * (R) + 1:                                                                          \
+        tile(R, 1, true, cols, kc, a, rsa, csa, pb, c, ldc, alpha, beta, first);               \
+        return;                                                                                \
+    case 4 * (R) + 2:                                                                          \
+        tile(R, 2, false, cols, kc, a, rsa, csa, pb, c, ldc, alpha, beta, first);              \
+        return;                                                                                \
+    case 4 * (R) + 3:                                                                          \
+        tile(R, 2, true, cols, kc, a, rsa, csa, pb, c, ldc, alpha, beta, first);               \
+        return
+    switch (4 * rows + (cols > 8 ? 2 : 0) + (cols % 8 != 0)) {
+        EDGE_CASES(1);
+        EDGE_CASES(2);
+        EDGE_CASES(3);
+        EDGE_CASES(4);
+        EDGE_CASES(5);
+        EDGE_CASES(6);
+    default: return;
     }
-    STORE_ACC;
+#undef EDGE_CASES
 }
 
 /* In-register 8x8 transpose (rows r[0..7] become columns): lets the packers
@@ -169,25 +201,12 @@ GT_AVX2 static inline void store2(float *p, __m128 v) {
     _mm_storel_epi64((__m128i *)(void *)p, _mm_castps_si128(v));
 }
 
-/* op(A) panel of 6 rows.  Row-major A (strided rows) is the common forward
- * case, so it gets an 8-step transpose; A^T rows are already contiguous. */
+/* op(A) panel of 6 rows.  Only A^T is packed (row-major A is read in place,
+ * see use_direct_a in gemm.c), and its six values of a step are contiguous. */
 GT_AVX2 static void pack_a6(int64_t kc, int64_t rows, const float *src, int64_t ld, bool rcontig,
                             float *dst) {
     int64_t p = 0;
-    if (rows == MR && !rcontig) {
-        for (; p + 8 <= kc; p += 8) {
-            __m256 r[8];
-            for (int i = 0; i < MR; i++) r[i] = _mm256_loadu_ps(src + i * ld + p);
-            r[6] = _mm256_setzero_ps();
-            r[7] = _mm256_setzero_ps();
-            transpose8(r);
-            for (int q = 0; q < 8; q++) {
-                float *d = dst + (p + q) * MR; /* store 6 of 8 lanes: 4 + 2 */
-                _mm_storeu_ps(d, _mm256_castps256_ps128(r[q]));
-                store2(d + 4, _mm256_extractf128_ps(r[q], 1));
-            }
-        }
-    } else if (rows == MR) {
+    if (rows == MR && rcontig) {
         for (; p < kc; p++) {
             const float *s = src + p * ld;
             float *d = dst + p * MR;
@@ -226,7 +245,7 @@ GT_AVX2 static void pack_b16(int64_t kc, int64_t rows, const float *src, int64_t
  * stays in L1, the MC x KC A block (144 KiB) in L2, the KC x NC B block in
  * L3.  KC is an upper bound; the driver balances k into equal chunks. */
 static const gt__sgemm_kernel avx2_kernel = {
-    MR, NR, 256, 144, 3072, sk_6x16, sk_6x16_ua, pack_a6, pack_b16,
+    MR, NR, 256, 144, 3072, sk_6x16, sk_6x16_ua, sk_edge, pack_a6, pack_b16,
 };
 
 /* Descriptor handed to the driver in gemm.c after the CPU check. */
