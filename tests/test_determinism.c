@@ -7,9 +7,6 @@
 
 #include <string.h>
 
-#ifdef GT_HAVE_OPENMP
-#include <omp.h>
-#endif
 
 typedef struct {
     gt_tensor *w1, *b1, *w2, *b2;
@@ -106,9 +103,7 @@ static void update_errors(void) {
 }
 
 int main(void) {
-#ifdef GT_HAVE_OPENMP
-    int nt = omp_get_max_threads();
-#endif
+    int nt = gt_get_num_threads();
     gt_scope_begin();
     gt_tensor *a[6], *b[6];
     run(1, a);
@@ -123,8 +118,6 @@ int main(void) {
     GTT_CHECK(memcmp(ua, ub, sizeof ua) == 0, "gt_apply_updates differs between 1 and 2 threads");
     update_errors();
     gt_scope_end();
-#ifdef GT_HAVE_OPENMP
     gt_set_num_threads(nt);
-#endif
     return gtt_finish();
 }
