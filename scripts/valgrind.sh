@@ -5,11 +5,11 @@
 #   scripts/valgrind.sh [BUILD_DIR]            default BUILD_DIR: build
 #   GT_VALGRIND_SKIP="mnist cifar" ...          example stems not to run (too slow under valgrind)
 #   GT_VALGRIND_TIMEOUT=1200 ...                seconds allowed per example
-#   GT_VALGRIND_THREADS=1 ...                   OMP_NUM_THREADS and OPENBLAS_NUM_THREADS
+#   GT_VALGRIND_THREADS=1 ...                   GT_NUM_THREADS, OMP_NUM_THREADS, OPENBLAS_NUM_THREADS
 #
-# Threads default to 1 (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS): libgomp never joins its
-# worker threads, and valgrind counts their TLS as "possibly lost"; one thread means no pool.
-# scripts/valgrind.supp covers only that libgomp/ld.so block, for runs with more threads.
+# Threads default to 1: the kernel pool's workers (and OpenBLAS's) live until the process
+# exits, and valgrind counts their TLS as "possibly lost"; one thread means no pool.
+# scripts/valgrind.supp covers only that TLS block, for runs with more threads.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-build}"
@@ -60,7 +60,7 @@ for bin in "${bins[@]}"; do
         continue
     fi
     log="$(mktemp)"
-    if OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" timeout "$limit" "${vg[@]}" "$bin" >"$log" 2>&1; then
+    if GT_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" timeout "$limit" "${vg[@]}" "$bin" >"$log" 2>&1; then
         passed=$((passed + 1))
         tail -n 3 "$log" | sed 's/^/    /'
     else
