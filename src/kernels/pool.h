@@ -3,9 +3,10 @@
  *
  * Max pooling picks, per window and channel, the first cell in row-major order whose value no
  * later cell exceeds (TensorFlow's CPU rule: a later cell wins only when strictly greater).
- * Average pooling divides by the number of real cells. Scatters (the gradients) run one image
- * per thread and visit windows in order, so every sum has a fixed order: results are bitwise
- * identical whatever the thread count. */
+ * Average pooling divides by the number of real cells. Scatters (the gradients) that add run
+ * one image per thread and visit windows in order, so every sum has a fixed order; a max
+ * pooling gradient whose windows do not overlap gives each cell at most one dy and may run by
+ * output row. Results are bitwise identical whatever the thread count. */
 #ifndef GT_KERNELS_POOL_H
 #define GT_KERNELS_POOL_H
 
