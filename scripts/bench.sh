@@ -273,7 +273,7 @@ PYEOF
     echo
     echo "- $(date -u '+%Y-%m-%d %H:%M UTC'), $([ $QUICK = 1 ] && echo 'quick mode' || echo 'full run'), ${elapsed}s; load average (1/5/15 min) $load_before before, $load_after after"
     echo "- CPU: $CPU; flags: $FLAGS; $CEILING"
-    echo "- gradtape: $GT_BENCH_THREADS threads (OpenMP + OpenBLAS); ${TFV:-TensorFlow n/a}: intra_op $GT_BENCH_TF_INTRA, inter_op $GT_BENCH_TF_INTER; ${TORCHV:-PyTorch n/a}: torch threads $GT_BENCH_TORCH_THREADS, OPENBLAS_NUM_THREADS $TORCH_BLAS"
+    echo "- gradtape: $GT_BENCH_THREADS threads (its kernel thread pool); ${TFV:-TensorFlow n/a}: intra_op $GT_BENCH_TF_INTRA, inter_op $GT_BENCH_TF_INTER; ${TORCHV:-PyTorch n/a}: torch threads $GT_BENCH_TORCH_THREADS, OPENBLAS_NUM_THREADS $TORCH_BLAS"
     echo "- raw results: $TSV, per-run output in $OUT/raw/"
 } >>"$OUT/latest.md"
 echo
