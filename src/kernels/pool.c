@@ -372,11 +372,12 @@ static bool avx2_f32(gt_dtype dt, const gt__pool_geom *g) {
 
 /* ---- dispatch ------------------------------------------------------------------------------- */
 
-/* Input elements a task reads (or, for the scatters, writes): an op of fewer runs on the calling
- * thread, as threads only pay off above GT__PAR_MIN elements. A task runs consecutive units, a
- * few tens of output rows for the CNN shapes: enough tasks for the pool to balance, and few
- * enough that the claims are cheap and that a row kernel mostly prefetches rows of its own. */
-#define TASK_ELEMS GT__PAR_MIN
+/* Tasks per thread: a few, so that when a thread starts late or is preempted the pool hands
+ * its share to the others, and no more, each a contiguous run of units streaming through its
+ * own stretch of x (tasks of some 20 output rows, interleaving the threads' streams, made the
+ * CNN shapes 20% slower). Tasks are no smaller than GT__PAR_MIN elements, below which threads
+ * do not pay off: an op of fewer than twice that runs on the calling thread. */
+#define TASKS_PER_THREAD 4
 
 typedef struct unit_job {
     pool_unit f;
@@ -399,19 +400,22 @@ static void unit_task(void *ctx, int64_t t, int tid) {
  * under both paddings, and a nonempty one at least one window. */
 static void run(pool_unit f, int64_t units, const gt__pool_geom *g, const void *x, const void *a,
                 void *y) {
-    const int64_t elems = in_elems(g);
+    const int64_t elems = in_elems(g), threads = gt__threads();
     if (elems == 0)
         return;
-    const int64_t per_unit = elems / units > 0 ? elems / units : 1;
-    const int64_t per = TASK_ELEMS / per_unit > 0 ? TASK_ELEMS / per_unit : 1;
-    const int64_t tasks = (units + per - 1) / per;
-    if (tasks == 1 || gt__threads() == 1) {
+    int64_t tasks = TASKS_PER_THREAD * threads;
+    if (tasks > elems / GT__PAR_MIN)
+        tasks = elems / GT__PAR_MIN;
+    if (tasks > units)
+        tasks = units;
+    if (tasks <= 1 || threads == 1) {
         for (int64_t u = 0; u < units; u++)
             f(g, x, a, y, u);
         return;
     }
+    const int64_t per = (units + tasks - 1) / tasks;
     unit_job j = {f, g, x, a, y, units, per};
-    gt__par_for(tasks, 0, unit_task, &j);
+    gt__par_for((units + per - 1) / per, 0, unit_task, &j);
 }
 
 void gt__max_pool_fwd(gt_dtype dt, const gt__pool_geom *g, const void *x, void *y) {
