@@ -11,10 +11,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#ifdef GT_HAVE_OPENMP
-#include <omp.h>
-#endif
-
 #define LEAF 512     /* values per leaf of a row tree (sixteen lanes, 32 deep) */
 #define CHUNK 8192   /* parallel chunk of one long row: a power-of-two multiple of LEAF */
 #define CLEAF 16     /* rows per leaf of a column tree */
@@ -52,6 +48,29 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 #define CADD(a, b) ((a) + (b))
 #define CMUL(a, b) ((a) * (b))
 #define LPLAIN(v, m) (v)
+
+/* A reduction handed to the thread pool as tasks: for whole rows or tiles, the tensor and its
+ * geometry; for the chunks of one long row or tall tile, that row or tile (x, its offsets mo)
+ * and the partial results (y). rb: rows per row task. */
+typedef struct red_job {
+    const void *x, *mo;
+    void *y, *big;
+    int64_t O, R, I, nti, w, rb;
+    bool mx; /* argmax (else argmin) */
+} red_job;
+
+/* The tasks through the pool when par, else on the calling thread (below the size threshold
+ * handing out tasks costs more than it saves). */
+static void run_tasks(bool par, int64_t n, gt__par_fn fn, red_job *j) {
+    if (par) {
+        gt__par_for(n, 0, fn, j);
+        return;
+    }
+    for (int64_t t = 0; t < n; t++) fn(j, t, 0);
+}
+
+/* Rows per row task: about one CHUNK of values. */
+static int64_t rows_per_task(int64_t R) { return R >= CHUNK ? 1 : CHUNK / (R > 0 ? R : 1); }
 
 /* Scratch for the parallel splits comes from the stack, or from malloc for very long
  * reductions; a failed malloc only means "no split" (same bits, computed sequentially), so it
@@ -91,6 +110,22 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
         T l = NAME##_ptree(p, s), r = NAME##_ptree(p + s, n - s);                                \
         return COMB(l, r);                                                                       \
     }                                                                                            \
+    /* Chunk c of one long row into partial c. */                                               \
+    static void NAME##_chunk_task(void *ctx, int64_t c, int tid) {                               \
+        (void)tid;                                                                               \
+        const red_job *j = ctx;                                                                  \
+        const T *xo = j->x, *m = j->mo;                                                          \
+        ((T *)j->y)[c] = NAME##_tree(xo + c * CHUNK, min64(CHUNK, j->R - c * CHUNK), m ? *m : (T)0); \
+    }                                                                                            \
+    /* Rows [t*rb, t*rb + rb). */                                                                \
+    static void NAME##_row_task(void *ctx, int64_t t, int tid) {                                 \
+        (void)tid;                                                                               \
+        const red_job *j = ctx;                                                                  \
+        const T *x = j->x, *mo = j->mo;                                                          \
+        T *y = j->y;                                                                             \
+        for (int64_t o = t * j->rb; o < min64(j->O, (t + 1) * j->rb); o++)                       \
+            y[o] = NAME##_tree(x + o * j->R, j->R, mo ? mo[o] : (T)0);                           \
+    }                                                                                            \
     static void NAME##_rows(const T *x, T *y, int64_t O, int64_t R, const T *mo) {               \
         int64_t nch = (R + CHUNK - 1) / CHUNK;                                                   \
         T pstk[512], *part = NULL;                                                               \
@@ -98,18 +133,15 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
             part = nch <= 512 ? pstk : malloc(sizeof(T) * (size_t)nch);                          \
         if (part) { /* few long rows: split each row into chunks */                              \
             for (int64_t o = 0; o < O; o++) {                                                    \
-                const T *xo = x + o * R;                                                         \
-                T m = mo ? mo[o] : (T)0;                                                         \
-                _Pragma("omp parallel for schedule(static)")                                     \
-                for (int64_t c = 0; c < nch; c++)                                                \
-                    part[c] = NAME##_tree(xo + c * CHUNK, min64(CHUNK, R - c * CHUNK), m);       \
+                red_job j = {.x = x + o * R, .mo = mo ? mo + o : NULL, .y = part, .R = R};       \
+                gt__par_for(nch, 0, NAME##_chunk_task, &j);                                      \
                 y[o] = NAME##_ptree(part, nch);                                                  \
             }                                                                                    \
             if (part != pstk) free(part);                                                        \
             return;                                                                              \
         }                                                                                        \
-        _Pragma("omp parallel for schedule(static) if (O * R > GT__PAR_MIN)")                    \
-        for (int64_t o = 0; o < O; o++) y[o] = NAME##_tree(x + o * R, R, mo ? mo[o] : (T)0);     \
+        red_job j = {.x = x, .mo = mo, .y = y, .O = O, .R = R, .rb = rows_per_task(R)};          \
+        run_tasks(O * R > GT__PAR_MIN, (O + j.rb - 1) / j.rb, NAME##_row_task, &j);              \
     }                                                                                            \
     /* y[i] = COMB(y[i], t[i]) for i < w, in blocks of 8 (y and t never overlap). */             \
     static void NAME##_vcomb(T *y, const T *t, int64_t w) {                                      \
@@ -165,6 +197,25 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
         NAME##_cptree(p + s * TI, n - s, w);                                                     \
         NAME##_vcomb(p, p + s * TI, w);                                                          \
     }                                                                                            \
+    /* Chunk c of the rows of one tall tile into partial row c (stride TI). */                  \
+    static void NAME##_cchunk_task(void *ctx, int64_t c, int tid) {                              \
+        (void)tid;                                                                               \
+        const red_job *j = ctx;                                                                  \
+        T tmp[TI * 8];                                                                           \
+        NAME##_ctree((const T *)j->x + c * CCHUNK * j->I, min64(CCHUNK, j->R - c * CCHUNK), j->I, \
+                     j->w, j->mo, (T *)j->y + c * TI, tmp);                                      \
+    }                                                                                            \
+    /* Tile t: TI columns of one outer slab, the whole column tree. */                           \
+    static void NAME##_tile_task(void *ctx, int64_t t, int tid) {                                \
+        (void)tid;                                                                               \
+        const red_job *j = ctx;                                                                  \
+        const T *mo = j->mo;                                                                     \
+        int64_t o = t / j->nti, i0 = (t % j->nti) * TI, w = min64(TI, j->I - i0);                \
+        T stk[TI * CDEPTH];                                                                      \
+        NAME##_ctree((const T *)j->x + o * j->R * j->I + i0, j->R, j->I, w,                      \
+                     mo ? mo + o * j->I + i0 : NULL, (T *)j->y + o * j->I + i0,                  \
+                     j->big ? (T *)j->big : stk);                                                \
+    }                                                                                            \
     static void NAME##_cols(const T *x, T *y, int64_t O, int64_t R, int64_t I, const T *mo) {    \
         int64_t nti = (I + TI - 1) / TI, tasks = O * nti;                                        \
         int64_t nch = (R + CCHUNK - 1) / CCHUNK;                                                 \
@@ -174,14 +225,9 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
         if (part) { /* few tiles of tall columns: split the rows into chunks */                  \
             for (int64_t t = 0; t < tasks; t++) {                                                \
                 int64_t o = t / nti, i0 = (t % nti) * TI, w = min64(TI, I - i0);                 \
-                const T *xo = x + o * R * I + i0;                                                \
-                const T *mc = mo ? mo + o * I + i0 : NULL;                                       \
-                _Pragma("omp parallel for schedule(static)")                                     \
-                for (int64_t c = 0; c < nch; c++) {                                              \
-                    T tmp[TI * 8];                                                               \
-                    NAME##_ctree(xo + c * CCHUNK * I, min64(CCHUNK, R - c * CCHUNK), I, w, mc,   \
-                                 part + c * TI, tmp);                                            \
-                }                                                                                \
+                red_job j = {.x = x + o * R * I + i0, .mo = mo ? mo + o * I + i0 : NULL,         \
+                             .y = part, .R = R, .I = I, .w = w};                                 \
+                gt__par_for(nch, 0, NAME##_cchunk_task, &j);                                     \
                 NAME##_cptree(part, nch, w);                                                     \
                 memcpy(y + o * I + i0, part, sizeof(T) * (size_t)w);                             \
             }                                                                                    \
@@ -195,13 +241,8 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
             for (int64_t j = 0; j < O * I; j++) y[j] = INIT;                                     \
             return;                                                                              \
         }                                                                                        \
-        _Pragma("omp parallel for schedule(static) if (!big && O * R * I > GT__PAR_MIN)")        \
-        for (int64_t t = 0; t < tasks; t++) {                                                    \
-            int64_t o = t / nti, i0 = (t % nti) * TI, w = min64(TI, I - i0);                     \
-            T stk[TI * CDEPTH];                                                                  \
-            NAME##_ctree(x + o * R * I + i0, R, I, w, mo ? mo + o * I + i0 : NULL,               \
-                         y + o * I + i0, big ? big : stk);                                       \
-        }                                                                                        \
+        red_job j = {.x = x, .mo = mo, .y = y, .big = big, .O = O, .R = R, .I = I, .nti = nti}; \
+        run_tasks(!big && O * R * I > GT__PAR_MIN, tasks, NAME##_tile_task, &j);                 \
         free(big);                                                                               \
     }                                                                                            \
     static void NAME##_run(const T *x, T *y, int64_t O, int64_t R, int64_t I, const T *m) {      \
@@ -298,34 +339,44 @@ void gt__reduce(gt__red_kind kind, gt_dtype dt, const void *x, void *y, int64_t 
 
 /* Strictly better only, so ties keep the first index (TensorFlow's rule). */
 #define DEF_ARG(NAME, T, IT)                                                                     \
+    /* Rows [t*rb, t*rb + rb) of an innermost-axis argmax / argmin. */                           \
+    static void NAME##_row_task(void *ctx, int64_t t, int tid) {                                 \
+        (void)tid;                                                                               \
+        const red_job *j = ctx;                                                                  \
+        for (int64_t o = t * j->rb; o < min64(j->O, (t + 1) * j->rb); o++) {                     \
+            const T *xo = (const T *)j->x + o * j->R;                                            \
+            T b = xo[0];                                                                         \
+            int64_t bi = 0;                                                                      \
+            for (int64_t r = 1; r < j->R; r++)                                                   \
+                if (j->mx ? xo[r] > b : xo[r] < b) b = xo[r], bi = r;                            \
+            ((IT *)j->y)[o] = (IT)bi;                                                            \
+        }                                                                                        \
+    }                                                                                            \
+    /* Tile t: TI columns of one outer slab. */                                                  \
+    static void NAME##_tile_task(void *ctx, int64_t t, int tid) {                                \
+        (void)tid;                                                                               \
+        const red_job *j = ctx;                                                                  \
+        int64_t o = t / j->nti, i0 = (t % j->nti) * TI, w = min64(TI, j->I - i0);                \
+        const T *xo = (const T *)j->x + o * j->R * j->I + i0;                                    \
+        T b[TI];                                                                                 \
+        IT bi[TI];                                                                               \
+        for (int64_t i = 0; i < w; i++) b[i] = xo[i], bi[i] = 0;                                 \
+        for (int64_t r = 1; r < j->R; r++) {                                                     \
+            const T *xr = xo + r * j->I;                                                         \
+            for (int64_t i = 0; i < w; i++)                                                      \
+                if (j->mx ? xr[i] > b[i] : xr[i] < b[i]) b[i] = xr[i], bi[i] = (IT)r;            \
+        }                                                                                        \
+        memcpy((IT *)j->y + o * j->I + i0, bi, sizeof(IT) * (size_t)w);                          \
+    }                                                                                            \
     static void NAME(bool mx, const T *x, IT *y, int64_t O, int64_t R, int64_t I) {              \
+        red_job j = {.x = x, .y = y, .O = O, .R = R, .I = I, .mx = mx};                          \
         if (I == 1) {                                                                            \
-            _Pragma("omp parallel for schedule(static) if (O * R > GT__PAR_MIN)")                \
-            for (int64_t o = 0; o < O; o++) {                                                    \
-                const T *xo = x + o * R;                                                         \
-                T b = xo[0];                                                                     \
-                int64_t bi = 0;                                                                  \
-                for (int64_t r = 1; r < R; r++)                                                  \
-                    if (mx ? xo[r] > b : xo[r] < b) b = xo[r], bi = r;                           \
-                y[o] = (IT)bi;                                                                   \
-            }                                                                                    \
+            j.rb = rows_per_task(R);                                                             \
+            run_tasks(O * R > GT__PAR_MIN, (O + j.rb - 1) / j.rb, NAME##_row_task, &j);          \
             return;                                                                              \
         }                                                                                        \
-        int64_t nti = (I + TI - 1) / TI, tasks = O * nti;                                        \
-        _Pragma("omp parallel for schedule(static) if (O * R * I > GT__PAR_MIN)")                \
-        for (int64_t t = 0; t < tasks; t++) {                                                    \
-            int64_t o = t / nti, i0 = (t % nti) * TI, w = min64(TI, I - i0);                     \
-            const T *xo = x + o * R * I + i0;                                                    \
-            T b[TI];                                                                             \
-            IT bi[TI];                                                                           \
-            for (int64_t i = 0; i < w; i++) b[i] = xo[i], bi[i] = 0;                             \
-            for (int64_t r = 1; r < R; r++) {                                                    \
-                const T *xr = xo + r * I;                                                        \
-                for (int64_t i = 0; i < w; i++)                                                  \
-                    if (mx ? xr[i] > b[i] : xr[i] < b[i]) b[i] = xr[i], bi[i] = (IT)r;           \
-            }                                                                                    \
-            memcpy(y + o * I + i0, bi, sizeof(IT) * (size_t)w);                                  \
-        }                                                                                        \
+        j.nti = (I + TI - 1) / TI;                                                               \
+        run_tasks(O * R * I > GT__PAR_MIN, O * j.nti, NAME##_tile_task, &j);                     \
     }
 
 DEF_ARG(arg_f32_i32, float, int32_t)
