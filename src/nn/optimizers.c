@@ -19,7 +19,7 @@ typedef struct slot {
     gt_dtype dt;
     int64_t n;
     void *m, *v, *vhat; /* momentum / velocity / velocity_hat, in the variable's dtype */
-    void *g;            /* the step's processed gradient (cast, clipped) */
+    void *g;            /* the step's processed gradient (cast, clipped); made on first need */
     const void *gp;     /* the gradient the step uses: g, or the tensor's own data */
     bool has_grad;
 } slot;
@@ -259,8 +259,6 @@ static bool build(gt_optimizer *o, int n, gt_tensor *const *vars) {
         s->var = vars[i];
         s->dt = gt_tensor_dtype(vars[i]);
         s->n = gt_tensor_size(vars[i]);
-        s->g = slot_buf(s->dt, s->n, 0);
-        ok = s->g != NULL;
         bool need_m = (o->kind == OPT_SGD && o->d.momentum != 0) || o->kind == OPT_ADAM ||
                       o->kind == OPT_ADAMW || (o->kind == OPT_RMSPROP && o->d.momentum > 0);
         bool need_v = o->kind == OPT_ADAM || o->kind == OPT_ADAMW || o->kind == OPT_RMSPROP ||
@@ -365,6 +363,11 @@ static bool load_grad(slot *s, const gt_tensor *g, bool copy) {
     if (gd == s->dt && !copy) { /* used as it is: no copy */
         s->gp = gt_tensor_data(g);
         return s->gp != NULL || s->n == 0;
+    }
+    if (!s->g && !(s->g = slot_buf(s->dt, s->n, 0))) { /* made on first need */
+        nn_error("apply_gradients: out of memory for the gradient of '%s'",
+                 gt_variable_path(s->var));
+        return false;
     }
     s->gp = s->g;
     if (s->dt == GT_F64)
@@ -545,21 +548,18 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
     float lr = (float)gt_optimizer_learning_rate(o);
     if (isnan(lr) && o->has_schedule)
         return false;
-    /* writable buffers first, so a failure changes nothing */
-    for (int i = 0; i < n; i++) {
-        if (!grads[i])
-            continue;
-        if (!gt_variable_data(vars[i]))
-            return false;
-    }
+    /* every writable buffer before the update, so a failure changes nothing */
     int njobs = 0;
     for (int i = 0; i < n; i++) {
         if (!grads[i])
             continue;
         slot *s = find_slot(o, vars[i], i);
+        void *w = gt_variable_data(vars[i]);
+        if (!w)
+            return false;
         gt_update *j = &o->jobs[njobs++];
-        *j = (gt_update){.dtype = s->dt, .n = s->n, .w = gt_variable_data(vars[i]), .g = s->gp,
-                         .m = s->m, .v = s->v, .vh = s->vhat, .nesterov = o->d.nesterov};
+        *j = (gt_update){.dtype = s->dt, .n = s->n, .w = w, .g = s->gp, .m = s->m, .v = s->v,
+                         .vh = s->vhat, .nesterov = o->d.nesterov};
         if (s->dt == GT_F64)
             constants_f64(o, j, lr);
         else
