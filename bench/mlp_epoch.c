@@ -57,24 +57,16 @@ int main(int argc, char **argv) {
     }
 
     /* Test accuracy: forward passes in batches of 1000. */
-    gt_metric *acc = gt_metric_sparse_categorical_accuracy("accuracy");
-    const int64_t tb = gt_dataset_num_batches(test, 1000);
-    for (int64_t i = 0; i < tb && ok; i++) {
-        gt_scope_begin();
-        gt_tensor *x, *y;
-        ok = gt_dataset_batch(test, 1000, i, &x, &y) &&
-             gt_metric_update(acc, y, gt_model_call(model, x, false), NULL);
-        gt_scope_end();
-    }
+    double accuracy = 0;
+    ok = bu_test_accuracy(model, test, 1000, &accuracy);
     if (!ok) {
         fprintf(stderr, "mlp_epoch: %s\n", gt_error());
         return 1;
     }
     printf("# steps timed %lld of %lld, last loss %.4f\n", (long long)run, (long long)nb, loss);
     bu_result("value", secs);
-    bu_result("accuracy", gt_metric_result(acc));
+    bu_result("accuracy", accuracy);
     bu_result("rss_mib", bu_peak_rss_mib());
-    gt_metric_free(acc);
     gt_optimizer_free(opt);
     gt_loss_free(loss_fn);
     gt_model_free(model);

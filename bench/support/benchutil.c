@@ -105,3 +105,19 @@ bool bu_train_step(gt_model *model, const gt_loss *loss_fn, gt_optimizer *opt, g
     gt_scope_end();
     return ok;
 }
+
+bool bu_test_accuracy(gt_model *model, gt_dataset *ds, int64_t batch, double *accuracy) {
+    gt_metric *acc = gt_metric_sparse_categorical_accuracy("accuracy");
+    bool ok = acc != NULL;
+    const int64_t nb = gt_dataset_num_batches(ds, batch);
+    for (int64_t i = 0; i < nb && ok; i++) {
+        gt_scope_begin();
+        gt_tensor *x, *y;
+        ok = gt_dataset_batch(ds, batch, i, &x, &y) &&
+             gt_metric_update(acc, y, gt_model_call(model, x, false), NULL);
+        gt_scope_end();
+    }
+    if (ok) *accuracy = gt_metric_result(acc);
+    gt_metric_free(acc);
+    return ok;
+}

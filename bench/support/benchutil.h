@@ -49,4 +49,8 @@ double bu_time_per_call(void (*fn)(void *arg, int64_t iters), void *arg, int64_t
 bool bu_train_step(gt_model *model, const gt_loss *loss_fn, gt_optimizer *opt, gt_tensor **vars,
                    int *nvars, gt_dataset *ds, int64_t batch, int64_t index, double *loss_out);
 
+/** The model's sparse categorical accuracy on ds, forward passes (training false) in batches of
+ *  `batch`; false (with gt_error set) on failure. */
+bool bu_test_accuracy(gt_model *model, gt_dataset *ds, int64_t batch, double *accuracy);
+
 #endif
