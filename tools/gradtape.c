@@ -538,22 +538,38 @@ static gt_model *load_model(opts *o, int *xrank, int64_t *xshape, int *rc) {
     return model;
 }
 
-static int cmd_evaluate(opts *o) {
+/* What evaluate and predict start with: the checkpoint file checked, the first `limit` test
+ * images (0: all) in *test and the model loaded from the checkpoint with its input shape set
+ * on them. Returns the exit status; *test and *model are NULL when it is not 0, except that a
+ * model which failed to load leaves *test set (and *model NULL) for the caller to free. */
+static int open_checkpoint(opts *o, int64_t limit, gt_dataset **test, gt_model **model) {
+    *test = NULL;
+    *model = NULL;
     int rc = check_checkpoint_file(o);
     if (rc)
         return rc;
-    gt_dataset *train = NULL, *test = NULL;
-    if ((rc = load_data(o, &train, &test)))
+    gt_dataset *train = NULL;
+    if ((rc = load_data(o, &train, test)))
         return rc;
     gt_dataset_free(train);
-    test = limited(test, o->test_limit);
+    *test = limited(*test, limit);
     int xrank;
     int64_t xshape[3];
-    gt_model *model = load_model(o, &xrank, xshape, &rc);
+    *model = load_model(o, &xrank, xshape, &rc);
+    if (*model)
+        gt_dataset_set_x_shape(*test, xrank, xshape);
+    return rc;
+}
+
+static int cmd_evaluate(opts *o) {
+    gt_dataset *test;
+    gt_model *model;
+    int rc = open_checkpoint(o, o->test_limit, &test, &model);
+    if (!test)
+        return rc;
     gt_loss *loss = gt_sparse_categorical_crossentropy(NULL);
     gt_metric *acc = gt_metric_sparse_categorical_accuracy("accuracy");
     if (model) {
-        gt_dataset_set_x_shape(test, xrank, xshape);
         gt_logs res;
         if (!gt_model_evaluate(model, test,
                                &(gt_eval_desc){.batch_size = o->batch_size, .nmetrics = 1,
@@ -571,19 +587,12 @@ static int cmd_evaluate(opts *o) {
 }
 
 static int cmd_predict(opts *o) {
-    int rc = check_checkpoint_file(o);
-    if (rc)
+    gt_dataset *test;
+    gt_model *model;
+    int rc = open_checkpoint(o, o->count, &test, &model);
+    if (!test)
         return rc;
-    gt_dataset *train = NULL, *test = NULL;
-    if ((rc = load_data(o, &train, &test)))
-        return rc;
-    gt_dataset_free(train);
-    test = limited(test, o->count);
-    int xrank;
-    int64_t xshape[3];
-    gt_model *model = load_model(o, &xrank, xshape, &rc);
     if (model) {
-        gt_dataset_set_x_shape(test, xrank, xshape);
         gt_scope_begin();
         gt_tensor *p = gt_model_predict(model, test,
                                         &(gt_eval_desc){.batch_size = 128,
