@@ -9,6 +9,7 @@
  * The family table (gt__ops_conv) also lists the pooling ops of pool.c. */
 #include "kernels/conv.h"
 #include "kernels/unary.h" /* gt__ew_attr, GT__EW_RELU_GRAD */
+#include "ops/conv_internal.h"
 #include "ops/registry.h"
 
 #include <gradtape_conv.h>
@@ -329,6 +330,21 @@ const gt__op gt__op_conv2d_backprop_filter = {.name = "conv2d_backprop_filter",
 
 /* ---- public entry points ---------------------------------------------------------------- */
 
+bool gt__check_window_desc(const char *who, int n, const int64_t *v, const char *const *names,
+                           const char *const *dflt, gt_padding padding) {
+    for (int i = 0; i < n; i++)
+        if (v[i] < 0 || v[i] > INT32_MAX) {
+            gt__error("%s: %s is %lld but must be in [1, 2147483647] (0 means the default%s)", who,
+                      names[i], (long long)v[i], dflt[i]);
+            return false;
+        }
+    if (padding != GT_PADDING_VALID && padding != GT_PADDING_SAME) {
+        gt__error("%s: padding is %d; use GT_PADDING_VALID or GT_PADDING_SAME", who, (int)padding);
+        return false;
+    }
+    return true;
+}
+
 static bool attr_from(const char *who, const gt_conv2d_desc *d, conv_attr *a) {
     gt_conv2d_desc z = {0};
     if (!d)
@@ -338,20 +354,12 @@ static bool attr_from(const char *who, const gt_conv2d_desc *d, conv_attr *a) {
                           d->groups};
     static const char *const nm[5] = {"strides[0]", "strides[1]", "dilations[0]", "dilations[1]",
                                       "groups"};
-    int64_t out[5];
-    for (int i = 0; i < 5; i++) {
-        if (v[i] < 0 || v[i] > INT32_MAX) {
-            gt__error("%s: %s is %lld but must be in [1, 2147483647] (0 means the default, 1)", who,
-                      nm[i], (long long)v[i]);
-            return false;
-        }
-        out[i] = v[i] ? v[i] : 1;
-    }
-    if (d->padding != GT_PADDING_VALID && d->padding != GT_PADDING_SAME) {
-        gt__error("%s: padding is %d; use GT_PADDING_VALID or GT_PADDING_SAME", who,
-                  (int)d->padding);
+    static const char *const dflt[5] = {", 1", ", 1", ", 1", ", 1", ", 1"};
+    if (!gt__check_window_desc(who, 5, v, nm, dflt, d->padding))
         return false;
-    }
+    int64_t out[5];
+    for (int i = 0; i < 5; i++)
+        out[i] = v[i] ? v[i] : 1;
     a->sh = out[0];
     a->sw = out[1];
     a->dh = out[2];

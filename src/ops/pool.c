@@ -9,6 +9,7 @@
  * The table listing these ops is gt__ops_conv in conv.c. */
 #include "kernels/pool.h"
 #include "kernels/conv.h"
+#include "ops/conv_internal.h"
 #include "ops/registry.h"
 
 #include <gradtape_conv.h>
@@ -276,20 +277,12 @@ static bool attr_from(const char *who, const gt_pool2d_desc *d, pool_attr *a) {
     *a = (pool_attr){0};
     const int64_t v[4] = {d->pool_size[0], d->pool_size[1], d->strides[0], d->strides[1]};
     static const char *const nm[4] = {"pool_size[0]", "pool_size[1]", "strides[0]", "strides[1]"};
-    int64_t out[4];
-    for (int i = 0; i < 4; i++) {
-        if (v[i] < 0 || v[i] > INT32_MAX) {
-            gt__error("%s: %s is %lld but must be in [1, 2147483647] (0 means the default: %s)",
-                      who, nm[i], (long long)v[i], i < 2 ? "2" : "the pool size");
-            return false;
-        }
-        out[i] = v[i] ? v[i] : i < 2 ? 2 : out[i - 2];
-    }
-    if (d->padding != GT_PADDING_VALID && d->padding != GT_PADDING_SAME) {
-        gt__error("%s: padding is %d; use GT_PADDING_VALID or GT_PADDING_SAME", who,
-                  (int)d->padding);
+    static const char *const dflt[4] = {": 2", ": 2", ": the pool size", ": the pool size"};
+    if (!gt__check_window_desc(who, 4, v, nm, dflt, d->padding))
         return false;
-    }
+    int64_t out[4];
+    for (int i = 0; i < 4; i++)
+        out[i] = v[i] ? v[i] : i < 2 ? 2 : out[i - 2];
     a->ph = out[0];
     a->pw = out[1];
     a->sh = out[2];
