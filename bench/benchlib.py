@@ -125,3 +125,99 @@ def quick_batches(quick, total):
 def fail(msg):
     print(f"error: {msg}", file=sys.stderr)
     sys.exit(1)
+
+
+BATCH = 128
+
+
+def _timed_batches(quick, quick_n, n_train):
+    nb = -(-n_train // BATCH)
+    return nb, (min(nb, quick_n) if quick else nb)
+
+
+def tf_epoch(a, tf, keras, model, shape, data, quick_n, eval_batch):
+    """One timed Fashion-MNIST epoch of a Keras model, as the *_epoch_tf.py twins run it, then
+    its test accuracy and the process's peak RSS as RESULT lines. The images stay uint8 and a
+    tf.data pipeline (shuffle over the whole set, batch 128, cast and /255 per batch, prefetch)
+    feeds both variants: `tape`, an eager GradientTape loop as the seed writes its step, and
+    `fit`, model.fit on the same pipeline. Five warm-up steps on the first batches come before
+    the timed epoch; quick mode times quick_n batches and extrapolates. shape: one sample's."""
+    (xtr, ytr), (xte, yte) = data
+    nb, run = _timed_batches(a.quick, quick_n, len(xtr))
+    xs = xtr.reshape((-1,) + shape)
+
+    def prep(x, y):
+        return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.int32)
+
+    ds = (tf.data.Dataset.from_tensor_slices((xs, ytr))
+          .shuffle(len(xtr), seed=42).batch(BATCH).map(prep).prefetch(2))
+    warm = tf.data.Dataset.from_tensor_slices((xs[:5 * BATCH], ytr[:5 * BATCH])).batch(BATCH).map(prep)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+    if a.variant == "tape":
+        def step(x, y):
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y, model(x, training=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+
+        for x, y in warm:
+            step(x, y)
+        t0 = time.perf_counter()
+        for x, y in ds.take(run):
+            loss = step(x, y)
+        secs = (time.perf_counter() - t0) * nb / run
+        note(f"steps timed {run} of {nb}, last loss {float(loss):.4f}")
+    else:
+        model.compile(optimizer=optimizer, loss=loss_fn)
+        model.fit(warm, epochs=1, verbose=0)
+        t0 = time.perf_counter()
+        h = model.fit(ds.take(run), epochs=1, verbose=0)
+        secs = (time.perf_counter() - t0) * nb / run
+        note(f"steps timed {run} of {nb}, epoch loss {h.history['loss'][-1]:.4f}")
+    correct = 0
+    for i in range(0, len(xte), eval_batch):
+        xb = tf.cast(xte[i:i + eval_batch].reshape((-1,) + shape), tf.float32) / 255.0
+        pred = tf.argmax(model(xb, training=False), 1)
+        correct += int(tf.reduce_sum(tf.cast(pred == tf.cast(yte[i:i + eval_batch], tf.int64), tf.int32)))
+    result("value", secs)
+    result("accuracy", correct / len(xte))
+    result("rss_mib", peak_rss_mib())
+
+
+def torch_epoch(torch, model, shape, data, quick, quick_n, eval_batch):
+    """One timed Fashion-MNIST epoch of a torch model, as the *_epoch_torch.py twins run it,
+    then RESULT lines as tf_epoch. The images stay uint8 in one tensor; each batch is gathered
+    by a random permutation and converted to float /255 (what torchvision's FashionMNIST +
+    DataLoader do, without worker processes); cross_entropy, Adam(1e-3), batch 128."""
+    (xtr, ytr), (xte, yte) = data
+    X = torch.from_numpy(xtr.reshape((-1,) + shape).copy())
+    Y = torch.from_numpy(ytr.astype("int64"))
+    nb, run = _timed_batches(quick, quick_n, len(X))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    F = torch.nn.functional
+
+    def step(idx):
+        x = X[idx].float() / 255.0
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), Y[idx])
+        loss.backward()
+        opt.step()
+        return loss
+
+    for i in range(5):
+        step(torch.arange(i * BATCH, (i + 1) * BATCH))
+    t0 = time.perf_counter()
+    perm = torch.randperm(len(X), generator=torch.Generator().manual_seed(42))
+    for i in range(run):
+        loss = step(perm[i * BATCH:(i + 1) * BATCH])
+    secs = (time.perf_counter() - t0) * nb / run
+    note(f"steps timed {run} of {nb}, last loss {float(loss):.4f}")
+    with torch.no_grad():
+        xt = torch.from_numpy(xte.reshape((-1,) + shape).copy()).float() / 255.0
+        pred = torch.cat([model(xt[i:i + eval_batch]).argmax(1) for i in range(0, len(xt), eval_batch)])
+        acc = float((pred == torch.from_numpy(yte.astype("int64"))).float().mean())
+    result("value", secs)
+    result("accuracy", acc)
+    result("rss_mib", peak_rss_mib())
