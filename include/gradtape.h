@@ -163,6 +163,33 @@ void gt_set_num_threads(int n);
 int gt_get_num_threads(void);
 
 /* ============================================================================================
+ * Profiler: where the time goes
+ *
+ *     gt_profiler_start();
+ *     gt_model_fit(...);                 // or any loop of ops, tapes and optimizer steps
+ *     gt_profiler_stop();
+ *     gt_profiler_write(stderr);
+ *
+ * One row per op name and phase ("forward", or "gradient" for ops a gradient computation
+ * applies), plus "other" rows for work that is not an op: optimizer updates (apply_updates),
+ * a variable's copy-on-write before an in-place update, and dataset batches. An op's time is
+ * its whole cost: variable reads, shape rule, allocation, kernel and tape recording. Rows from
+ * several threads add up, so with concurrent callers they can exceed the wall time. When the
+ * profiler is off it costs one relaxed atomic load per op; when on, each row update takes a
+ * lock, so profile to find where the time goes, not while timing.
+ * ========================================================================================== */
+
+/** Starts (or restarts, clearing the table) collecting per-op wall time, for every thread. */
+void gt_profiler_start(void);
+/** Stops collecting; the table and the profiled wall time are kept for gt_profiler_write. */
+void gt_profiler_stop(void);
+/** Writes the table to f, rows by decreasing total time: op or region, phase, calls, total
+ *  milliseconds, mean microseconds and share of the wall time since gt_profiler_start (up to
+ *  gt_profiler_stop, or now while running), then the rows' sum and that wall time. False with
+ *  an error when f is NULL, the profiler was never started, or writing fails. */
+bool gt_profiler_write(FILE *f);
+
+/* ============================================================================================
  * Creating and inspecting tensors
  * ========================================================================================== */
 

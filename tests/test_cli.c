@@ -96,8 +96,15 @@ static void test_usage(void) {
 static void test_round(void) {
     int rc = run("train --epochs 2 --limit 3000 --test-limit 500 --threads 1 --batch-size 64 "
                  "--validation-split 0.1 --checkpoint ck.safetensors --history h.csv "
-                 "--chart h.svg");
+                 "--chart h.svg --profile prof.txt");
     GTT_CHECK(rc == 0, "tiny train run: exit %d\n%s%s", rc, out, err);
+    static char prof[1 << 14];
+    char path[256];
+    snprintf(path, sizeof path, "%s/prof.txt", tmpdir);
+    slurp(path, prof, sizeof prof);
+    GTT_CHECK(strstr(prof, "\nmatmul ") && strstr(prof, " gradient ") &&
+                  strstr(prof, "\napply_updates ") && strstr(prof, "\nwall time profiled "),
+              "--profile writes the op table:\n%s", prof);
     double l1 = 0, a1 = 0, l2 = 0, a2 = 0;
     char train_line[512];
     snprintf(train_line, sizeof train_line, "%s", last_line(out));

@@ -35,7 +35,7 @@ typedef struct opts {
     double learning_rate;
     uint64_t seed;
     int threads;
-    const char *data, *checkpoint, *history, *chart;
+    const char *data, *checkpoint, *history, *chart, *profile;
     double validation_split;
     int verbose;
     int64_t patience; /* early stopping on val_loss when > 0 */
@@ -62,6 +62,8 @@ static void usage_train(FILE *f) {
           "  --checkpoint PATH       save the model and optimizer state (safetensors) at the end\n"
           "  --history PATH.csv      write every epoch's loss and metrics as CSV\n"
           "  --chart PATH.svg        draw the history as an SVG chart\n"
+          "  --profile PATH          write where training's time went, per op, to PATH\n"
+          "                          (- for standard error)\n"
           "  --validation-split F    validate on the last fraction F of the training set\n"
           "  --early-stopping N      stop when val_loss has not improved for N epochs\n"
           "                          (needs --validation-split; restores the best weights)\n"
@@ -162,7 +164,7 @@ static bool flag_allowed(const char *cmd, const char *flag) {
                                          "--checkpoint", "--verbose", "--test-limit", NULL};
     static const char *const train[] = {"--epochs", "--optimizer", "--learning-rate", "--seed",
                                         "--history", "--chart", "--validation-split", "--limit",
-                                        "--early-stopping", NULL};
+                                        "--early-stopping", "--profile", NULL};
     for (int i = 0; common[i]; i++)
         if (strcmp(flag, common[i]) == 0)
             return strcmp(cmd, "predict") != 0 || (strcmp(flag, "--verbose") != 0 &&
@@ -247,6 +249,8 @@ static int parse(int argc, char **argv, opts *o) {
             o->history = val;
         else if (strcmp(flag, "--chart") == 0)
             o->chart = val;
+        else if (strcmp(flag, "--profile") == 0)
+            o->profile = val;
         if (!ok)
             return bad(o->cmd, "invalid value '%s' for %s", val, flag);
     }
@@ -406,6 +410,23 @@ static void print_result(const gt_logs *l) {
     fflush(stdout);
 }
 
+/* The profiler's table to o->profile, "-" meaning standard error. */
+static bool write_profile(const opts *o) {
+    if (strcmp(o->profile, "-") == 0)
+        return gt_profiler_write(stderr);
+    FILE *f = fopen(o->profile, "w");
+    if (!f) {
+        gt_set_error("cannot open '%s' for writing: %s", o->profile, strerror(errno));
+        return false;
+    }
+    bool ok = gt_profiler_write(f);
+    if (fclose(f) != 0 && ok) {
+        gt_set_error("writing '%s' failed: %s", o->profile, strerror(errno));
+        ok = false;
+    }
+    return ok;
+}
+
 static int cmd_train(opts *o) {
     gt_dataset *train = NULL, *test = NULL;
     int rc = load_data(o, &train, &test);
@@ -446,6 +467,8 @@ static int cmd_train(opts *o) {
         gt_model_summary(model, stdout, 0);
     }
     gt_history *hist = NULL;
+    if (o->profile)
+        gt_profiler_start();
     double t0 = now_s();
     bool ok = gt_model_fit(model, train,
                            &(gt_fit_desc){.epochs = o->epochs,
@@ -459,6 +482,11 @@ static int cmd_train(opts *o) {
                                           .verbose = o->verbose},
                            loss, opt, &hist);
     double secs = now_s() - t0;
+    if (o->profile) {
+        gt_profiler_stop();
+        if (!write_profile(o))
+            rc = fail(o, "writing the profile");
+    }
     if (!ok) {
         rc = fail(o, "training failed");
         gt_history_free(hist);

@@ -12,7 +12,8 @@ static _Thread_local int64_t scratch_cap;
 
 #define GT__APPLY_INLINE 4
 
-gt_tensor *gt__apply(const gt__op *op, int nin, const gt_tensor *const *in_, const void *attr) {
+static inline gt_tensor *apply(const gt__op *op, int nin, const gt_tensor *const *in_,
+                               const void *attr) {
     if (GT__UNLIKELY(nin < 0 || (nin > 0 && !in_))) {
         gt__error("%s: invalid input list", op->name);
         return NULL;
@@ -61,6 +62,23 @@ gt_tensor *gt__apply(const gt__op *op, int nin, const gt_tensor *const *in_, con
     if (gt__tapes_active) gt__tape_record(&c);
     if (gt__accs_active) gt__forward_record(&c);
     return c.out;
+}
+
+/* Profiled, an op's row gets its whole cost: variable reads, shape rule, allocation, kernel and
+ * recording on tapes. */
+static gt_tensor *apply_profiled(const gt__op *op, int nin, const gt_tensor *const *in,
+                                 const void *attr) {
+    const double t0 = gt__prof_now();
+    gt_tensor *out = apply(op, nin, in, attr);
+    gt__prof_add(op->name, gt__prof_grad ? GT__PROF_GRADIENT : GT__PROF_FORWARD,
+                 gt__prof_now() - t0);
+    return out;
+}
+
+gt_tensor *gt__apply(const gt__op *op, int nin, const gt_tensor *const *in, const void *attr) {
+    if (gt__profiling())
+        return apply_profiled(op, nin, in, attr);
+    return apply(op, nin, in, attr);
 }
 
 /* ---- broadcasting ------------------------------------------------------------------------ */

@@ -188,7 +188,9 @@ static gt_tensor *tangent_of(gt__call *c, gt_tensor **tin) {
         gt_tape_watch(tp, u);
         gt__gctx g = {.op = c->op, .nin = nin, .in = c->in, .out = c->out, .aux = c->aux,
                       .attr = c->attr, .meta = meta, .need = need, .gy = u, .gx = gx};
+        gt__prof_grad++;
         c->op->grad(&g);
+        gt__prof_grad--;
         gt_tensor *s = NULL;
         for (int i = 0; i < nin && gt_ok(); i++) {
             if (!need[i] || !gx[i]) continue;

@@ -286,6 +286,21 @@ static inline bool gt__broadcast_shape(const char *who, int ra, const int64_t *s
     return gt__broadcast_shape_slow(who, ra, sa, rb, sb, rank, shape);
 }
 
+/* ---- profiler (profile.c) ----------------------------------------------------------------- */
+
+/* Nonzero while gt_profiler_start has the profiler collecting. */
+extern atomic_int gt__prof_on;
+/* Depth of gradient rules running on this thread: ops applied inside one count as "gradient". */
+extern _Thread_local int gt__prof_grad;
+typedef enum gt__prof_kind { GT__PROF_FORWARD, GT__PROF_GRADIENT, GT__PROF_OTHER } gt__prof_kind;
+static inline bool gt__profiling(void) {
+    return GT__UNLIKELY(atomic_load_explicit(&gt__prof_on, memory_order_relaxed));
+}
+/* Monotonic wall clock in seconds. */
+double gt__prof_now(void);
+/* Adds one call of secs to the row (name, kind); name must be a string with static storage. */
+void gt__prof_add(const char *name, gt__prof_kind kind, double secs);
+
 /* ---- autodiff hooks ------------------------------------------------------------------------ */
 
 /* Number of tapes on this thread's stack (recording or paused): zero skips recording work. */

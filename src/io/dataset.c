@@ -695,8 +695,8 @@ static void batch_task(void *ctx, int64_t t, int tid) {
     batch_rows(b, r0, r0 + BATCH_ROWS < b->m ? r0 + BATCH_ROWS : b->m);
 }
 
-bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tensor **x,
-                      gt_tensor **y) {
+static bool make_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tensor **x,
+                       gt_tensor **y) {
     const char *who = "gt_dataset_batch";
     if (x)
         *x = NULL;
@@ -769,4 +769,14 @@ bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tens
     *x = xt;
     *y = yt;
     return true;
+}
+
+bool gt_dataset_batch(gt_dataset *ds, int64_t batch_size, int64_t index, gt_tensor **x,
+                      gt_tensor **y) {
+    if (!gt__profiling())
+        return make_batch(ds, batch_size, index, x, y);
+    const double t0 = gt__prof_now();
+    const bool ok = make_batch(ds, batch_size, index, x, y);
+    gt__prof_add("dataset_batch", GT__PROF_OTHER, gt__prof_now() - t0);
+    return ok;
 }
