@@ -1,8 +1,10 @@
 /* 2-D pooling kernels (internal), channels-last, f32 and f64: direct loops over each window's
  * real (non-padded) cells, vectorised across channels.
  *
- * Max pooling picks, per window and channel, the first cell in row-major order whose value no
- * later cell exceeds (TensorFlow's CPU rule: a later cell wins only when strictly greater).
+ * Max pooling keeps, per window and channel, a running maximum over the real cells in row-major
+ * order that moves to a later cell only when that cell is strictly greater (TensorFlow's CPU
+ * rule): the first of equal maxima wins, a NaN wins only as the window's first cell, and a
+ * later NaN never does (no comparison with it is true).
  * Average pooling divides by the number of real cells. Scatters (the gradients) that add run
  * one image per thread and visit windows in order, so every sum has a fixed order; a max
  * pooling gradient whose windows do not overlap gives each cell at most one dy and may run by
