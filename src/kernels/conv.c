@@ -247,6 +247,7 @@ typedef struct conv_job {
     void *out;
     void *ws;
     int64_t chunk, rows, per_task; /* rows: fwd/bwd_filter's; per_task: images (bwd_input) */
+    bool direct;                   /* fwd/bwd_filter: the direct path, no column buffer */
 } conv_job;
 
 /* Forward chunk ch: im2col, GEMM and the epilogue. */
@@ -256,8 +257,12 @@ static void fwd_task(void *ctx, int64_t ch, int tid) {
     const gt_dtype dt = j->dt;
     const size_t es = gt_dtype_size(dt);
     const int64_t F = g->f, G = g->groups, cg = g->c / G, fg = F / G, K = g->kh * g->kw * cg;
-    void *col = AT(j->ws, tid * j->chunk * K);
     const int64_t r0 = ch * j->chunk, nr = min64(j->chunk, j->rows - r0);
+    if (j->direct) {
+        gt__conv_direct_fwd(g, r0, nr, j->a, j->b, j->bias, j->relu, (float *)AT(j->out, r0 * F));
+        return;
+    }
+    void *col = AT(j->ws, tid * j->chunk * K);
     for (int64_t gi = 0; gi < G; gi++) {
         im2col(dt, g, gi, r0, nr, j->a, col);
         gemm(dt, false, false, nr, fg, K, col, K, CAT(j->b, gi * fg), F, false,
@@ -288,14 +293,16 @@ bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const vo
     const int64_t chunk = clamp64(CONV_CHUNK_ELEMS / K, 1, rows);
     const int64_t nch = (rows + chunk - 1) / chunk;
     const int nt = team_size(dt, nch);
-    gt__storage *ws = gt__storage_new((size_t)(nt * chunk * K) * es);
-    if (!ws) {
+    const bool direct = gt__conv_direct_ok(dt, g);
+    gt__storage *ws = direct ? NULL : gt__storage_new((size_t)(nt * chunk * K) * es);
+    if (!direct && !ws) {
         fill_nan(dt, y, rows * F);
         return false;
     }
-    conv_job j = {dt, g, x, w, bias, relu, y, ws->data, chunk, rows, 0};
+    conv_job j = {dt, g, x, w, bias, relu, y, ws ? ws->data : NULL, chunk, rows, 0, direct};
     gt__par_for(nch, nt, fwd_task, &j);
-    gt__storage_release(ws);
+    if (ws)
+        gt__storage_release(ws);
     return true;
 }
 
@@ -348,7 +355,7 @@ bool gt__conv2d_bwd_input(gt_dtype dt, const gt__conv_geom *g, const void *dy, c
         fill_nan(dt, dx, xsize);
         return false;
     }
-    conv_job j = {dt, g, dy, w, NULL, false, dx, ws->data, chunk, 0, per_task};
+    conv_job j = {dt, g, dy, w, NULL, false, dx, ws->data, chunk, 0, per_task, false};
     gt__par_for(ntask, nt, bwd_input_task, &j);
     gt__storage_release(ws);
     return true;
@@ -374,6 +381,10 @@ static void bwd_filter_task(void *ctx, int64_t s, int tid) {
     const int64_t c0 = s * fj->nch / fj->nparts, c1 = (s + 1) * fj->nch / fj->nparts;
     for (int64_t ch = c0; ch < c1; ch++) {
         const int64_t r0 = ch * j->chunk, nr = min64(j->chunk, j->rows - r0);
+        if (j->direct) {
+            gt__conv_direct_dw(g, r0, nr, j->a, j->b, ch > c0, part);
+            continue;
+        }
         for (int64_t gi = 0; gi < G; gi++) {
             const void *a = CAT(j->a, r0 * g->c + gi * cg);
             int64_t lda = g->c;
@@ -433,13 +444,13 @@ bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, c
         memset(dw, 0, (size_t)wsize * es);
         return true;
     }
-    const bool pw = pointwise(g);
+    const bool pw = pointwise(g), direct = gt__conv_direct_ok(dt, g);
     const int64_t chunk = clamp64(CONV_CHUNK_ELEMS / K, 1, rows);
     const int64_t nch = (rows + chunk - 1) / chunk;
     /* Parts depend on the shapes only: each sums its chunks in order, then parts add in order. */
     const int64_t nparts = clamp64(min64(nch, CONV_PART_BUDGET / wsize), 1, CONV_MAX_PARTS);
     const int nt = team_size(dt, nparts);
-    const int64_t col_elems = pw ? 0 : nt * chunk * K;
+    const int64_t col_elems = pw || direct ? 0 : nt * chunk * K;
     const int64_t part_elems = nparts > 1 ? nparts * wsize : 0;
     gt__storage *ws = gt__storage_new((size_t)(col_elems + part_elems) * es);
     if (!ws) {
@@ -447,8 +458,12 @@ bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, c
         return false;
     }
     void *parts = AT(ws->data, col_elems);
-    filter_job j = {{dt, g, x, dy, NULL, false, nparts > 1 ? parts : dw, ws->data, chunk, rows, 0},
-                    nch, nparts, wsize, pw};
+    filter_job j = {
+        {dt, g, x, dy, NULL, false, nparts > 1 ? parts : dw, ws->data, chunk, rows, 0, direct},
+        nch,
+        nparts,
+        wsize,
+        pw};
     gt__par_for(nparts, nt, bwd_filter_task, &j);
     if (nparts > 1) {
         if (wsize <= GT__PAR_MIN)

@@ -41,4 +41,14 @@ bool gt__conv2d_bwd_input(gt_dtype dt, const gt__conv_geom *g, const void *dy, c
 bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *dy,
                            void *dw);
 
+/* The direct path (conv_direct.c) takes this geometry: float32, one group, K = kh * kw * c
+ * <= 32 taps, F % 8 == 0 filters (K * F <= 8192) and an AVX2+FMA CPU. */
+bool gt__conv_direct_ok(gt_dtype dt, const gt__conv_geom *g);
+/* Output rows [r0, r0 + nr) of y = act(conv(x, w) + bias): bitwise the im2col + GEMM result. */
+void gt__conv_direct_fwd(const gt__conv_geom *g, int64_t r0, int64_t nr, const float *x,
+                         const float *w, const float *bias, bool relu, float *y);
+/* dw (K x F) = the filter gradient of output rows [r0, r0 + nr), or dw += it when accumulate. */
+void gt__conv_direct_dw(const gt__conv_geom *g, int64_t r0, int64_t nr, const float *x,
+                        const float *dz, bool accumulate, float *dw);
+
 #endif
