@@ -2,13 +2,14 @@
  * first layer of an image model (28x28x1 or RGB input), where im2col + GEMM spends its time on
  * strided single-float copies, on packing dy and on a C tile K = 9 is too short to amortise.
  *
- * Each output pixel's K tap values are gathered into an L1-resident row (zeros where the window
- * leaves the image, as im2col writes them), then:
+ * A window inside the image is read in place through a table of tap offsets; one that leaves it
+ * is gathered into an L1-resident row with zeros outside (as im2col writes it). Then:
  *  - forward: acc = 0, acc = fma(tap[k], w[k], acc) for k = 0 .. K-1, then + bias and relu, the
  *    exact instruction sequence of the GEMM tile (mode "first block, alpha 1, beta 0") and the
  *    separate epilogue, so the output is bitwise that of the im2col + GEMM path;
- *  - filter gradient: for each (k, f), blocks of SUB rows are summed from zero in row order,
- *    each block then added to the chunk's total (the GEMM's blocked order with a block of SUB).
+ *  - filter gradient: the block's taps are copied side by side (each is read F / 8 times); for
+ *    each (k, f), blocks of SUB rows are summed from zero in row order, each block then added
+ *    to the chunk's total (the GEMM's blocked order with a block of SUB).
  * Both depend only on the rows given, never on threads. */
 #include "kernels/conv.h"
 
