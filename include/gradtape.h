@@ -475,6 +475,14 @@ bool gt_variable_assign_sub(gt_tensor *v, const gt_tensor *value);
 float *gt_variable_data_f32(gt_tensor *v);
 /** As gt_variable_data_f32 for any dtype. */
 void *gt_variable_data(gt_tensor *v);
+/** A writable buffer for v's next value when the update reads the current value anyway (an
+ *  optimizer step): no copy is made. *current is set to the current value's elements, which
+ *  stay readable as long as what shares them does (at least to the end of the scope that read
+ *  v). When nothing shares the value the two are the same buffer, updated in place; otherwise
+ *  the returned buffer is new and its contents are unspecified until written, so write every
+ *  element (gt_update with w_src = *current does). NULL (and an error) on a non-variable or
+ *  when memory runs out; v is then unchanged. */
+void *gt_variable_data_overwrite(gt_tensor *v, const void **current);
 
 /** The update rules of the fused optimizer kernel (the counterparts of TensorFlow's raw
  *  ApplyGradientDescent, ApplyAdam, ApplyRMSProp and ApplyAdagrad ops, in Keras 3's order of
@@ -495,14 +503,18 @@ typedef enum gt_update_rule {
     GT_UPDATE_ADAGRAD
 } gt_update_rule;
 
-/** One variable's in-place update: raw buffers of n elements of dtype (GT_F32 or GT_F64),
- *  the variable's (from gt_variable_data), its gradient and the rule's slots. Constants are
- *  converted to dtype before use. wd != 0 first applies w -= w*wd*lr (weight decay). */
+/** One variable's update: raw buffers of n elements of dtype (GT_F32 or GT_F64), the
+ *  variable's (from gt_variable_data), its gradient and the rule's slots. Constants are
+ *  converted to dtype before use. wd != 0 first applies w -= w*wd*lr (weight decay). With
+ *  w_src set, the current value is read from w_src and the new one written to w (from
+ *  gt_variable_data_overwrite), the same arithmetic without first copying w_src into w;
+ *  NULL (or w itself) updates w in place. */
 typedef struct gt_update {
     gt_update_rule rule;
     gt_dtype dtype;
     int64_t n;
     void *w;
+    const void *w_src;
     const void *g;
     void *m, *v, *vh; /* NULL where the rule's configuration has no such slot */
     bool nesterov;

@@ -5,6 +5,8 @@
  * not a multiple of the vector width. */
 #include "gtt.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -55,26 +57,47 @@ static void run(int threads, gt_tensor **out) {
 /* Every rule and slot configuration of gt_apply_updates, three steps on N elements with the
  * given thread count; out receives w and the slots (5 buffers of N). */
 #define N 40001 /* above the threading threshold, odd */
-static void updates(int threads, float *out) {
+/* gt_apply_updates, in place, or (oop) with every w's current value moved to a separate
+ * buffer read through w_src while w itself holds NaN until the update writes it. */
+static bool apply(gt_update *u, int n, bool oop) {
+    float *src[2] = {NULL, NULL};
+    for (int k = 0; oop && k < n; k++) {
+        src[k] = malloc(sizeof(float) * (size_t)u[k].n);
+        memcpy(src[k], u[k].w, sizeof(float) * (size_t)u[k].n);
+        for (int64_t i = 0; i < u[k].n; i++) ((float *)u[k].w)[i] = NAN;
+        u[k].w_src = src[k];
+    }
+    bool ok = gt_apply_updates(u, n);
+    free(src[0]);
+    free(src[1]);
+    return ok;
+}
+
+static void updates(int threads, bool oop, float *out) {
     gt_set_num_threads(threads);
     gt_rng r = gt_rng_new(9);
     gt_tensor *g0 = gt_random_normal(GT_SHAPE(N), 0, 1, GT_F32, &r);
     const float *g = gt_tensor_data(g0);
     for (int i = 0; i < 5 * N; i++) out[i] = 0.5f + 0.25f * (float)(i % 7);
     float *w = out, *m = out + N, *v = out + 2 * N, *vh = out + 3 * N, *w2 = out + 4 * N;
-    const gt_update u[] = {
-        {GT_UPDATE_ADAM, GT_F32, N, w, g, m, v, vh, false, 0.01, 0.004, 0.1, 0.001, 0.3, 1e-7},
-        {GT_UPDATE_SGD, GT_F32, N, w2, g, NULL, NULL, NULL, false, 0.1, 0, 0, 0, 0, 0},
+    gt_update u[] = {
+        {GT_UPDATE_ADAM, GT_F32, N, w, NULL, g, m, v, vh, false, 0.01, 0.004, 0.1, 0.001, 0.3, 1e-7},
+        {GT_UPDATE_SGD, GT_F32, N, w2, NULL, g, NULL, NULL, NULL, false, 0.1, 0, 0, 0, 0, 0},
     };
-    const gt_update u2[] = {
-        {GT_UPDATE_SGD, GT_F32, N, w, g, m, NULL, NULL, true, 0.1, 0, 0.9, 0, 0, 0},
-        {GT_UPDATE_RMSPROP, GT_F32, N, w2, g, m, v, vh, false, 0.01, 0, 0.9, 0.1, 0.5, 1e-7},
+    gt_update u2[] = {
+        {GT_UPDATE_SGD, GT_F32, N, w, NULL, g, m, NULL, NULL, true, 0.1, 0, 0.9, 0, 0, 0},
+        {GT_UPDATE_RMSPROP, GT_F32, N, w2, NULL, g, m, v, vh, false, 0.01, 0, 0.9, 0.1, 0.5, 1e-7},
     };
-    const gt_update u3[] = {
-        {GT_UPDATE_ADAGRAD, GT_F32, N, w, g, NULL, v, NULL, false, 0.01, 0, 0, 0, 0, 1e-7},
-        {GT_UPDATE_RMSPROP, GT_F32, N, w2, g, NULL, v, NULL, false, 0.01, 0, 0.9, 0.1, 0, 1e-7},
+    gt_update u3[] = {
+        {GT_UPDATE_ADAGRAD, GT_F32, N, w, NULL, g, NULL, v, NULL, false, 0.01, 0, 0, 0, 0, 1e-7},
+        {GT_UPDATE_RMSPROP, GT_F32, N, w2, NULL, g, NULL, v, NULL, false, 0.01, 0, 0.9, 0.1, 0, 1e-7},
     };
-    GTT_CHECK(gt_apply_updates(u, 2) && gt_apply_updates(u2, 2) && gt_apply_updates(u3, 2),
+    /* and weight decay (AdamW's), which reads the current value first */
+    gt_update u4[] = {
+        {GT_UPDATE_ADAM, GT_F32, N, w, NULL, g, m, v, NULL, false, 0.01, 0.004, 0.1, 0.001, 0.3, 1e-7},
+        {GT_UPDATE_SGD, GT_F32, N, w2, NULL, g, m, NULL, NULL, false, 0.1, 0.01, 0.9, 0, 0, 0},
+    };
+    GTT_CHECK(apply(u, 2, oop) && apply(u2, 2, oop) && apply(u3, 2, oop) && apply(u4, 2, oop),
               "gt_apply_updates: %s", gt_error() ? gt_error() : "");
 }
 
@@ -113,9 +136,11 @@ int main(void) {
         GTT_CHECK(a[i] && b[i] && gt_tensor_equal(a[i], b[i]), "%s differs between 1 and 2 threads", what[i]);
     GTT_CHECK(gt_ok(), "error: %s", gt_error() ? gt_error() : "");
     static float ua[5 * N], ub[5 * N];
-    updates(1, ua);
-    updates(2, ub);
+    updates(1, false, ua);
+    updates(2, false, ub);
     GTT_CHECK(memcmp(ua, ub, sizeof ua) == 0, "gt_apply_updates differs between 1 and 2 threads");
+    updates(2, true, ub);
+    GTT_CHECK(memcmp(ua, ub, sizeof ua) == 0, "gt_apply_updates through w_src differs from in place");
     update_errors();
     gt_scope_end();
     gt_set_num_threads(nt);

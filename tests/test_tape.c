@@ -221,6 +221,38 @@ static void test_assign_after_read(void) {
     gt_scope_end();
 }
 
+/* gt_variable_data_overwrite: in place while nothing shares the value; a fresh buffer when a
+ * tape's read does, the shared value left as it was and readable through *current. */
+static void test_data_overwrite(void) {
+    gt_scope_begin();
+    gt_tensor *v = gt_variable(gt_tensor_new(GT_F32, GT_SHAPE(3), (float[]){1, 2, 3}), "v");
+    GTT_OK(gt_variable_data(v) != NULL); /* its own storage: the initial tensor shared it */
+    const void *cur = NULL;
+    float *w = gt_variable_data_overwrite(v, &cur);
+    GTT_CHECK(w && w == cur, "unshared: the update is in place");
+    for (int i = 0; w && i < 3; i++) w[i] = ((const float *)cur)[i];
+    gt_tape *t = gt_tape_begin(NULL);
+    gt_tensor *y = gt_reduce_sum(gt_mul(v, v), GT_ALL, false);
+    gt_tape_end(t);
+    w = gt_variable_data_overwrite(v, &cur);
+    GTT_CHECK(w && cur && w != cur, "shared with the tape's read: a fresh buffer");
+    const float *old = cur;
+    GTT_CHECK(old && old[0] == 1 && old[1] == 2 && old[2] == 3, "the current value is readable");
+    for (int i = 0; w && i < 3; i++) w[i] = old[i] * 10;
+    gt_tensor *g = gt_gradient(t, y, v); /* 2 v at the value the tape read */
+    const float *gd = g ? gt_tensor_data(g) : NULL;
+    GTT_CHECK(gd && gd[0] == 2 && gd[1] == 4 && gd[2] == 6, "the tape still sees the old value");
+    const float *nv = gt_tensor_data(gt_variable_value(v));
+    GTT_CHECK(nv && nv[0] == 10 && nv[1] == 20 && nv[2] == 30, "the variable has the new value");
+    GTT_CHECK(!gt_variable_data_overwrite(v, NULL), "NULL current accepted");
+    gt_error_clear();
+    GTT_CHECK(!gt_variable_data_overwrite(gt_scalar(1.0), &cur), "a plain tensor accepted");
+    gt_error_clear();
+    gt_tape_free(t);
+    gt_variable_free(v);
+    gt_scope_end();
+}
+
 /* stop_gradient blocks; the explanation names it. z = x^2 + stop_gradient(y^2). */
 static void test_stop_gradient(void) {
     gt_scope_begin();
@@ -411,6 +443,7 @@ int main(void) {
     test_pause();
     test_integer_not_recorded();
     test_assign_after_read();
+    test_data_overwrite();
     test_stop_gradient();
     test_watching();
     test_two_tapes();

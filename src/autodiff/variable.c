@@ -158,6 +158,28 @@ void *gt_variable_data(gt_tensor *v) {
     return v->data;
 }
 
+void *gt_variable_data_overwrite(gt_tensor *v, const void **current) {
+    if (!is_var("gt_variable_data_overwrite", v)) return NULL;
+    if (!current) {
+        gt__error_null("gt_variable_data_overwrite");
+        return NULL;
+    }
+    *current = NULL;
+    drop_snapshot(v); /* the value is about to change */
+    if (atomic_load(&v->storage->refs) > 1) {
+        /* A sharer keeps the current storage alive: the new value goes to a fresh one. */
+        gt__storage *s = gt__storage_new((size_t)v->size * gt_dtype_size(v->dtype));
+        if (!s) return NULL;
+        *current = v->data;
+        gt__storage_release(v->storage);
+        v->storage = s;
+        v->data = s->data;
+        return v->data;
+    }
+    *current = v->data;
+    return v->data;
+}
+
 float *gt_variable_data_f32(gt_tensor *v) {
     if (!is_var("gt_variable_data_f32", v)) return NULL;
     if (v->dtype != GT_F32) {

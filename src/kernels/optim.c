@@ -14,29 +14,33 @@
  * elements [i0, i1) of one job; the expressions are Keras' in its order of operations. */
 #define DEFINE_OPTIM(T, SQ, ATTR, SFX)                                                             \
     ATTR static void run_##SFX(const gt_update *j, int64_t i0, int64_t i1) {                     \
-        T *restrict w = j->w;                                                                      \
+        /* ws: the current value, w: where the new one goes (the same buffer in place, so   \
+         * neither is restrict; the simd directive vectorises regardless) */                \
+        T *w = j->w;                                                                               \
+        const T *ws = j->w_src ? (const T *)j->w_src : w;                                          \
         const T *restrict g = j->g;                                                                \
         T *restrict m = j->m, *restrict v = j->v, *restrict vh = j->vh;                            \
         const T lr = (T)j->lr, wd = (T)j->wd, c1 = (T)j->c1, c2 = (T)j->c2, c3 = (T)j->c3;         \
         const T eps = (T)j->eps;                                                                   \
         if (wd != 0) {                                                                             \
-            GT__SIMD for (int64_t i = i0; i < i1; i++) w[i] = w[i] - w[i] * wd * lr;               \
+            GT__SIMD for (int64_t i = i0; i < i1; i++) w[i] = ws[i] - ws[i] * wd * lr;             \
+            ws = w;                                                                                \
         }                                                                                          \
         switch (j->rule) {                                                                         \
         case GT_UPDATE_SGD:                                                                          \
             if (!m) {                                                                              \
-                GT__SIMD for (int64_t i = i0; i < i1; i++) w[i] = w[i] - g[i] * lr;                \
+                GT__SIMD for (int64_t i = i0; i < i1; i++) w[i] = ws[i] - g[i] * lr;                \
             } else if (j->nesterov) {                                                              \
                 GT__SIMD for (int64_t i = i0; i < i1; i++) {                                       \
                     const T mi = m[i] * c1 - g[i] * lr;                                            \
                     m[i] = mi;                                                                     \
-                    w[i] = w[i] + (mi * c1 - g[i] * lr);                                           \
+                    w[i] = ws[i] + (mi * c1 - g[i] * lr);                                           \
                 }                                                                                  \
             } else {                                                                               \
                 GT__SIMD for (int64_t i = i0; i < i1; i++) {                                       \
                     const T mi = m[i] * c1 - g[i] * lr;                                            \
                     m[i] = mi;                                                                     \
-                    w[i] = w[i] + mi;                                                              \
+                    w[i] = ws[i] + mi;                                                              \
                 }                                                                                  \
             }                                                                                      \
             break;                                                                                 \
@@ -46,7 +50,7 @@
                     const T mi = m[i] + (g[i] - m[i]) * c1, vi = v[i] + (g[i] * g[i] - v[i]) * c2; \
                     m[i] = mi;                                                                     \
                     v[i] = vi;                                                                     \
-                    w[i] = w[i] - (mi * c3) / (SQ(vi) + eps);                                      \
+                    w[i] = ws[i] - (mi * c3) / (SQ(vi) + eps);                                      \
                 }                                                                                  \
             } else {                                                                               \
                 GT__SIMD for (int64_t i = i0; i < i1; i++) {                                       \
@@ -55,7 +59,7 @@
                     m[i] = mi;                                                                     \
                     v[i] = vi;                                                                     \
                     vh[i] = hi;                                                                    \
-                    w[i] = w[i] - (mi * c3) / (SQ(hi) + eps);                                      \
+                    w[i] = ws[i] - (mi * c3) / (SQ(hi) + eps);                                      \
                 }                                                                                  \
             }                                                                                      \
             break;                                                                                 \
@@ -75,9 +79,9 @@
                 if (m) {                                                                           \
                     const T mi = c3 * m[i] + inc;                                                  \
                     m[i] = mi;                                                                     \
-                    w[i] = w[i] - mi;                                                              \
+                    w[i] = ws[i] - mi;                                                              \
                 } else {                                                                           \
-                    w[i] = w[i] - inc;                                                             \
+                    w[i] = ws[i] - inc;                                                             \
                 }                                                                                  \
             }                                                                                      \
             break;                                                                                 \
@@ -85,7 +89,7 @@
             GT__SIMD for (int64_t i = i0; i < i1; i++) {                                           \
                 const T ai = v[i] + g[i] * g[i];                                                   \
                 v[i] = ai;                                                                         \
-                w[i] = w[i] - (lr * g[i]) / SQ(ai + eps);                                          \
+                w[i] = ws[i] - (lr * g[i]) / SQ(ai + eps);                                          \
             }                                                                                      \
             break;                                                                                 \
         }                                                                                          \

@@ -440,6 +440,13 @@ static void var_repr(const gt_tensor *v, char *buf, size_t n) {
              gt_dtype_name(gt_tensor_dtype(v)));
 }
 
+/* Undoes the buffer swaps of jobs not yet run: each fresh buffer takes its old value. */
+static void restore(const gt_update *jobs, int njobs) {
+    for (int k = 0; k < njobs; k++)
+        if (jobs[k].w_src && jobs[k].w_src != jobs[k].w)
+            memcpy(jobs[k].w, jobs[k].w_src, (size_t)jobs[k].n * gt_dtype_size(jobs[k].dtype));
+}
+
 bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grads,
                                   gt_tensor *const *vars) {
     if (!o) {
@@ -548,25 +555,32 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
     float lr = (float)gt_optimizer_learning_rate(o);
     if (isnan(lr) && o->has_schedule)
         return false;
-    /* every writable buffer before the update, so a failure changes nothing */
+    /* Every writable buffer before the update, so a failure changes nothing. A variable whose
+     * value a tape or tensor still shares gets a fresh buffer the update writes while reading
+     * the shared one (w_src): no copy. On failure the fresh buffers take the old values. */
     int njobs = 0;
     for (int i = 0; i < n; i++) {
         if (!grads[i])
             continue;
         slot *s = find_slot(o, vars[i], i);
-        void *w = gt_variable_data(vars[i]);
-        if (!w)
+        const void *cur = NULL;
+        void *w = gt_variable_data_overwrite(vars[i], &cur);
+        if (!w) {
+            restore(o->jobs, njobs);
             return false;
+        }
         gt_update *j = &o->jobs[njobs++];
-        *j = (gt_update){.dtype = s->dt, .n = s->n, .w = w, .g = s->gp, .m = s->m, .v = s->v,
-                         .vh = s->vhat, .nesterov = o->d.nesterov};
+        *j = (gt_update){.dtype = s->dt, .n = s->n, .w = w, .w_src = cur, .g = s->gp, .m = s->m,
+                         .v = s->v, .vh = s->vhat, .nesterov = o->d.nesterov};
         if (s->dt == GT_F64)
             constants_f64(o, j, lr);
         else
             constants_f32(o, j, lr);
     }
-    if (!gt_apply_updates(o->jobs, njobs))
+    if (!gt_apply_updates(o->jobs, njobs)) {
+        restore(o->jobs, njobs);
         return false;
+    }
     o->iterations++;
     return true;
 }
