@@ -88,20 +88,12 @@ valgrind:
 bench:
 	@$(DEPS) build
 	$(configure_and_build)
-	@if [ -f $(ROOT)/scripts/bench.sh ]; then \
-	    BUILD=$(BUILD) bash $(ROOT)/scripts/bench.sh; \
-	else \
-	    echo "make bench: scripts/bench.sh does not exist yet; benchmarks are in $(BUILD)/bench/"; \
-	fi
+	BUILD=$(BUILD) bash $(ROOT)/scripts/bench.sh
 
 train-check:
 	@$(DEPS) build demo
 	$(configure_and_build)
-	@if [ -f $(ROOT)/scripts/train-check.sh ]; then \
-	    BUILD=$(BUILD) bash $(ROOT)/scripts/train-check.sh; \
-	else \
-	    echo "make train-check: scripts/train-check.sh does not exist yet, nothing run"; \
-	fi
+	BUILD=$(BUILD) bash $(ROOT)/scripts/train-check.sh
 
 install:
 	@$(DEPS) build

@@ -30,8 +30,8 @@
  *        gt_zeros(GT_F32, GT_SHAPE(32, 10));  gt_reduce_sum(x, GT_AXES(0), false);
  *  - Gradient rules follow TensorFlow's exactly (relu'(0) = 0, maximum ties go to the first
  *    argument, reduce_max ties share equally, ...); docs/ops.md lists them.
- *  - Threads: kernels use OpenMP when built with it; results are bitwise identical whatever
- *    the thread count.
+ *  - Threads: kernels run on gradtape's own thread pool (gt_set_num_threads, GT_NUM_THREADS);
+ *    results are bitwise identical whatever the thread count.
  */
 #ifndef GRADTAPE_H
 #define GRADTAPE_H

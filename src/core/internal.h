@@ -161,7 +161,8 @@ void gt__warn_once(int *flag, const char *fmt, ...) GT__PRINTF(2, 3);
 
 /* ---- threads ------------------------------------------------------------------------------- */
 
-/* Elementwise loops split work only above this many elements (an OpenMP fork costs ~1 us). */
+/* Elementwise loops split work only above this many elements (handing tasks to the pool and
+ * waiting for them costs about a microsecond, more when a worker has to be woken). */
 #define GT__PAR_MIN 32768
 int gt__threads(void);
 

@@ -65,8 +65,8 @@ typedef struct {
 static _Thread_local scratch_tls tl_scratch;
 
 #if GT_GEMM_PTHREAD_KEY
-/* OpenMP runtimes retire worker threads when the team shrinks; a pthread key
- * destructor frees their buffers so changing the thread count cannot leak. */
+/* Threads that exit (a user's threads that ran ops) free their buffers through
+ * a pthread key destructor, so threads coming and going cannot leak. */
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 static bool scratch_key_ok; /* written once under pthread_once */

@@ -1,7 +1,7 @@
 /* Dense matrix multiply kernels (internal).
  *
  * All matrices are row-major.  Results are bitwise reproducible for a given
- * backend regardless of the OpenMP thread count: the K dimension is never
+ * backend regardless of the thread count: the K dimension is never
  * split across threads and every C element is reduced in the same order. */
 #ifndef GT_KERNELS_GEMM_H
 #define GT_KERNELS_GEMM_H
