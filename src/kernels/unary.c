@@ -16,6 +16,8 @@
 #endif
 #include "kernels/unary.h"
 
+#include "kernels/convert.h" /* gt__stream_copy */
+
 #include <tgmath.h>
 
 /* Elements per parallel work item. */
@@ -164,12 +166,12 @@ static void unary_run(gt__ew_kind k, gt_dtype dt, const void *x, void *y, int64_
                       double alpha) {
     switch (dt) {
     case GT_F32:
-        (use_avx2() ? unary_f32_avx2 : unary_f32)(k, (const float *)x + off, (float *)y + off, n,
+        (use_avx2() ? unary_f32_avx2 : unary_f32)(k, (const float *)x + off, (float *)y, n,
                                                   (float)alpha);
         break;
-    case GT_F64: unary_f64(k, (const double *)x + off, (double *)y + off, n, alpha); break;
-    case GT_I32: int_i32(k, (const int32_t *)x + off, (int32_t *)y + off, n); break;
-    case GT_I64: int_i64(k, (const int64_t *)x + off, (int64_t *)y + off, n); break;
+    case GT_F64: unary_f64(k, (const double *)x + off, (double *)y, n, alpha); break;
+    case GT_I32: int_i32(k, (const int32_t *)x + off, (int32_t *)y, n); break;
+    case GT_I64: int_i64(k, (const int64_t *)x + off, (int64_t *)y, n); break;
     default: break;
     }
 }
@@ -182,19 +184,46 @@ typedef struct ew_job {
     void *y;
     int64_t n;
     double alpha;
+    bool stream; /* output above STREAM_BYTES: staged, then streamed */
 } ew_job;
 
 static void binary_run(gt__ew_kind k, gt_dtype dt, const void *a, const void *b, void *y,
                        int64_t off, int64_t n, double alpha);
 
+/* Outputs above this many bytes, larger than the last-level cache, are written past the caches:
+ * the next op reads them back from memory anyway, and a plain store first reads each line in
+ * (read for ownership), a third more memory traffic for a binary op. */
+#define STREAM_BYTES ((int64_t)8 << 20)
+/* Elements computed into a thread's L1-resident staging block before streaming it out. */
+#define STAGE 2048
+
+/* Elements [off, off + len) of the job, written to y (the destination of element off). */
+static void ew_span(const ew_job *j, void *y, int64_t off, int64_t len) {
+    if (j->b)
+        binary_run(j->k, j->dt, j->a, j->b, y, off, len, j->alpha);
+    else
+        unary_run(j->k, j->dt, j->a, y, off, len, j->alpha);
+}
+
 static void ew_task(void *ctx, int64_t c, int tid) {
     (void)tid;
     const ew_job *j = ctx;
     const int64_t off = c * CHUNK, len = j->n - off < CHUNK ? j->n - off : CHUNK;
-    if (j->b)
-        binary_run(j->k, j->dt, j->a, j->b, j->y, off, len, j->alpha);
-    else
-        unary_run(j->k, j->dt, j->a, j->y, off, len, j->alpha);
+    const size_t es = gt_dtype_size(j->dt);
+    if (!j->stream) {
+        ew_span(j, (char *)j->y + (size_t)off * es, off, len);
+        return;
+    }
+    static _Thread_local _Alignas(64) unsigned char stage[STAGE * sizeof(double)];
+    for (int64_t s = 0; s < len; s += STAGE) {
+        const int64_t m = len - s < STAGE ? len - s : STAGE;
+        ew_span(j, stage, off + s, m);
+        gt__stream_copy((char *)j->y + (size_t)(off + s) * es, stage, (size_t)m * es);
+    }
+}
+
+static bool stream_out(gt_dtype dt, int64_t n) {
+    return (dt == GT_F32 || dt == GT_F64) && n * (int64_t)gt_dtype_size(dt) > STREAM_BYTES;
 }
 
 void gt__ew_unary(gt__ew_kind k, gt_dtype dt, const void *x, void *y, int64_t n, double alpha) {
@@ -202,17 +231,17 @@ void gt__ew_unary(gt__ew_kind k, gt_dtype dt, const void *x, void *y, int64_t n,
         unary_run(k, dt, x, y, 0, n, alpha);
         return;
     }
-    ew_job j = {k, dt, x, NULL, y, n, alpha};
+    ew_job j = {k, dt, x, NULL, y, n, alpha, stream_out(dt, n)};
     gt__par_for((n + CHUNK - 1) / CHUNK, 0, ew_task, &j);
 }
 
 static void binary_run(gt__ew_kind k, gt_dtype dt, const void *a, const void *b, void *y,
                        int64_t off, int64_t n, double alpha) {
     if (dt == GT_F32)
-        (use_avx2() ? binary_f32_avx2 : binary_f32)(k, (const float *)a + off, (const float *)b + off, (float *)y + off, n,
+        (use_avx2() ? binary_f32_avx2 : binary_f32)(k, (const float *)a + off, (const float *)b + off, (float *)y, n,
                    (float)alpha);
     else if (dt == GT_F64)
-        binary_f64(k, (const double *)a + off, (const double *)b + off, (double *)y + off, n,
+        binary_f64(k, (const double *)a + off, (const double *)b + off, (double *)y, n,
                    alpha);
 }
 
@@ -222,6 +251,6 @@ void gt__ew_binary(gt__ew_kind k, gt_dtype dt, const void *a, const void *b, voi
         binary_run(k, dt, a, b, out, 0, n, alpha);
         return;
     }
-    ew_job j = {k, dt, a, b, out, n, alpha};
+    ew_job j = {k, dt, a, b, out, n, alpha, stream_out(dt, n)};
     gt__par_for((n + CHUNK - 1) / CHUNK, 0, ew_task, &j);
 }
