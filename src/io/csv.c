@@ -92,28 +92,30 @@ static bool split_line(row *r, const char *s, size_t n, char delim, const char *
     return true;
 }
 
-/* Parses a whole field as a number; *range is set when it overflows float32. */
-static bool parse_num(const field *f, char **scratch, int64_t *cap, double *v, bool *range) {
+/* Parses a whole field as a number: 1, 0 when it is not one, -1 when out of memory (the
+ * library error is set then; an error pending from before the call does not count). *range is
+ * set when the number overflows float32. */
+static int parse_num(const field *f, char **scratch, int64_t *cap, double *v, bool *range) {
     *range = false;
     if (f->n == 0)
-        return false;
+        return 0;
     if (!gt__grow((void **)scratch, cap, (int64_t)f->n + 1, 1, "a CSV field"))
-        return false;
+        return -1;
     memcpy(*scratch, f->p, f->n);
     (*scratch)[f->n] = 0;
     if (is_blank((*scratch)[0]))
-        return false;
+        return 0;
     char *end;
     errno = 0;
     double d = strtod(*scratch, &end);
     if (end != *scratch + f->n)
-        return false;
+        return 0;
     if (isfinite(d) && fabs(d) > FLT_MAX)
         *range = true;
     if (errno == ERANGE && fabs(d) > 1.0)
         *range = true; /* underflow to 0 is fine */
     *v = d;
-    return true;
+    return 1;
 }
 
 static char *dup_field(const field *f) {
@@ -204,11 +206,11 @@ bool gt_csv_parse(const char *text, size_t n, const char *name, const gt_csv_des
                 for (int64_t c = 0; c < r.nf && !header; c++) {
                     double v;
                     bool range;
-                    if (!parse_num(&r.f[c], &scratch, &scratch_cap, &v, &range)) {
-                        if (!gt_ok())
-                            goto done;
+                    int num = parse_num(&r.f[c], &scratch, &scratch_cap, &v, &range);
+                    if (num < 0)
+                        goto done;
+                    if (num == 0)
                         header = true;
-                    }
                 }
             }
             if (d.has_label) {
@@ -265,13 +267,15 @@ bool gt_csv_parse(const char *text, size_t n, const char *name, const gt_csv_des
             goto done;
         if (label >= 0 && !gt__grow((void **)&out->y, &ycap, rows + 1, sizeof(float), "CSV labels"))
             goto done;
-        float *xr = out->x + rows * out->cols;
+        /* no feature columns (only the label): x stays NULL, and NULL + 0 is undefined */
+        float *xr = out->cols ? out->x + rows * out->cols : NULL;
         for (int64_t c = 0, o = 0; c < r.nf; c++) {
             double v;
             bool range;
-            if (!parse_num(&r.f[c], &scratch, &scratch_cap, &v, &range) || range) {
-                if (!gt_ok())
-                    goto done;
+            int num = parse_num(&r.f[c], &scratch, &scratch_cap, &v, &range);
+            if (num < 0)
+                goto done;
+            if (num == 0 || range) {
                 const char *col =
                     out->names ? (c == label ? out->label_name
                                              : out->names[c > label && label >= 0 ? c - 1 : c])

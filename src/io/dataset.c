@@ -217,7 +217,12 @@ gt_dataset *gt_dataset_from_idx(const char *images_path, const char *labels_path
     if (!n) { /* a zero-sample file: the product of the rest still defines the sample */
         s->x_size = 1;
         for (int i = 1; i < im.rank; i++)
-            s->x_size *= im.dims[i];
+            if (!gt__io_mul(s->x_size, im.dims[i], &s->x_size)) {
+                gt__error("%s: %s: dimensions overflow: its samples would have more than 2^63 "
+                          "elements (a corrupt header)",
+                          who, images_path);
+                goto fail;
+            }
     }
     if (im.type == GT_IDX_U8) {
         s->x_u8 = im.data; /* kept as bytes, no copy */

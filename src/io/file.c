@@ -200,6 +200,10 @@ size_t gt__io_gunzip_head(const uint8_t *in, size_t n, uint8_t *out, size_t k) {
     zs.avail_out = (uInt)k;
     while (zs.avail_out > 0) {
         int rc = inflate(&zs, Z_NO_FLUSH);
+        if (rc == Z_STREAM_END && gt__io_is_gzip(zs.next_in, zs.avail_in)) {
+            inflateReset(&zs); /* another member, read on as gt__io_gunzip does */
+            continue;
+        }
         if (rc != Z_OK)
             break; /* end of stream, damage, or no progress possible */
     }

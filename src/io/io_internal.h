@@ -60,7 +60,8 @@ static inline bool gt__io_is_gzip(const uint8_t *p, size_t n) {
 bool gt__io_gunzip(const char *who, const char *name, const uint8_t *in, size_t n, size_t limit,
                    uint8_t **out, size_t *outn);
 
-/* Inflates at most k bytes from the start of a gzip stream into out; returns how many it got
+/* Inflates at most k bytes from the start of a gzip stream (across concatenated members, as
+ * gt__io_gunzip reads them) into out; returns how many it got
  * (fewer when the stream is shorter or damaged; errors are left to gt__io_gunzip). Sets no
  * error. Without zlib returns 0. */
 size_t gt__io_gunzip_head(const uint8_t *in, size_t n, uint8_t *out, size_t k);
