@@ -3,15 +3,18 @@
  *    learning rate), and training then continues exactly as without the round trip;
  *  - a second instance of the architecture (other auto-names) loads by position;
  *  - weights-only loads ignore optimizer entries;
- *  - truncated, corrupted, mis-shaped, missing-tensor, extra-tensor and wrong-optimizer files
- *    fail with a clear error and leave model and optimizer exactly as they were.
+ *  - truncated, corrupted, mis-shaped, missing-tensor, extra-tensor, wrong-optimizer and
+ *    negative-iterations files fail with a clear error and leave model and optimizer exactly
+ *    as they were.
  * `test_checkpoint --write DIR` writes DIR/ck.safetensors and DIR/ck.txt (every name, dtype,
  * shape and value) for tests/ref/check_checkpoint.py, which ctest runs next (checkpoint_python). */
+#define _GNU_SOURCE /* memmem */
 #include "gtt.h"
 #include "gtt_files.h"
 
 #include <gradtape_io.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -204,6 +207,24 @@ static void test_damage(void) {
         q[1] = '9'; /* [90,16]: shape/size mismatch */
     write_all(bad, c, n);
     expect_fail("shape does not match data size", bad, m, o, mref, oref, NULL);
+    /* a negative step count: well-formed, refused before any weight is written */
+    memcpy(c, bytes, n);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | c[i];
+    const char *key = memmem(c + 8, (size_t)hlen, "\"optimizer/iterations\"", 22);
+    const char *offs = key ? memmem(key, (size_t)hlen - (size_t)(key - (char *)c - 8),
+                                    "\"data_offsets\":[", 16)
+                           : NULL;
+    unsigned long long begin = 0;
+    GTT_CHECK(offs && sscanf(offs + 16, "%llu", &begin) == 1, "iterations' offsets in the header");
+    if (offs) {
+        const uint64_t minus = (uint64_t)(int64_t)-5; /* written little-endian, as the file is */
+        for (int i = 0; i < 8; i++)
+            c[8 + hlen + begin + (uint64_t)i] = (unsigned char)(minus >> (8 * i));
+        write_all(bad, c, n);
+        expect_fail("negative iterations", bad, m, o, mref, oref, "must be >= 0");
+    }
     /* trailing garbage */
     unsigned char *longer = malloc(n + 3);
     memcpy(longer, bytes, n);

@@ -284,6 +284,18 @@ bool gt_checkpoint_load(const char *path, gt_model *model, gt_optimizer *opt) {
         }
         allow_extra = any && !other;
     }
+    if (ok && opt && gt_safetensors_find(st, "optimizer/iterations") >= 0) {
+        /* a negative step count passes every shape and dtype check: refuse it before anything
+         * is written, as the optimizer would refuse it after */
+        const gt_tensor *it = gt_safetensors_get(st, "optimizer/iterations");
+        ok = it != NULL;
+        if (ok && gt_tensor_dtype(it) == GT_I64 && gt_tensor_size(it) == 1 &&
+            *(const int64_t *)gt_tensor_data(it) < 0) {
+            nn_error("checkpoint load: %s: optimizer/iterations is %lld; it must be >= 0", path,
+                     (long long)*(const int64_t *)gt_tensor_data(it));
+            ok = false;
+        }
+    }
     if (ok)
         ok = (names = ck_name_ptrs(&l)) != NULL;
     if (ok)
