@@ -10,6 +10,7 @@
 #   make train-check    build + scripts/train-check.sh
 #   make install        install into $(PREFIX) (DESTDIR honoured)
 #   make format         clang-format -i on our sources
+#   make fuzz           libFuzzer targets in fuzz/ (clang), FUZZ_SECONDS each (0: replay corpus)
 #   make clean          remove the build folders
 
 MAKEFLAGS  += --no-print-directory
@@ -24,6 +25,8 @@ CTEST      ?= ctest
 # Extra -D options for the configure step, e.g. CMAKE_ARGS='-DGT_USE_BLAS=OFF'.
 CMAKE_ARGS ?=
 DEPS       := bash $(ROOT)/scripts/install-deps.sh
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 
 SEED_EXAMPLES := square simple_model apply_gradients
 
@@ -37,7 +40,7 @@ define configure_and_build
 	$(CMAKE) --build $(BUILD) -j$(JOBS)
 endef
 
-.PHONY: all build deps check demo asan valgrind bench train-check install clean format help
+.PHONY: all build deps check demo asan valgrind bench train-check install clean format fuzz help
 
 all: build
 
@@ -106,8 +109,12 @@ format:
 	    -not -path 'tests/data/*' 2>/dev/null | xargs -r clang-format -i
 	@echo "clang-format: done"
 
+fuzz:
+	@$(DEPS) build fuzz
+	bash $(ROOT)/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(ROOT)/build-fuzz
 
 help:
-	@sed -n '1,14p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,15p' $(ROOT)/Makefile | sed 's/^# \{0,1\}//'

@@ -10,6 +10,7 @@
 #   check   valgrind, tmux, python3                 (make check, make valgrind, CI)
 #   demo    Fashion-MNIST data set                  (make demo, gradtape train)
 #   format  clang-format                            (make format; never in the default set)
+#   fuzz    clang (libFuzzer)                       (make fuzz; never in the default set)
 #
 # When everything is present it prints exactly one line. Off Debian (no apt-get) it prints
 # what is needed and carries on if cmake and a C compiler exist.
@@ -21,12 +22,12 @@ for arg in "$@"; do
     case "$arg" in
     --dry-run | -n) dry_run=1 ;;
     -h | --help)
-        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
-    build | check | demo | format) groups+=("$arg") ;;
+    build | check | demo | format | fuzz) groups+=("$arg") ;;
     *)
-        echo "install-deps: unknown group '$arg' (groups: build check demo format)" >&2
+        echo "install-deps: unknown group '$arg' (groups: build check demo format fuzz)" >&2
         exit 2
         ;;
     esac
@@ -53,6 +54,9 @@ pkgs_demo=(
 )
 pkgs_format=(
     "clang-format|formats the sources (make format)"
+)
+pkgs_fuzz=(
+    "clang|libFuzzer and the sanitizers for the fuzz targets (make fuzz)"
 )
 
 is_installed() {
