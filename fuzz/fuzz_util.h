@@ -28,31 +28,6 @@
         }                                                                                          \
     } while (0)
 
-/* Checks of bugs known to be open outside the code these targets may fix: reported once and
- * skipped unless FUZZ_STRICT=1 (fuzz/README.md lists them). */
-static inline bool fuzz_strict(void) {
-    static int strict = -1;
-    if (strict < 0) {
-        const char *e = getenv("FUZZ_STRICT");
-        strict = e && *e && strcmp(e, "0") != 0;
-    }
-    return strict == 1;
-}
-#define FUZZ_KNOWN_BUG(cond, id, ...)                                                              \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            if (fuzz_strict())                                                                     \
-                FUZZ_CHECK(cond, __VA_ARGS__);                                                     \
-            static bool told_;                                                                     \
-            if (!told_) {                                                                          \
-                told_ = true;                                                                      \
-                fprintf(stderr, "KNOWN BUG %s hit (FUZZ_STRICT=1 makes it fatal): ", id);          \
-                fprintf(stderr, __VA_ARGS__);                                                      \
-                fprintf(stderr, "\n");                                                             \
-            }                                                                                      \
-        }                                                                                          \
-    } while (0)
-
 /* FUZZ_VERBOSE=1 (when reproducing one input) prints what each step returned. */
 static inline bool fuzz_verbose(void) {
     static int v = -1;

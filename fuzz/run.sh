@@ -16,8 +16,7 @@
 #
 # Environment: FUZZ_CC (default clang-14, else clang), FUZZ_WORK, FUZZ_BLAS=0|1 (default: 1 when
 # pkg-config finds openblas, as the CMake build does), FUZZ_ARGS (extra libFuzzer flags, e.g.
-# "-jobs=2" or "-max_len=65536"), FUZZ_STRICT=1 (also enforce invariants of bugs known to be
-# open; see fuzz/README.md).
+# "-jobs=2" or "-max_len=65536").
 # Exits non-zero when a build fails or any target finds a crash, leak, timeout or UB.
 set -euo pipefail
 
