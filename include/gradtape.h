@@ -359,6 +359,14 @@ gt_tensor *gt_argmin(const gt_tensor *x, int axis, gt_dtype index_dtype);
 /** Matrix product of the last two axes, optionally transposing either operand; leading
  *  (batch) axes broadcast. Both operands need rank >= 2. */
 gt_tensor *gt_matmul(const gt_tensor *a, const gt_tensor *b, bool transpose_a, bool transpose_b);
+/** relu(x w + bias), or x w + bias with relu false, in one op: TensorFlow's _FusedMatMul (what
+ *  its graph optimizer makes of MatMul, BiasAdd and Relu, and what the Dense layer uses). x:
+ *  [m, k], w: [k, n], bias: [n], one float dtype. The bias and relu run on the product while
+ *  it is in cache; the result equals gt_relu(gt_add(gt_matmul(x, w, false, false), bias))
+ *  bitwise, and so do its gradients (ReluGrad, the bias' sum, matmul's two products), to any
+ *  order. */
+gt_tensor *gt_matmul_bias_act(const gt_tensor *x, const gt_tensor *w, const gt_tensor *bias,
+                              bool relu);
 
 /* ============================================================================================
  * Shape ops

@@ -21,7 +21,8 @@ static void check_product(const char *what, const gt_tensor *c, const gt_tensor 
     const int64_t *sa = gt_tensor_shape(a), *sb = gt_tensor_shape(b), *sc = gt_tensor_shape(c);
     int64_t m = sc[rc - 2], n = sc[rc - 1], k = ta ? sa[ra - 2] : sa[ra - 1];
     int64_t na = gt_tensor_size(a), nb = gt_tensor_size(b), nc = gt_tensor_size(c);
-    double *A = malloc(sizeof(double) * (size_t)(na + 1)), *B = malloc(sizeof(double) * (size_t)(nb + 1));
+    double *A = malloc(sizeof(double) * (size_t)(na + 1)),
+           *B = malloc(sizeof(double) * (size_t)(nb + 1));
     double *C = malloc(sizeof(double) * (size_t)(nc + 1));
     gt_tensor_to_f64(a, A, na);
     gt_tensor_to_f64(b, B, nb);
@@ -36,11 +37,13 @@ static void check_product(const char *what, const gt_tensor *c, const gt_tensor 
             rem /= sc[i];
             int ia = i - (rc - ra), ib = i - (rc - rb);
             if (ia >= 0) {
-                if (sa[ia] != 1) oa += idx * stra;
+                if (sa[ia] != 1)
+                    oa += idx * stra;
                 stra *= sa[ia];
             }
             if (ib >= 0) {
-                if (sb[ib] != 1) ob += idx * strb;
+                if (sb[ib] != 1)
+                    ob += idx * strb;
                 strb *= sb[ib];
             }
         }
@@ -73,7 +76,7 @@ static void check_product(const char *what, const gt_tensor *c, const gt_tensor 
 static const double TOL_F32 = 2e-5, TOL_F64 = 1e-13;
 
 static void test_against_naive(void) {
-    const int64_t sizes[][3] = {{1, 1, 1},  {7, 13, 5},    {3, 1, 17},  {33, 17, 65},
+    const int64_t sizes[][3] = {{1, 1, 1},     {7, 13, 5},     {3, 1, 17},  {33, 17, 65},
                                 {70, 130, 90}, {129, 67, 300}, {5, 257, 3}, {64, 64, 64}};
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         int64_t m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
@@ -92,7 +95,8 @@ static void test_against_naive(void) {
                 snprintf(what, sizeof what, "%lldx%lldx%lld ta=%d tb=%d %s", (long long)m,
                          (long long)n, (long long)k, ta, tb, dt ? "f32" : "f64");
                 GTT_CHECK(c && gt_tensor_dim(c, 0) == m && gt_tensor_dim(c, 1) == n &&
-                              gt_tensor_dtype(c) == d, "%s: shape/dtype", what);
+                              gt_tensor_dtype(c) == d,
+                          "%s: shape/dtype", what);
                 check_product(what, c, a, b, ta, tb, dt ? TOL_F32 : TOL_F64);
                 gt_scope_end();
             }
@@ -108,7 +112,8 @@ static void test_batched(void) {
     gt_tensor *b = gt_random_normal(GT_SHAPE(5, 4, 2), 0, 1, GT_F64, &r);
     gt_tensor *c = gt_matmul(a, b, false, false);
     GTT_CHECK(c && gt_tensor_rank(c) == 4 && gt_tensor_dim(c, 0) == 2 && gt_tensor_dim(c, 1) == 5 &&
-                  gt_tensor_dim(c, 2) == 3 && gt_tensor_dim(c, 3) == 2, "shape [2,5,3,2]");
+                  gt_tensor_dim(c, 2) == 3 && gt_tensor_dim(c, 3) == 2,
+              "shape [2,5,3,2]");
     check_product("[2,1,3,4]x[5,4,2]", c, a, b, false, false, TOL_F64);
     /* With transposes: [2,1,4,3]^T x [5,2,4]^T. */
     gt_tensor *at = gt_random_normal(GT_SHAPE(2, 1, 4, 3), 0, 1, GT_F32, &r);
@@ -120,10 +125,12 @@ static void test_batched(void) {
     check_product("[3,4]x[6,4,5]", gt_matmul(a2, b3, false, false), a2, b3, false, false, TOL_F32);
     gt_tensor *a3 = gt_random_normal(GT_SHAPE(2, 3, 7, 4), 0, 1, GT_F32, &r);
     gt_tensor *b2 = gt_random_normal(GT_SHAPE(5, 4), 0, 1, GT_F32, &r);
-    check_product("[2,3,7,4]x[5,4]^T", gt_matmul(a3, b2, false, true), a3, b2, false, true, TOL_F32);
+    check_product("[2,3,7,4]x[5,4]^T", gt_matmul(a3, b2, false, true), a3, b2, false, true,
+                  TOL_F32);
     gt_tensor *a4 = gt_random_normal(GT_SHAPE(2, 4, 7), 0, 1, GT_F64, &r);
     gt_tensor *b4 = gt_random_normal(GT_SHAPE(1, 1, 4, 5), 0, 1, GT_F64, &r);
-    check_product("[2,4,7]^Tx[1,1,4,5]", gt_matmul(a4, b4, true, false), a4, b4, true, false, TOL_F64);
+    check_product("[2,4,7]^Tx[1,1,4,5]", gt_matmul(a4, b4, true, false), a4, b4, true, false,
+                  TOL_F64);
     /* Many small products (one per thread). */
     gt_tensor *a5 = gt_random_normal(GT_SHAPE(512, 8, 9), 0, 1, GT_F32, &r);
     gt_tensor *b5 = gt_random_normal(GT_SHAPE(512, 9, 10), 0, 1, GT_F32, &r);
@@ -134,15 +141,20 @@ static void test_batched(void) {
 static void test_size0(void) {
     gt_scope_begin();
     /* k = 0: an empty sum, zeros (NumPy/TF). */
-    gt_tensor *c = gt_matmul(gt_ones(GT_F32, GT_SHAPE(3, 0)), gt_ones(GT_F32, GT_SHAPE(0, 2)), false, false);
+    gt_tensor *c =
+        gt_matmul(gt_ones(GT_F32, GT_SHAPE(3, 0)), gt_ones(GT_F32, GT_SHAPE(0, 2)), false, false);
     gtt_tensor_close("k=0", c, (const double[]){0, 0, 0, 0, 0, 0}, 6, 0, 0);
-    gt_tensor *c2 = gt_matmul(gt_ones(GT_F64, GT_SHAPE(2, 0, 3)), gt_ones(GT_F64, GT_SHAPE(2, 4, 0)), true, true);
-    GTT_CHECK(c2 && gt_tensor_dim(c2, 0) == 2 && gt_tensor_dim(c2, 1) == 3 && gt_tensor_dim(c2, 2) == 4,
+    gt_tensor *c2 = gt_matmul(gt_ones(GT_F64, GT_SHAPE(2, 0, 3)),
+                              gt_ones(GT_F64, GT_SHAPE(2, 4, 0)), true, true);
+    GTT_CHECK(c2 && gt_tensor_dim(c2, 0) == 2 && gt_tensor_dim(c2, 1) == 3 &&
+                  gt_tensor_dim(c2, 2) == 4,
               "batched k=0 shape");
     GTT_CHECK(c2 && gt_item(gt_reduce_sum(gt_abs(c2), GT_ALL, false)) == 0, "batched k=0 zeros");
-    gt_tensor *m0 = gt_matmul(gt_ones(GT_F32, GT_SHAPE(0, 4)), gt_ones(GT_F32, GT_SHAPE(4, 2)), false, false);
+    gt_tensor *m0 =
+        gt_matmul(gt_ones(GT_F32, GT_SHAPE(0, 4)), gt_ones(GT_F32, GT_SHAPE(4, 2)), false, false);
     GTT_CHECK(m0 && gt_tensor_dim(m0, 0) == 0 && gt_tensor_dim(m0, 1) == 2, "m=0");
-    gt_tensor *b0 = gt_matmul(gt_ones(GT_F32, GT_SHAPE(0, 2, 3)), gt_ones(GT_F32, GT_SHAPE(1, 3, 2)), false, false);
+    gt_tensor *b0 = gt_matmul(gt_ones(GT_F32, GT_SHAPE(0, 2, 3)),
+                              gt_ones(GT_F32, GT_SHAPE(1, 3, 2)), false, false);
     GTT_CHECK(b0 && gt_tensor_size(b0) == 0 && gt_tensor_dim(b0, 0) == 0, "empty batch");
     /* Gradients through k = 0 are zeros of the input shapes. */
     gt_tensor *a = gt_ones(GT_F64, GT_SHAPE(3, 0)), *b = gt_ones(GT_F64, GT_SHAPE(0, 2));
@@ -182,7 +194,8 @@ static void test_gradient_values(void) {
     y = gt_matmul(p, q, false, false);
     gt_tape_end(tp);
     gt_tensor *gp = gt_gradient(tp, y, p), *gq = gt_gradient(tp, y, q);
-    GTT_CHECK(gp && gt_tensor_rank(gp) == 4 && gt_tensor_dim(gp, 1) == 1 && gt_tensor_dim(gp, 3) == 4,
+    GTT_CHECK(gp && gt_tensor_rank(gp) == 4 && gt_tensor_dim(gp, 1) == 1 &&
+                  gt_tensor_dim(gp, 3) == 4,
               "gp has a's shape");
     GTT_CHECK(gq && gt_tensor_rank(gq) == 3 && gt_tensor_dim(gq, 0) == 5, "gq has b's shape");
     /* gq[s] = sum over the 2 batches of a[i]^T @ ones: column sums of a, summed over batch. */
@@ -191,7 +204,8 @@ static void test_gradient_values(void) {
         for (int kk = 0; kk < 4; kk++) {
             double cs = 0;
             for (int bi = 0; bi < 2; bi++)
-                for (int i = 0; i < 3; i++) cs += gt_tensor_get(p, bi * 12 + i * 4 + kk);
+                for (int i = 0; i < 3; i++)
+                    cs += gt_tensor_get(p, bi * 12 + i * 4 + kk);
             want[s * 8 + kk * 2] = want[s * 8 + kk * 2 + 1] = cs;
         }
     gtt_tensor_close("gq values", gq, want, 40, 1e-14, 1e-14); /* sums of 6 f64 values */
@@ -237,10 +251,12 @@ static void test_errors(void) {
     GTT_ERROR_HAS("use gt_expand_dims(b, 0)");
     GTT_CHECK(!gt_matmul(a, gt_zeros(GT_F64, GT_SHAPE(10, 2)), false, false), "dtypes");
     GTT_ERROR_HAS("gt_matmul: operands have different dtypes (float32 and float64)");
-    GTT_CHECK(!gt_matmul(gt_zeros(GT_I32, GT_SHAPE(2, 2)), gt_zeros(GT_I32, GT_SHAPE(2, 2)), false, false),
+    GTT_CHECK(!gt_matmul(gt_zeros(GT_I32, GT_SHAPE(2, 2)), gt_zeros(GT_I32, GT_SHAPE(2, 2)), false,
+                         false),
               "int");
     GTT_ERROR_HAS("gt_matmul: dtype int32 is not supported");
-    GTT_CHECK(!gt_matmul(gt_zeros(GT_F32, GT_SHAPE(2, 3, 4)), gt_zeros(GT_F32, GT_SHAPE(3, 4, 2)), false, false),
+    GTT_CHECK(!gt_matmul(gt_zeros(GT_F32, GT_SHAPE(2, 3, 4)), gt_zeros(GT_F32, GT_SHAPE(3, 4, 2)),
+                         false, false),
               "batch");
     GTT_ERROR_HAS("gt_matmul: batch dimensions [2] of a and [3] of b do not broadcast (2 vs 3)");
     GTT_CHECK(!gt_matmul(NULL, b, false, false), "NULL");
@@ -248,8 +264,78 @@ static void test_errors(void) {
     gt_scope_end();
 }
 
+/* gt_matmul_bias_act equals matmul + add + relu bitwise, forward and all three gradients: the
+ * same GEMM, the same float arithmetic in the epilogue, and the composition's gradient rule.
+ * The Fashion-MNIST MLP's layers (batch 128, above the threading threshold) and odd sizes, at
+ * 2 threads; and its errors. */
+static void test_bias_act(void) {
+    static const int64_t cs[][3] = {{128, 784, 256}, {128, 256, 128}, {128, 128, 10}, {7, 5, 3}};
+    const int nt = gt_get_num_threads();
+    gt_set_num_threads(2);
+    for (size_t i = 0; i < sizeof cs / sizeof *cs; i++)
+        for (int relu = 0; relu < 2; relu++) {
+            gt_scope_begin();
+            gt_tensor *x =
+                gt_cast(gtt_randn(2, (int64_t[]){cs[i][0], cs[i][1]}, 1, 0, 70 + i), GT_F32);
+            gt_tensor *w =
+                gt_cast(gtt_randn(2, (int64_t[]){cs[i][1], cs[i][2]}, 0.1, 0, 80 + i), GT_F32);
+            gt_tensor *b = gt_cast(gtt_randn(1, &cs[i][2], 0.5, 0, 90 + i), GT_F32);
+            gt_tensor *y[2], *g[2][3];
+            for (int fused = 0; fused < 2; fused++) {
+                gt_tape *t = gt_tape_begin(&(gt_tape_desc){.persistent = true});
+                gt_tape_watch(t, x);
+                gt_tape_watch(t, w);
+                gt_tape_watch(t, b);
+                gt_tensor *o;
+                if (fused) {
+                    o = gt_matmul_bias_act(x, w, b, relu);
+                } else {
+                    o = gt_add(gt_matmul(x, w, false, false), b);
+                    o = relu ? gt_relu(o) : o;
+                }
+                gt_tensor *loss = gt_reduce_sum(gt_mul(o, o), GT_ALL, false);
+                gt_tape_end(t);
+                y[fused] = o;
+                g[fused][0] = gt_gradient(t, loss, x);
+                g[fused][1] = gt_gradient(t, loss, w);
+                g[fused][2] = gt_gradient(t, loss, b);
+                gt_tape_free(t);
+            }
+            GTT_OK(y[0] && y[1] && g[1][0] && g[1][1] && g[1][2]);
+            GTT_CHECK(gt_tensor_equal(y[0], y[1]), "fused forward differs (case %zu, relu %d)", i,
+                      relu);
+            for (int k = 0; k < 3; k++)
+                GTT_CHECK(gt_tensor_equal(g[0][k], g[1][k]),
+                          "fused gradient %d differs (case %zu, relu %d)", k, i, relu);
+            gt_scope_end();
+        }
+    gt_set_num_threads(nt);
+    gt_scope_begin();
+    gt_tensor *x = gt_zeros(GT_F32, GT_SHAPE(2, 3)), *w = gt_zeros(GT_F32, GT_SHAPE(3, 4));
+    GTT_CHECK(!gt_matmul_bias_act(x, w, gt_zeros(GT_F32, GT_SHAPE(3)), true), "bias [3] accepted");
+    GTT_ERROR_HAS("bias has shape [3] and dtype float32 but must be [4] of float32");
+    gt_error_clear();
+    GTT_CHECK(!gt_matmul_bias_act(x, w, gt_zeros(GT_F64, GT_SHAPE(4)), true), "f64 bias accepted");
+    GTT_ERROR_HAS("must be [4] of float32");
+    gt_error_clear();
+    GTT_CHECK(!gt_matmul_bias_act(gt_zeros(GT_F32, GT_SHAPE(1, 2, 3)), w,
+                                  gt_zeros(GT_F32, GT_SHAPE(4)), false),
+              "rank-3 x accepted");
+    GTT_ERROR_HAS("must be matrices");
+    gt_error_clear();
+    GTT_CHECK(!gt_matmul_bias_act(x, gt_zeros(GT_F32, GT_SHAPE(2, 4)),
+                                  gt_zeros(GT_F32, GT_SHAPE(4)), false),
+              "inner mismatch accepted");
+    GTT_ERROR_HAS("inner dimensions differ");
+    gt_error_clear();
+    GTT_CHECK(!gt_matmul_bias_act(x, w, NULL, false), "NULL bias accepted");
+    gt_error_clear();
+    gt_scope_end();
+}
+
 int main(void) {
     test_against_naive();
+    test_bias_act();
     test_batched();
     test_size0();
     test_gradient_values();

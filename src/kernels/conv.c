@@ -237,6 +237,35 @@ static void epilogue(gt_dtype dt, void *y, int64_t nr, int64_t F, const void *b,
         epilogue_f64(y, nr, F, b, relu);
 }
 
+/* gt__bias_act_rows: blocks of rows across threads; each element's arithmetic is the same. */
+typedef struct bias_act_job {
+    gt_dtype dt;
+    void *y;
+    int64_t rows, f, per;
+    const void *b;
+    bool relu;
+} bias_act_job;
+
+static void bias_act_task(void *ctx, int64_t t, int tid) {
+    (void)tid;
+    const bias_act_job *j = ctx;
+    const size_t es = gt_dtype_size(j->dt);
+    const int64_t r0 = t * j->per, nr = min64(j->per, j->rows - r0);
+    epilogue(j->dt, (char *)j->y + (size_t)(r0 * j->f) * es, nr, j->f, j->b, j->relu);
+}
+
+void gt__bias_act_rows(gt_dtype dt, void *y, int64_t rows, int64_t f, const void *bias, bool relu) {
+    if (rows <= 0 || f <= 0)
+        return;
+    if (rows * f <= GT__PAR_MIN) {
+        epilogue(dt, y, rows, f, bias, relu);
+        return;
+    }
+    const int64_t per = clamp64(GT__PAR_MIN / f, 1, rows);
+    bias_act_job j = {dt, y, rows, f, per, bias, relu};
+    gt__par_for((rows + per - 1) / per, 0, bias_act_task, &j);
+}
+
 /* One convolution pass split into tasks; tid picks the thread's column buffer in ws. */
 typedef struct conv_job {
     gt_dtype dt;

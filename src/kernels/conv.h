@@ -41,6 +41,10 @@ bool gt__conv2d_bwd_input(gt_dtype dt, const gt__conv_geom *g, const void *dy, c
 bool gt__conv2d_bwd_filter(gt_dtype dt, const gt__conv_geom *g, const void *x, const void *dy,
                            void *dw);
 
+/* y (rows x f) = y + bias (per column; NULL: none), then relu when set (NaN passes): the
+ * convolutions' epilogue, also matmul_bias_act's; split across threads by rows. */
+void gt__bias_act_rows(gt_dtype dt, void *y, int64_t rows, int64_t f, const void *bias, bool relu);
+
 /* The direct path (conv_direct.c) takes this geometry: float32, one group, K = kh * kw * c
  * <= 32 taps, F % 8 == 0 filters (K * F <= 8192) and an AVX2+FMA CPU. */
 bool gt__conv_direct_ok(gt_dtype dt, const gt__conv_geom *g);

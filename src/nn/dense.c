@@ -47,6 +47,11 @@ static gt_tensor *dense_call(gt_layer *l, const gt_tensor *x, bool training) {
     if (gt_tensor_dtype(x) != l->dtype)
         x = gt_cast(x, l->dtype); /* Keras autocasting */
     gt_tensor *y;
+    if (rank == 2 && d->bias &&
+        (d->activation == GT_ACT_LINEAR || d->activation == GT_ACT_RELU)) {
+        /* TensorFlow's _FusedMatMul: bitwise the three ops below, gradients included */
+        return gt_matmul_bias_act(x, d->kernel, d->bias, d->activation == GT_ACT_RELU);
+    }
     if (rank == 2) {
         y = gt_matmul(x, d->kernel, false, false);
     } else { /* matmul on the last axis: [..., in] -> [-1, in] x [in, units] -> [..., units] */

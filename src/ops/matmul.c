@@ -3,7 +3,9 @@
  * Batch axes (all but the last two) broadcast as in TensorFlow. The gradient is TensorFlow's
  * _MatMulGrad table written with gt_matmul itself, so higher orders work; with broadcast batch
  * axes the gradients come out in the output's batch shape and the tape sums them down. */
+#include "kernels/conv.h"  /* gt__bias_act_rows */
 #include "kernels/gemm.h"
+#include "kernels/unary.h" /* gt__ew_attr, GT__EW_RELU_GRAD */
 #include "ops/registry.h"
 
 #include <stdio.h>
@@ -193,5 +195,80 @@ gt_tensor *gt_matmul(const gt_tensor *a, const gt_tensor *b, bool transpose_a, b
     return gt__apply2(&gt__op_matmul, a, b, &at);
 }
 
-const gt__op *const gt__ops_matmul[] = {&gt__op_matmul};
+/* ---- matmul_bias_act (inputs: x [m, k], w [k, n], bias [n]): act(x w + bias) ------------- */
+
+typedef struct mmb_attr {
+    bool relu;
+} mmb_attr;
+
+extern const gt__op gt__op_relu_grad;
+
+static bool mmb_infer(gt__call *c) {
+    const char *who = "gt_matmul_bias_act";
+    const gt_tensor *x = c->in[0], *w = c->in[1], *b = c->in[2];
+    if (x->rank != 2 || w->rank != 2) {
+        gt__error("%s: x has shape %s and w %s; both must be matrices ([m, k] and [k, n]); use "
+                  "gt_matmul and gt_add for batched products",
+                  who, GT__SHAPE_STR(x), GT__SHAPE_STR(w));
+        return false;
+    }
+    static const mm_attr plain = {false, false};
+    const void *attr = c->attr;
+    c->attr = &plain;
+    const bool ok = mm_infer(c);
+    c->attr = attr;
+    if (!ok)
+        return false;
+    if (b->rank != 1 || b->shape[0] != c->shape[1] || b->dtype != c->dtype) {
+        gt__error("%s: bias has shape %s and dtype %s but must be [%lld] of %s (one per output "
+                  "column, the product's dtype)",
+                  who, GT__SHAPE_STR(b), gt_dtype_name(b->dtype), (long long)c->shape[1],
+                  gt_dtype_name(c->dtype));
+        return false;
+    }
+    return true;
+}
+
+static void mmb_forward(gt__call *c) {
+    const gt_tensor *x = c->in[0], *w = c->in[1];
+    gt_tensor *y = c->out;
+    const int64_t m = y->shape[0], n = y->shape[1], k = x->shape[1];
+    if (y->size == 0) return;
+    if (k == 0)
+        memset(y->data, 0, (size_t)y->size * gt_dtype_size(y->dtype));
+    else
+        gemm_any(y->dtype, false, false, m, n, k, x->data, k, w->data, n, y->data);
+    gt__bias_act_rows(y->dtype, y->data, m, n, c->in[2]->data, ((const mmb_attr *)c->attr)->relu);
+}
+
+/* z = x w + b, y = relu(z): dz = relu_grad(dy, y) (TensorFlow's ReluGrad on the output, whose
+ * sign is z's), then exactly the rules of the separate ops: the bias' sum over the rows and
+ * matmul's two products. */
+static void mmb_grad(gt__gctx *g) {
+    gt_tensor *dz = g->gy;
+    if (((const mmb_attr *)g->attr)->relu) {
+        gt__ew_attr ra = {GT__EW_RELU_GRAD, 0};
+        dz = gt__apply2(&gt__op_relu_grad, g->gy, g->out, &ra);
+    }
+    if (g->need[0]) g->gx[0] = gt_matmul(dz, g->in[1], false, true);
+    if (g->need[1]) g->gx[1] = gt_matmul(g->in[0], dz, true, false);
+    if (g->need[2]) g->gx[2] = gt_reduce_sum(dz, GT_AXES(0), false);
+}
+
+const gt__op gt__op_matmul_bias_act = {.name = "matmul_bias_act",
+                                       .nin = 3,
+                                       .keep_in = 3u,
+                                       .keep_out = true,
+                                       .attr_size = sizeof(mmb_attr),
+                                       .infer = mmb_infer,
+                                       .forward = mmb_forward,
+                                       .grad = mmb_grad};
+
+gt_tensor *gt_matmul_bias_act(const gt_tensor *x, const gt_tensor *w, const gt_tensor *bias,
+                              bool relu) {
+    mmb_attr at = {relu};
+    return gt__apply(&gt__op_matmul_bias_act, 3, (const gt_tensor *const[]){x, w, bias}, &at);
+}
+
+const gt__op *const gt__ops_matmul[] = {&gt__op_matmul, &gt__op_matmul_bias_act};
 const int gt__ops_matmul_n = (int)(sizeof gt__ops_matmul / sizeof *gt__ops_matmul);

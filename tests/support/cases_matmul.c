@@ -1,5 +1,6 @@
 /* Gradient checks for matmul: the four transpose combinations, batched products with
- * broadcast batch axes, and size-0 dimensions (k = 0 included). */
+ * broadcast batch axes, and size-0 dimensions (k = 0 included); matmul_bias_act with and
+ * without relu. */
 #include "gtt.h"
 
 typedef struct mcfg {
@@ -38,4 +39,38 @@ static void c_matmul(void) {
     }
 }
 
-const gtt_case gtt_cases_matmul[] = {{"matmul", c_matmul}, {NULL, NULL}};
+/* matmul_bias_act: [m, k] x [k, n] + [n], with and without relu; pre-activations are random
+ * normals of spread ~1, so none lies within the finite-difference step of relu's kink. Also
+ * k = 0 (the bias alone) and m = 0. */
+typedef struct bcfg {
+    int64_t m, k, n;
+} bcfg;
+
+static const bcfg bcfgs[] = {{3, 4, 2}, {5, 7, 9}, {1, 3, 1}, {3, 0, 2}, {0, 4, 2}};
+
+typedef struct bcase {
+    const bcfg *c;
+    bool relu;
+} bcase;
+
+static gt_tensor *f_mmb(gt_tensor *const *x, void *u) {
+    const bcase *b = u;
+    return gt_matmul_bias_act(x[0], x[1], x[2], b->relu);
+}
+
+static void c_matmul_bias_act(void) {
+    for (size_t i = 0; i < sizeof bcfgs / sizeof *bcfgs; i++)
+        for (int relu = 0; relu < 2; relu++) {
+            gt_scope_begin();
+            const bcfg *c = &bcfgs[i];
+            bcase b = {c, relu};
+            gt_tensor *x[3] = {gtt_randn(2, (int64_t[]){c->m, c->k}, 1.0, 0.0, 800 + i),
+                               gtt_randn(2, (int64_t[]){c->k, c->n}, 0.7, 0.0, 820 + i),
+                               gtt_randn(1, (int64_t[]){c->n}, 0.5, 0.0, 840 + i)};
+            gtt_gradcheck("matmul_bias_act", f_mmb, &b, 3, x, NULL);
+            gt_scope_end();
+        }
+}
+
+const gtt_case gtt_cases_matmul[] = {
+    {"matmul", c_matmul}, {"matmul_bias_act", c_matmul_bias_act}, {NULL, NULL}};
