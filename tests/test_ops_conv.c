@@ -558,6 +558,22 @@ static void test_errors(void) {
 /* Its output and all three gradients equal those of conv2d, add and relu bitwise: the epilogue
  * is the same float arithmetic, and the gradient rule is the composition's. Shapes of the
  * Fashion-MNIST CNN's two layers (with a smaller batch) and a strided "same" one. */
+typedef struct conv_case {
+    const gt_conv2d_desc *d;
+    int relu;
+} conv_case;
+
+static gt_tensor *conv_fused(gt_tensor *const *x, void *u) {
+    const conv_case *c = u;
+    return gt_conv2d_bias_act(x[0], x[1], x[2], c->relu, c->d);
+}
+
+static gt_tensor *conv_composed(gt_tensor *const *x, void *u) {
+    const conv_case *c = u;
+    gt_tensor *o = gt_add(gt_conv2d(x[0], x[1], c->d), x[2]);
+    return c->relu ? gt_relu(o) : o;
+}
+
 static void test_fused_matches_composition(void) {
     static const struct {
         int64_t x[4], w[4];
@@ -573,27 +589,11 @@ static void test_fused_matches_composition(void) {
             gt_tensor *x = gt_cast(gtt_randn(4, cs[i].x, 1.0, 0.0, 40 + i), GT_F32);
             gt_tensor *w = gt_cast(gtt_randn(4, cs[i].w, 0.3, 0.0, 50 + i), GT_F32);
             gt_tensor *b = gt_cast(gtt_randn(1, &cs[i].w[3], 0.5, 0.0, 60 + i), GT_F32);
-            gt_tensor *y[2], *g[2][3];
-            for (int fused = 0; fused < 2; fused++) {
-                gt_tape *t = gt_tape_begin(&(gt_tape_desc){.persistent = true});
-                gt_tape_watch(t, x);
-                gt_tape_watch(t, w);
-                gt_tape_watch(t, b);
-                gt_tensor *o;
-                if (fused) {
-                    o = gt_conv2d_bias_act(x, w, b, relu, &cs[i].d);
-                } else {
-                    o = gt_add(gt_conv2d(x, w, &cs[i].d), b);
-                    o = relu ? gt_relu(o) : o;
-                }
-                gt_tensor *loss = gt_reduce_sum(gt_mul(o, o), GT_ALL, false);
-                gt_tape_end(t);
-                y[fused] = o;
-                g[fused][0] = gt_gradient(t, loss, x);
-                g[fused][1] = gt_gradient(t, loss, w);
-                g[fused][2] = gt_gradient(t, loss, b);
-                gt_tape_free(t);
-            }
+            gt_tensor *in[3] = {x, w, b}, *y[2], *g[2][3];
+            const conv_case cc = {&cs[i].d, relu};
+            for (int fused = 0; fused < 2; fused++)
+                y[fused] = gtt_value_and_grads(fused ? conv_fused : conv_composed, (void *)&cc, 3,
+                                               in, g[fused]);
             GTT_OK(y[0] && y[1] && g[1][0] && g[1][1] && g[1][2]);
             GTT_CHECK(gt_tensor_equal(y[0], y[1]), "fused forward differs (case %zu, relu %d)", i,
                       relu);

@@ -264,6 +264,15 @@ static void test_errors(void) {
     gt_scope_end();
 }
 
+static gt_tensor *mmb_fused(gt_tensor *const *x, void *u) {
+    return gt_matmul_bias_act(x[0], x[1], x[2], *(const int *)u);
+}
+
+static gt_tensor *mmb_composed(gt_tensor *const *x, void *u) {
+    gt_tensor *o = gt_add(gt_matmul(x[0], x[1], false, false), x[2]);
+    return *(const int *)u ? gt_relu(o) : o;
+}
+
 /* gt_matmul_bias_act equals matmul + add + relu bitwise, forward and all three gradients: the
  * same GEMM, the same float arithmetic in the epilogue, and the composition's gradient rule.
  * The Fashion-MNIST MLP's layers (batch 128, above the threading threshold) and odd sizes, at
@@ -280,27 +289,10 @@ static void test_bias_act(void) {
             gt_tensor *w =
                 gt_cast(gtt_randn(2, (int64_t[]){cs[i][1], cs[i][2]}, 0.1, 0, 80 + i), GT_F32);
             gt_tensor *b = gt_cast(gtt_randn(1, &cs[i][2], 0.5, 0, 90 + i), GT_F32);
-            gt_tensor *y[2], *g[2][3];
-            for (int fused = 0; fused < 2; fused++) {
-                gt_tape *t = gt_tape_begin(&(gt_tape_desc){.persistent = true});
-                gt_tape_watch(t, x);
-                gt_tape_watch(t, w);
-                gt_tape_watch(t, b);
-                gt_tensor *o;
-                if (fused) {
-                    o = gt_matmul_bias_act(x, w, b, relu);
-                } else {
-                    o = gt_add(gt_matmul(x, w, false, false), b);
-                    o = relu ? gt_relu(o) : o;
-                }
-                gt_tensor *loss = gt_reduce_sum(gt_mul(o, o), GT_ALL, false);
-                gt_tape_end(t);
-                y[fused] = o;
-                g[fused][0] = gt_gradient(t, loss, x);
-                g[fused][1] = gt_gradient(t, loss, w);
-                g[fused][2] = gt_gradient(t, loss, b);
-                gt_tape_free(t);
-            }
+            gt_tensor *in[3] = {x, w, b}, *y[2], *g[2][3];
+            for (int fused = 0; fused < 2; fused++)
+                y[fused] = gtt_value_and_grads(fused ? mmb_fused : mmb_composed, &relu, 3, in,
+                                               g[fused]);
             GTT_OK(y[0] && y[1] && g[1][0] && g[1][1] && g[1][2]);
             GTT_CHECK(gt_tensor_equal(y[0], y[1]), "fused forward differs (case %zu, relu %d)", i,
                       relu);

@@ -78,6 +78,19 @@ gt_tensor *gtt_rand_uniform(int rank, const int64_t *shape, double lo, double hi
     return gt_random_uniform(rank, shape, lo, hi, GT_F64, &r);
 }
 
+gt_tensor *gtt_value_and_grads(gtt_fn f, void *user, int nin, gt_tensor *const *x, gt_tensor **g) {
+    gt_tape *t = gt_tape_begin(&(gt_tape_desc){.persistent = true});
+    for (int i = 0; i < nin; i++)
+        gt_tape_watch(t, x[i]);
+    gt_tensor *y = f(x, user);
+    gt_tensor *loss = gt_reduce_sum(gt_mul(y, y), GT_ALL, false);
+    gt_tape_end(t);
+    for (int i = 0; i < nin; i++)
+        g[i] = gt_gradient(t, loss, x[i]);
+    gt_tape_free(t);
+    return y;
+}
+
 /* sum(w * f(x)) with x replaced by the given tensors. */
 static gt_tensor *objective(gtt_fn f, void *user, gt_tensor *const *x, const gt_tensor *w) {
     gt_tensor *y = f(x, user);

@@ -59,6 +59,10 @@ typedef struct gtt_grad_opts {
 void gtt_gradcheck(const char *name, gtt_fn f, void *user, int nin, gt_tensor *const *x,
                    const gtt_grad_opts *opts);
 
+/* y = f(x) and g[i] = d sum(y * y) / d x[i] for i < nin, through one persistent tape: for
+ * comparing a fused op with the composition it replaces (both values and gradients). */
+gt_tensor *gtt_value_and_grads(gtt_fn f, void *user, int nin, gt_tensor *const *x, gt_tensor **g);
+
 /* A float64 tensor of the given shape filled from N(0,1) (seeded, deterministic), scaled and
  * shifted: value = shift + scale * z. */
 gt_tensor *gtt_randn(int rank, const int64_t *shape, double scale, double shift, uint64_t seed);
