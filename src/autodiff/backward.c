@@ -179,19 +179,10 @@ static gt_tensor *sum_to_batched(gt_tensor *g, int64_t B, const gt__meta *m) {
     return gt_reshape(s, m->rank + 1, want);
 }
 
+static bool run_rule(gt__entry *e, gt_tensor *gy, const bool *need, gt_tensor **gx, int64_t B);
+
 /* Runs e's gradient rule on gy and reduces each wanted gx to its input's shape (with the
  * leading row axis when B > 0). A rule not marked batchable runs once per row. */
-static bool run_rule_ops(gt__entry *e, gt_tensor *gy, const bool *need, gt_tensor **gx,
-                         int64_t B);
-
-/* The ops a rule applies count as gradient work for the profiler. */
-static bool run_rule(gt__entry *e, gt_tensor *gy, const bool *need, gt_tensor **gx, int64_t B) {
-    gt__prof_grad++;
-    const bool ok = run_rule_ops(e, gy, need, gx, B);
-    gt__prof_grad--;
-    return ok;
-}
-
 static bool run_rule_ops(gt__entry *e, gt_tensor *gy, const bool *need, gt_tensor **gx,
                          int64_t B) {
     int nin = e->nin;
@@ -246,6 +237,14 @@ static bool run_rule_ops(gt__entry *e, gt_tensor *gy, const bool *need, gt_tenso
         ok = ok && gx[k];
     }
     gt__free(rows);
+    return ok;
+}
+
+/* run_rule_ops, with the ops the rule applies counted as gradient work by the profiler. */
+static bool run_rule(gt__entry *e, gt_tensor *gy, const bool *need, gt_tensor **gx, int64_t B) {
+    gt__prof_grad++;
+    const bool ok = run_rule_ops(e, gy, need, gx, B);
+    gt__prof_grad--;
     return ok;
 }
 

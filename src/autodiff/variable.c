@@ -142,11 +142,12 @@ static bool own_storage(gt_tensor *v, bool copy) {
     drop_snapshot(v); /* the value is about to change */
     if (atomic_load(&v->storage->refs) == 1) return true;
     size_t bytes = (size_t)v->size * gt_dtype_size(v->dtype);
-    const double t0 = gt__profiling() ? gt__prof_now() : 0;
+    const bool prof = gt__profiling();
+    const double t0 = prof ? gt__prof_now() : 0;
     gt__storage *s = gt__storage_new(bytes);
     if (!s) return false;
     if (copy && bytes) memcpy(s->data, v->data, bytes);
-    if (t0 > 0) gt__prof_add("variable copy-on-write", GT__PROF_OTHER, gt__prof_now() - t0);
+    if (prof) gt__prof_add("variable copy-on-write", GT__PROF_OTHER, gt__prof_now() - t0);
     gt__storage_release(v->storage);
     v->storage = s;
     v->data = s->data;

@@ -34,8 +34,9 @@ bool gt_apply_updates(const gt_update *u, int n) {
             return false;
         }
     }
-    const double t0 = gt__profiling() ? gt__prof_now() : 0;
+    const bool prof = gt__profiling();
+    const double t0 = prof ? gt__prof_now() : 0;
     gt__opt_apply(u, n);
-    if (t0 > 0) gt__prof_add("apply_updates", GT__PROF_OTHER, gt__prof_now() - t0);
+    if (prof) gt__prof_add("apply_updates", GT__PROF_OTHER, gt__prof_now() - t0);
     return true;
 }
