@@ -78,7 +78,9 @@ gt_tensor *gtt_rand_uniform(int rank, const int64_t *shape, double lo, double hi
     return gt_random_uniform(rank, shape, lo, hi, GT_F64, &r);
 }
 
-gt_tensor *gtt_value_and_grads(gtt_fn f, void *user, int nin, gt_tensor *const *x, gt_tensor **g) {
+/* y = f(x) and g[i] = d sum(y * y) / d x[i] through one persistent tape. */
+static gt_tensor *value_and_grads(gtt_fn f, void *user, int nin, gt_tensor *const *x,
+                                  gt_tensor **g) {
     gt_tape *t = gt_tape_begin(&(gt_tape_desc){.persistent = true});
     for (int i = 0; i < nin; i++)
         gt_tape_watch(t, x[i]);
@@ -89,6 +91,20 @@ gt_tensor *gtt_value_and_grads(gtt_fn f, void *user, int nin, gt_tensor *const *
         g[i] = gt_gradient(t, loss, x[i]);
     gt_tape_free(t);
     return y;
+}
+
+void gtt_check_fused(const char *what, gtt_fn fused, gtt_fn composed, void *user, int nin,
+                     gt_tensor *const *x) {
+    gt_tensor *g[2][4] = {{NULL}};
+    gt_tensor *y0 = value_and_grads(composed, user, nin, x, g[0]);
+    gt_tensor *y1 = value_and_grads(fused, user, nin, x, g[1]);
+    gtt_check_(y0 && y1 && gt_tensor_equal(y0, y1), __FILE__, __LINE__, "fused forward",
+               "%s: the fused output differs from the composition's (%s)", what,
+               gt_error() ? gt_error() : "bits differ");
+    for (int i = 0; i < nin; i++)
+        gtt_check_(g[0][i] && g[1][i] && gt_tensor_equal(g[0][i], g[1][i]), __FILE__, __LINE__,
+                   "fused gradient", "%s: the fused gradient %d differs from the composition's",
+                   what, i);
 }
 
 /* sum(w * f(x)) with x replaced by the given tensors. */

@@ -59,9 +59,11 @@ typedef struct gtt_grad_opts {
 void gtt_gradcheck(const char *name, gtt_fn f, void *user, int nin, gt_tensor *const *x,
                    const gtt_grad_opts *opts);
 
-/* y = f(x) and g[i] = d sum(y * y) / d x[i] for i < nin, through one persistent tape: for
- * comparing a fused op with the composition it replaces (both values and gradients). */
-gt_tensor *gtt_value_and_grads(gtt_fn f, void *user, int nin, gt_tensor *const *x, gt_tensor **g);
+/* Checks that a fused op equals the composition it replaces bitwise: the outputs of fused(x)
+ * and composed(x), and the gradients of sum(y * y) with respect to each of x[0..nin-1] (nin
+ * <= 4). what names the case in failure messages. Counts the checks. */
+void gtt_check_fused(const char *what, gtt_fn fused, gtt_fn composed, void *user, int nin,
+                     gt_tensor *const *x);
 
 /* A float64 tensor of the given shape filled from N(0,1) (seeded, deterministic), scaled and
  * shifted: value = shift + scale * z. */
