@@ -137,12 +137,12 @@ gt_tensor *gt_variable_value(const gt_tensor *v) {
 }
 
 /* Makes v's storage exclusive (copy-on-write); with copy false the old contents are not
- * needed (a full overwrite follows). */
+ * needed (a full overwrite follows). A sharer of the old storage keeps it alive. */
 static bool own_storage(gt_tensor *v, bool copy) {
     drop_snapshot(v); /* the value is about to change */
     if (atomic_load(&v->storage->refs) == 1) return true;
     size_t bytes = (size_t)v->size * gt_dtype_size(v->dtype);
-    const bool prof = gt__profiling();
+    const bool prof = copy && gt__profiling();
     const double t0 = prof ? gt__prof_now() : 0;
     gt__storage *s = gt__storage_new(bytes);
     if (!s) return false;
@@ -165,19 +165,10 @@ void *gt_variable_data_overwrite(gt_tensor *v, const void **current) {
         gt__error_null("gt_variable_data_overwrite");
         return NULL;
     }
+    const void *old = v->data; /* alive after own_storage: exclusive, or held by its sharer */
     *current = NULL;
-    drop_snapshot(v); /* the value is about to change */
-    if (atomic_load(&v->storage->refs) > 1) {
-        /* A sharer keeps the current storage alive: the new value goes to a fresh one. */
-        gt__storage *s = gt__storage_new((size_t)v->size * gt_dtype_size(v->dtype));
-        if (!s) return NULL;
-        *current = v->data;
-        gt__storage_release(v->storage);
-        v->storage = s;
-        v->data = s->data;
-        return v->data;
-    }
-    *current = v->data;
+    if (!own_storage(v, false)) return NULL;
+    *current = old;
     return v->data;
 }
 

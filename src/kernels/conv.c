@@ -255,7 +255,7 @@ static void bias_act_task(void *ctx, int64_t t, int tid) {
 }
 
 void gt__bias_act_rows(gt_dtype dt, void *y, int64_t rows, int64_t f, const void *bias, bool relu) {
-    if (rows <= 0 || f <= 0)
+    if (rows <= 0 || f <= 0 || (!bias && !relu))
         return;
     if (rows * f <= GT__PAR_MIN) {
         epilogue(dt, y, rows, f, bias, relu);
@@ -309,14 +309,14 @@ bool gt__conv2d_fwd(gt_dtype dt, const gt__conv_geom *g, const void *x, const vo
         return true;
     if (K == 0) {
         memset(y, 0, (size_t)(rows * F) * es);
-        epilogue(dt, y, rows, F, bias, relu);
+        gt__bias_act_rows(dt, y, rows, F, bias, relu);
         return true;
     }
     if (pointwise(g)) {
         for (int64_t gi = 0; gi < G; gi++)
             gemm(dt, false, false, rows, fg, cg, CAT(x, gi * cg), g->c, CAT(w, gi * fg), F, false,
                  AT(y, gi * fg), F);
-        epilogue(dt, y, rows, F, bias, relu);
+        gt__bias_act_rows(dt, y, rows, F, bias, relu);
         return true;
     }
     const int64_t chunk = clamp64(CONV_CHUNK_ELEMS / K, 1, rows);

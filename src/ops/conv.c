@@ -8,7 +8,6 @@
  *  <g, bpf(x, dy)> = <conv2d(x, g), dy>), so every order of derivative works.
  * The family table (gt__ops_conv) also lists the pooling ops of pool.c. */
 #include "kernels/conv.h"
-#include "kernels/unary.h" /* gt__ew_attr, GT__EW_RELU_GRAD */
 #include "ops/conv_internal.h"
 #include "ops/registry.h"
 
@@ -23,7 +22,7 @@ typedef struct conv_attr {
 } conv_attr;
 
 extern const gt__op gt__op_conv2d, gt__op_conv2d_backprop_input, gt__op_conv2d_backprop_filter,
-    gt__op_conv2d_bias_act, gt__op_relu_grad;
+    gt__op_conv2d_bias_act;
 
 /* Public names are "gt_" + the op name. */
 #define WHO(c) (c)->op->name
@@ -225,10 +224,8 @@ static void fused_forward(gt__call *c) {
 static void fused_grad(gt__gctx *g) {
     const conv_attr *a = g->attr;
     gt_tensor *dz = g->gy;
-    if (a->relu) {
-        gt__ew_attr ra = {GT__EW_RELU_GRAD, 0};
-        dz = gt__apply2(&gt__op_relu_grad, g->gy, g->out, &ra);
-    }
+    if (a->relu)
+        dz = gt__relu_grad(g->gy, g->out);
     if (g->need[0])
         g->gx[0] = apply_bpi(a, g->meta[0].shape, g->in[1], dz);
     if (g->need[1])

@@ -5,7 +5,6 @@
  * axes the gradients come out in the output's batch shape and the tape sums them down. */
 #include "kernels/conv.h"  /* gt__bias_act_rows */
 #include "kernels/gemm.h"
-#include "kernels/unary.h" /* gt__ew_attr, GT__EW_RELU_GRAD */
 #include "ops/registry.h"
 
 #include <stdio.h>
@@ -14,10 +13,10 @@ typedef struct mm_attr {
     bool ta, tb;
 } mm_attr;
 
-static bool mm_infer(gt__call *c) {
+/* The shape rule of a (transposed) product of c's first two inputs into c's output. */
+static bool mm_shape(gt__call *c, const mm_attr *at) {
     const char *who = "gt_matmul";
     const gt_tensor *a = c->in[0], *b = c->in[1];
-    const mm_attr *at = c->attr;
     const gt_tensor *ops[2] = {a, b};
     for (int i = 0; i < 2; i++) {
         if (ops[i]->rank < 2) {
@@ -72,6 +71,10 @@ static bool mm_infer(gt__call *c) {
     c->dtype = a->dtype;
     int64_t size;
     return gt__check_shape(who, c->rank, c->shape, &size);
+}
+
+static bool mm_infer(gt__call *c) {
+    return mm_shape(c, c->attr);
 }
 
 /* Batch strides (in elements) of an operand in output batch coordinates; 0 where it
@@ -201,8 +204,6 @@ typedef struct mmb_attr {
     bool relu;
 } mmb_attr;
 
-extern const gt__op gt__op_relu_grad;
-
 static bool mmb_infer(gt__call *c) {
     const char *who = "gt_matmul_bias_act";
     const gt_tensor *x = c->in[0], *w = c->in[1], *b = c->in[2];
@@ -212,12 +213,7 @@ static bool mmb_infer(gt__call *c) {
                   who, GT__SHAPE_STR(x), GT__SHAPE_STR(w));
         return false;
     }
-    static const mm_attr plain = {false, false};
-    const void *attr = c->attr;
-    c->attr = &plain;
-    const bool ok = mm_infer(c);
-    c->attr = attr;
-    if (!ok)
+    if (!mm_shape(c, &(const mm_attr){false, false}))
         return false;
     if (b->rank != 1 || b->shape[0] != c->shape[1] || b->dtype != c->dtype) {
         gt__error("%s: bias has shape %s and dtype %s but must be [%lld] of %s (one per output "
@@ -246,10 +242,8 @@ static void mmb_forward(gt__call *c) {
  * matmul's two products. */
 static void mmb_grad(gt__gctx *g) {
     gt_tensor *dz = g->gy;
-    if (((const mmb_attr *)g->attr)->relu) {
-        gt__ew_attr ra = {GT__EW_RELU_GRAD, 0};
-        dz = gt__apply2(&gt__op_relu_grad, g->gy, g->out, &ra);
-    }
+    if (((const mmb_attr *)g->attr)->relu)
+        dz = gt__relu_grad(g->gy, g->out);
     if (g->need[0]) g->gx[0] = gt_matmul(dz, g->in[1], false, true);
     if (g->need[1]) g->gx[1] = gt_matmul(g->in[0], dz, true, false);
     if (g->need[2]) g->gx[2] = gt_reduce_sum(dz, GT_AXES(0), false);

@@ -17,4 +17,8 @@ GT__FAMILY(matmul);
 GT__FAMILY(shape);
 GT__FAMILY(conv);
 
+/* TensorFlow's ReluGrad, dy where y > 0 (y: relu's output or input), as the relu op's rule
+ * applies it: for the fused ops that end in a relu (conv2d_bias_act, matmul_bias_act). */
+gt_tensor *gt__relu_grad(const gt_tensor *dy, const gt_tensor *y);
+
 #endif

@@ -196,7 +196,11 @@ static void sigmoid_grad(gt__gctx *g) {
     g->gx[0] = ew2(&gt__op_sigmoid_grad, GT__EW_SIGMOID_GRAD, GY, Y, 0);
 }
 /* From the output: 0 at x = 0 (ReluGrad). */
-static void relu_grad(gt__gctx *g) { g->gx[0] = ew2(&gt__op_relu_grad, GT__EW_RELU_GRAD, GY, Y, 0); }
+gt_tensor *gt__relu_grad(const gt_tensor *dy, const gt_tensor *y) {
+    return ew2(&gt__op_relu_grad, GT__EW_RELU_GRAD, dy, y, 0);
+}
+
+static void relu_grad(gt__gctx *g) { g->gx[0] = gt__relu_grad(GY, Y); }
 /* dy only where 0 < y < 6: 0 at both ends (Relu6Grad). */
 static void relu6_grad(gt__gctx *g) {
     g->gx[0] = ew2(&gt__op_relu6_grad, GT__EW_RELU6_GRAD, GY, Y, 0);
