@@ -3,6 +3,8 @@
  * which the compiler vectorises. */
 #include "kernels/binary.h"
 
+#include "kernels/cpu.h"
+
 #include <math.h>
 
 /* ---- the walk ---------------------------------------------------------------------------- */
@@ -350,6 +352,134 @@ static bool small_binary(gt__binop op, const gt_tensor *a, const gt_tensor *b, g
     return true;
 }
 
+/* ---- larger float32 arithmetic ---------------------------------------------------------------- */
+
+/* Above GT__SMALL_N, float32 arithmetic with each operand full-size, a single element, a row
+ * of the other (a bias, [M, N] + [N]) or a column of it ([M, N] - [M, 1], the keepdims
+ * reductions of a hand-written softmax or normalisation) runs here rather than through the
+ * walk, whose per-run
+ * set-up (coordinates by division, the op switch) costs more than a short row's elements. The
+ * loops are compiled for the baseline ISA and again for AVX2, chosen at run time; each lane
+ * computes exactly the scalar formula of run_f32 (no contraction: ISO C mode), so every path
+ * gives the same bits. */
+#define ARITH_LOOP(EXPR)                                                                         \
+    do {                                                                                         \
+        if (sa && sb)                                                                            \
+            for (int64_t i = 0; i < n; i++) { float x = A[i], y = B[i]; O[i] = (EXPR); }         \
+        else if (sa)                                                                             \
+            for (int64_t i = 0; i < n; i++) { float x = A[i], y = B[0]; O[i] = (EXPR); }         \
+        else if (sb)                                                                             \
+            for (int64_t i = 0; i < n; i++) { float x = A[0], y = B[i]; O[i] = (EXPR); }         \
+        else                                                                                     \
+            for (int64_t i = 0; i < n; i++) { float x = A[0], y = B[0]; O[i] = (EXPR); }         \
+    } while (0)
+
+#define DEFINE_ARITH_F32(SUF, ATTR)                                                              \
+    ATTR static void arith_##SUF(gt__binop op, const float *A, bool sa, const float *B, bool sb,  \
+                                 float *restrict O, int64_t n) {                                 \
+        switch (op) {                                                                            \
+        case GT__B_ADD: ARITH_LOOP(x + y); break;                                                \
+        case GT__B_SUB: ARITH_LOOP(x - y); break;                                                \
+        case GT__B_MUL: ARITH_LOOP(x * y); break;                                                \
+        case GT__B_DIV: ARITH_LOOP(x / y); break;                                                \
+        case GT__B_MAX: ARITH_LOOP(ARITH(GT__B_MAX, x, y, float)); break;                        \
+        case GT__B_MIN: ARITH_LOOP(ARITH(GT__B_MIN, x, y, float)); break;                        \
+        case GT__B_SQDIFF: ARITH_LOOP((x - y) * (x - y)); break;                                 \
+        default: break;                                                                          \
+        }                                                                                        \
+    }
+
+DEFINE_ARITH_F32(base, )
+#if defined(__x86_64__) || defined(__i386__)
+DEFINE_ARITH_F32(avx2, __attribute__((target("avx2,fma"))))
+#define arith_have_avx2 gt__cpu_has_avx2_fma
+#else
+#define arith_avx2 arith_base
+#define arith_have_avx2() false
+#endif
+
+typedef void (*arith_fn)(gt__binop, const float *, bool, const float *, bool, float *restrict,
+                         int64_t);
+
+/* One call, in tasks: flat (w == 0) in BLOCK-element pieces, or rows of width w, the full-size
+ * operand advancing by rows and the other restarting at each (a row) or advancing by one
+ * element a row (a column). */
+typedef struct arith_job {
+    arith_fn fn;
+    gt__binop op;
+    const float *A, *B;
+    float *O;
+    bool sa, sb;     /* flat: which operands advance; rows: sa means a is the full-size one */
+    bool col;        /* rows: the other operand is a column, one element a row */
+    int64_t n, w, rows_per_task;
+} arith_job;
+
+static void arith_span(const arith_job *j, int64_t t) {
+    if (j->w == 0) {
+        const int64_t lo = t * BLOCK, len = j->n - lo < BLOCK ? j->n - lo : BLOCK;
+        j->fn(j->op, j->sa ? j->A + lo : j->A, j->sa, j->sb ? j->B + lo : j->B, j->sb, j->O + lo,
+              len);
+        return;
+    }
+    const int64_t rows = j->n / j->w, r0 = t * j->rows_per_task;
+    const int64_t r1 = r0 + j->rows_per_task < rows ? r0 + j->rows_per_task : rows;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t o = r * j->w, k = j->col ? r : 0;
+        if (j->sa)
+            j->fn(j->op, j->A + o, true, j->B + k, !j->col, j->O + o, j->w);
+        else
+            j->fn(j->op, j->A + k, !j->col, j->B + o, true, j->O + o, j->w);
+    }
+}
+
+static void arith_task(void *ctx, int64_t t, int tid) {
+    (void)tid;
+    arith_span(ctx, t);
+}
+
+/* Whether x's shape is out's trailing dimensions with the last one 1 (up to leading 1s): with
+ * as many elements as out has rows, each of out's rows takes one element of x. */
+static bool is_col_of(const gt_tensor *x, const gt_tensor *out) {
+    int lead = out->rank - x->rank;
+    if (lead < 0 || x->rank == 0 || x->shape[x->rank - 1] != 1) return false;
+    for (int i = 0; i + 1 < x->rank; i++)
+        if (x->shape[i] != out->shape[lead + i]) return false;
+    return true;
+}
+
+/* Float32 arithmetic in the flat, row and column cases; false (nothing written) for everything
+ * else. */
+static bool arith_f32(gt__binop op, const gt_tensor *a, const gt_tensor *b, gt_tensor *out) {
+    if (a->dtype != GT_F32 || op == GT__B_POW || op >= GT__B_EQ) return false;
+    const int64_t n = out->size;
+    const bool sa = a->size == n, sb = b->size == n;
+    arith_job j = {arith_have_avx2() ? arith_avx2 : arith_base, op, a->data, b->data, out->data,
+                   sa, sb, false, n, 0, 0};
+    int64_t tasks;
+    if ((sa || a->size == 1) && (sb || b->size == 1)) {
+        tasks = (n + BLOCK - 1) / BLOCK;
+    } else {
+        const gt_tensor *other = sa ? b : a;
+        if (!(sa || sb) || other->size == 0 || n == 0) return false;
+        if (is_row_of(other, out)) {
+            j.w = other->size;
+        } else if (is_col_of(other, out) && other->size == n / out->shape[out->rank - 1]) {
+            j.w = out->shape[out->rank - 1];
+            j.col = true;
+        } else {
+            return false;
+        }
+        j.rows_per_task = j.w >= BLOCK ? 1 : BLOCK / j.w;
+        tasks = (n / j.w + j.rows_per_task - 1) / j.rows_per_task;
+    }
+    if (n <= GT__PAR_MIN || tasks == 1) {
+        for (int64_t t = 0; t < tasks; t++) arith_span(&j, t);
+    } else {
+        gt__par_for(tasks, 0, arith_task, &j);
+    }
+    return true;
+}
+
 /* Everything small_binary does not take: any dtype, broadcast walk, large sizes. Out of line
  * so that the small path needs no frame for the walk's context. */
 static __attribute__((noinline)) void binary_general(gt__binop op, const gt_tensor *a,
@@ -375,7 +505,7 @@ static __attribute__((noinline)) void binary_general(gt__binop op, const gt_tens
 }
 
 void gt__binary(gt__binop op, const gt_tensor *a, const gt_tensor *b, gt_tensor *out) {
-    if (!small_binary(op, a, b, out)) binary_general(op, a, b, out);
+    if (!small_binary(op, a, b, out) && !arith_f32(op, a, b, out)) binary_general(op, a, b, out);
 }
 
 /* acc += x in blocks (gt__add_inplace). */
