@@ -14,12 +14,6 @@
 
 #include <math.h>
 
-#ifdef GT_HAVE_OPENMP
-#define SIMD _Pragma("omp simd")
-#else
-#define SIMD
-#endif
-
 /* Elements of one chunk's column buffer: 256 KiB of f32 keeps a chunk's column rows, its
  * output rows and the packed filter in L2 while the GEMM runs. */
 #define CONV_CHUNK_ELEMS ((int64_t)1 << 16)
@@ -160,7 +154,7 @@ static void valid_cols(int64_t off, int64_t sw, int64_t w, int64_t ow0, int64_t 
                         for (int64_t i = 0; i < hi - lo; i++) {                                    \
                             T *d = dst + i * step;                                                 \
                             const T *sc = s + i * K;                                               \
-                            SIMD for (int64_t c = 0; c < cg; c++) d[c] += sc[c];                   \
+                            GT__SIMD for (int64_t c = 0; c < cg; c++) d[c] += sc[c];                   \
                         }                                                                          \
                 }                                                                                  \
             }                                                                                      \
@@ -214,14 +208,14 @@ static void fill_nan(gt_dtype dt, void *p, int64_t n) {
     static void epilogue_##SUF(T *y, int64_t nr, int64_t F, const T *b, bool relu) {               \
         for (int64_t r = 0; r < nr; r++, y += F) {                                                 \
             if (b && relu) {                                                                       \
-                SIMD for (int64_t j = 0; j < F; j++) {                                             \
+                GT__SIMD for (int64_t j = 0; j < F; j++) {                                             \
                     const T v = y[j] + b[j];                                                       \
                     y[j] = RELU(v);                                                                \
                 }                                                                                  \
             } else if (b) {                                                                        \
-                SIMD for (int64_t j = 0; j < F; j++) y[j] = y[j] + b[j];                           \
+                GT__SIMD for (int64_t j = 0; j < F; j++) y[j] = y[j] + b[j];                           \
             } else {                                                                               \
-                SIMD for (int64_t j = 0; j < F; j++) y[j] = RELU(y[j]);                            \
+                GT__SIMD for (int64_t j = 0; j < F; j++) y[j] = RELU(y[j]);                            \
             }                                                                                      \
         }                                                                                          \
     }

@@ -9,14 +9,6 @@
 
 #include "core/internal.h"
 
-/* The channel loops have no cross-iteration dependence; OpenMP's simd has GCC vectorise them
- * at -O2 too (its default cost model there gives up on loops of unknown trip count). */
-#ifdef GT_HAVE_OPENMP
-#define SIMD _Pragma("omp simd")
-#else
-#define SIMD
-#endif
-
 /* Channels handled per pass when per-channel state (running max, its position) lives on the
  * stack. */
 #define POOL_CB 64
@@ -61,11 +53,11 @@ static void col_window(const gt__pool_geom *g, int64_t ow, int64_t *w0, int64_t 
             int64_t w0, w1;                                                                        \
             col_window(g, ow, &w0, &w1);                                                           \
             const T *first = xn + (h0 * g->w + w0) * c;                                            \
-            SIMD for (int64_t j = 0; j < c; j++) yo[j] = first[j];                                 \
+            GT__SIMD for (int64_t j = 0; j < c; j++) yo[j] = first[j];                                 \
             for (int64_t ih = h0; ih < h1; ih++)                                                   \
                 for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; iw++) {                       \
                     const T *s = xn + (ih * g->w + iw) * c;                                        \
-                    SIMD for (int64_t j = 0; j < c; j++) yo[j] = yo[j] < s[j] ? s[j] : yo[j];      \
+                    GT__SIMD for (int64_t j = 0; j < c; j++) yo[j] = yo[j] < s[j] ? s[j] : yo[j];      \
                 }                                                                                  \
         }                                                                                          \
     }                                                                                              \
@@ -79,14 +71,14 @@ static void col_window(const gt__pool_geom *g, int64_t ow, int64_t *w0, int64_t 
             T *yo = (T *)yv + (q * g->ow + ow) * c;                                                \
             int64_t w0, w1;                                                                        \
             col_window(g, ow, &w0, &w1);                                                           \
-            SIMD for (int64_t j = 0; j < c; j++) yo[j] = 0;                                        \
+            GT__SIMD for (int64_t j = 0; j < c; j++) yo[j] = 0;                                        \
             for (int64_t ih = h0; ih < h1; ih++)                                                   \
                 for (int64_t iw = w0; iw < w1; iw++) {                                             \
                     const T *s = xn + (ih * g->w + iw) * c;                                        \
-                    SIMD for (int64_t j = 0; j < c; j++) yo[j] = s[j] + yo[j];                     \
+                    GT__SIMD for (int64_t j = 0; j < c; j++) yo[j] = s[j] + yo[j];                     \
                 }                                                                                  \
             const T cnt = (T)((h1 - h0) * (w1 - w0));                                              \
-            SIMD for (int64_t j = 0; j < c; j++) yo[j] /= cnt;                                     \
+            GT__SIMD for (int64_t j = 0; j < c; j++) yo[j] /= cnt;                                     \
         }                                                                                          \
     }                                                                                              \
     /* Image n of dx: each dy spread over its window's real cells. */                              \
@@ -108,7 +100,7 @@ static void col_window(const gt__pool_geom *g, int64_t ow, int64_t *w0, int64_t 
                 for (int64_t ih = h0; ih < h1; ih++)                                               \
                     for (int64_t iw = w0; iw < w1; iw++) {                                         \
                         T *o = dxn + (ih * g->w + iw) * c;                                         \
-                        SIMD for (int64_t j = 0; j < c; j++) o[j] += d[j] * coef;                  \
+                        GT__SIMD for (int64_t j = 0; j < c; j++) o[j] += d[j] * coef;                  \
                     }                                                                              \
             }                                                                                      \
         }                                                                                          \
@@ -132,7 +124,7 @@ static void col_window(const gt__pool_geom *g, int64_t ow, int64_t *w0, int64_t 
                 const IT cell = (IT)(ih * g->w + iw);                                              \
                 const T *s = xn + cell * c + c0;                                                   \
                 /* A mask select: GCC does not vectorise `later ? cell : idx[j]`. */               \
-                SIMD for (int64_t j = 0; j < nb; j++) {                                            \
+                GT__SIMD for (int64_t j = 0; j < nb; j++) {                                            \
                     const T b = best[j], v = s[j];                                                 \
                     const IT m = -(IT)(b < v);                                                     \
                     best[j] = b < v ? v : b;                                                       \

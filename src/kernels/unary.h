@@ -49,14 +49,6 @@ typedef struct gt__ew_attr {
 #define GT__GELU_K 0.044714998453855515 /* (float)0.044715 */
 #define GT__INV_SQRT_PI 0.5641895835477563
 
-/* Marks a loop for vectorisation (OpenMP's simd: the loops below have no cross-iteration
- * dependence); nothing without OpenMP. */
-#ifdef GT_HAVE_OPENMP
-#define GT__SIMD _Pragma("omp simd")
-#else
-#define GT__SIMD
-#endif
-
 /* exp for float32, branch-free so loops of it vectorise (glibc's expf does not): Cody-Waite
  * reduction x = n ln2 + r, Cephes' degree-6 polynomial for e^r, then 2^n applied in two
  * halves so results down to the subnormals are rounded once. Within 2 ulp of the exact
