@@ -111,8 +111,13 @@ void nn_scope_push(const char *name) {
     if (scope_depth < SCOPE_DEPTH)
         scope_len[scope_depth] = cur;
     scope_depth++;
-    if (cur + strlen(name) + 2 < SCOPE_MAX)
-        snprintf(scope_buf + cur, SCOPE_MAX - cur, "%s%s", cur ? "/" : "", name);
+    const size_t len = strlen(name);
+    if (cur + len + 2 < SCOPE_MAX) { /* every layer call pushes: no formatting */
+        char *p = scope_buf + cur;
+        if (cur)
+            *p++ = '/';
+        memcpy(p, name, len + 1);
+    }
 }
 
 void nn_scope_pop(void) {

@@ -133,30 +133,25 @@ static void same_rank(const gt_tensor **x1, const gt_tensor **x2) {
 }
 
 static bool same_shape_check(const gt_tensor *t, const gt_tensor *o) {
+    const int rt = gt_tensor_rank(t), ro = gt_tensor_rank(o);
+    const char *what = NULL;
+    if (rt < 1)
+        what = "must be at least rank 1";
+    else if (rt != ro)
+        what = "must have the same rank (ndim)";
+    else
+        for (int i = 0; i < rt && !what; i++)
+            if (gt_tensor_shape(t)[i] != gt_tensor_shape(o)[i])
+                what = "must have the same shape";
+    if (!what)
+        return true;
+    /* the shapes are formatted only here: a training step checks every batch */
     char ts[256], os[256];
-    int rt = gt_tensor_rank(t), ro = gt_tensor_rank(o);
     nn_shape_str(rt, gt_tensor_shape(t), ts, sizeof ts);
     nn_shape_str(ro, gt_tensor_shape(o), os, sizeof os);
-    if (rt < 1) {
-        nn_error("Arguments `target` and `output` must be at least rank 1. Received: "
-                 "target.shape=%s, output.shape=%s",
-                 ts, os);
-        return false;
-    }
-    if (rt != ro) {
-        nn_error("Arguments `target` and `output` must have the same rank (ndim). Received: "
-                 "target.shape=%s, output.shape=%s",
-                 ts, os);
-        return false;
-    }
-    for (int i = 0; i < rt; i++)
-        if (gt_tensor_shape(t)[i] != gt_tensor_shape(o)[i]) {
-            nn_error("Arguments `target` and `output` must have the same shape. Received: "
-                     "target.shape=%s, output.shape=%s",
-                     ts, os);
-            return false;
-        }
-    return true;
+    nn_error("Arguments `target` and `output` %s. Received: target.shape=%s, output.shape=%s",
+             what, ts, os);
+    return false;
 }
 
 /* Keras' epsilon() clip bounds, converted to the prediction's dtype as clip_by_value does. */
