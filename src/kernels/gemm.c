@@ -419,9 +419,14 @@ static void sscale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
     }
 }
 
-/* Small products: accumulate a row chunk on the stack with the innermost
- * loop unit-stride when B's layout allows it; no allocation, no threads. */
-static void sgemm_small(const sgemm_args *g) {
+static bool avx2_available(void);
+static int resolve_backend(void);
+
+/* Small products with a long K: accumulate a row chunk on the stack with the
+ * innermost loop unit-stride when B's layout allows it; no allocation, no
+ * threads.  Each C element is the sum over p = 0, 1, ... of a*b (a multiply,
+ * then an add: no FMA), then alpha*sum (+ beta*c). */
+static void sgemm_small_rows(const sgemm_args *g) {
     enum { CH = 64 };
     float acc[CH];
     for (int64_t i = 0; i < g->m; i++) {
@@ -446,6 +451,82 @@ static void sgemm_small(const sgemm_args *g) {
                 for (int64_t q = 0; q < w; q++) cq[q] = g->alpha * acc[q] + g->beta * cq[q];
         }
     }
+}
+
+/* Small products with K up to SMALL_KMAX, the shapes of a small model's step
+ * ([32,10] x [10,5] and its gradients): narrow outputs that the row loop above
+ * runs a few lanes wide.  Here B's columns go 8 at a time into a zero-padded
+ * panel on the stack (transposing op(B) on the way), and 4 rows of C
+ * accumulate in 8-lane vectors, so the add chains of 4 rows overlap.  Every
+ * lane computes exactly the row loop's sequence (0, then + a*b for p = 0, 1,
+ * ..., a multiply and an add, no contraction in ISO C), so both give the same
+ * bits.  Compiled for the baseline ISA and again for AVX2. */
+#define SMALL_KMAX 512
+typedef float gemm_v8f __attribute__((vector_size(32)));
+
+#define SMALL_ROW_STORE(r, acc)                                                  \
+    do {                                                                         \
+        const gemm_v8f o_ = g->alpha * (acc);                                    \
+        float *cq_ = g->c + (i + (r)) * g->ldc + j0;                              \
+        if (g->beta == 0.0f)                                                     \
+            for (int64_t q = 0; q < w; q++) cq_[q] = o_[q];                      \
+        else                                                                     \
+            for (int64_t q = 0; q < w; q++) cq_[q] = o_[q] + g->beta * cq_[q];   \
+    } while (0)
+
+#define DEFINE_SGEMM_SMALL(SUF, ATTR)                                                       \
+    ATTR static void sgemm_small_##SUF(const sgemm_args *g) {                                \
+        gemm_v8f panel[SMALL_KMAX];                                                         \
+        const int64_t sa_i = g->ta ? 1 : g->lda, sa_p = g->ta ? g->lda : 1; /* a(i, p) */   \
+        for (int64_t j0 = 0; j0 < g->n; j0 += 8) {                                          \
+            const int64_t w = g->n - j0 < 8 ? g->n - j0 : 8;                                 \
+            for (int64_t p = 0; p < g->k; p++)                                              \
+                for (int64_t q = 0; q < 8; q++)                                             \
+                    panel[p][q] = q >= w  ? 0.0f                                            \
+                                  : g->tb ? g->b[(j0 + q) * g->ldb + p]                     \
+                                          : g->b[p * g->ldb + j0 + q];                      \
+            int64_t i = 0;                                                                  \
+            for (; i + 4 <= g->m; i += 4) {                                                 \
+                const float *a0 = g->a + i * sa_i;                                          \
+                gemm_v8f c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};                            \
+                for (int64_t p = 0; p < g->k; p++) {                                        \
+                    const gemm_v8f b = panel[p];                                            \
+                    const float *ap = a0 + p * sa_p;                                        \
+                    c0 = c0 + ap[0] * b;                                                    \
+                    c1 = c1 + ap[sa_i] * b;                                                 \
+                    c2 = c2 + ap[2 * sa_i] * b;                                             \
+                    c3 = c3 + ap[3 * sa_i] * b;                                             \
+                }                                                                           \
+                SMALL_ROW_STORE(0, c0);                                                     \
+                SMALL_ROW_STORE(1, c1);                                                     \
+                SMALL_ROW_STORE(2, c2);                                                     \
+                SMALL_ROW_STORE(3, c3);                                                     \
+            }                                                                               \
+            for (; i < g->m; i++) {                                                         \
+                const float *a0 = g->a + i * sa_i;                                          \
+                gemm_v8f c0 = {0};                                                          \
+                for (int64_t p = 0; p < g->k; p++) c0 = c0 + a0[p * sa_p] * panel[p];       \
+                SMALL_ROW_STORE(0, c0);                                                     \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+DEFINE_SGEMM_SMALL(base, )
+#if defined(__x86_64__) || defined(__i386__)
+DEFINE_SGEMM_SMALL(avx2, __attribute__((target("avx2,fma"))))
+#else
+#define sgemm_small_avx2 sgemm_small_base
+#endif
+
+/* Every variant gives the same bits; forcing the portable backend selects the
+ * baseline one, so tests compare the two. */
+static void sgemm_small(const sgemm_args *g) {
+    if (g->k > SMALL_KMAX)
+        sgemm_small_rows(g);
+    else if (avx2_available() && resolve_backend() != GT_GEMM_PORTABLE)
+        sgemm_small_avx2(g);
+    else
+        sgemm_small_base(g);
 }
 
 /* ------------------------------------------------------------------------ */
