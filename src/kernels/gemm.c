@@ -22,6 +22,9 @@
 #include "kernels/cpu.h"
 
 #include <limits.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -464,22 +467,26 @@ static void sgemm_small_rows(const sgemm_args *g) {
 #define SMALL_KMAX 512
 typedef float gemm_v8f __attribute__((vector_size(32)));
 
-#define SMALL_ROW_STORE(r, acc)                                                  \
+/* C's row i + r, columns j0 .. j0 + w, from the accumulator acc. */
+#define SMALL_ROW_STORE(r, acc) SMALL_STORE(g->c + (i + (r)) * g->ldc + j0, g->alpha * (acc))
+
+/* Baseline: lane by lane. */
+#define SMALL_STORE_LANES(cq, o)                                                     \
     do {                                                                         \
-        const gemm_v8f o_ = g->alpha * (acc);                                    \
-        float *cq_ = g->c + (i + (r)) * g->ldc + j0;                              \
+        const gemm_v8f o_ = (o);                                                 \
         if (g->beta == 0.0f)                                                     \
-            for (int64_t q = 0; q < w; q++) cq_[q] = o_[q];                      \
+            for (int64_t q = 0; q < w; q++) (cq)[q] = o_[q];                     \
         else                                                                     \
-            for (int64_t q = 0; q < w; q++) cq_[q] = o_[q] + g->beta * cq_[q];   \
+            for (int64_t q = 0; q < w; q++) (cq)[q] = o_[q] + g->beta * (cq)[q]; \
     } while (0)
 
-#define DEFINE_SGEMM_SMALL(SUF, ATTR)                                                       \
+#define DEFINE_SGEMM_SMALL(SUF, ATTR, STORE_PREP)                                           \
     ATTR static void sgemm_small_##SUF(const sgemm_args *g) {                                \
         gemm_v8f panel[SMALL_KMAX];                                                         \
         const int64_t sa_i = g->ta ? 1 : g->lda, sa_p = g->ta ? g->lda : 1; /* a(i, p) */   \
         for (int64_t j0 = 0; j0 < g->n; j0 += 8) {                                          \
             const int64_t w = g->n - j0 < 8 ? g->n - j0 : 8;                                 \
+            STORE_PREP                                                                      \
             for (int64_t p = 0; p < g->k; p++)                                              \
                 for (int64_t q = 0; q < 8; q++)                                             \
                     panel[p][q] = q >= w  ? 0.0f                                            \
@@ -511,9 +518,28 @@ typedef float gemm_v8f __attribute__((vector_size(32)));
         }                                                                                   \
     }
 
-DEFINE_SGEMM_SMALL(base, )
+#define SMALL_STORE SMALL_STORE_LANES
+DEFINE_SGEMM_SMALL(base, , )
+#undef SMALL_STORE
 #if defined(__x86_64__) || defined(__i386__)
-DEFINE_SGEMM_SMALL(avx2, __attribute__((target("avx2,fma"))))
+/* AVX2: the w lanes in one masked store (a lane-by-lane store of a vector
+ * just written to the stack stalls on store forwarding). */
+static const int32_t small_lane_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+#define SMALL_STORE(cq, o)                                                       \
+    do {                                                                         \
+        const __m256 o_ = (__m256)(o);                                           \
+        if (g->beta == 0.0f)                                                     \
+            _mm256_maskstore_ps((cq), mask_, o_);                                \
+        else                                                                     \
+            _mm256_maskstore_ps((cq), mask_,                                     \
+                                _mm256_add_ps(o_, _mm256_mul_ps(beta_,            \
+                                    _mm256_maskload_ps((cq), mask_))));          \
+    } while (0)
+DEFINE_SGEMM_SMALL(avx2, __attribute__((target("avx2,fma"))),
+                   const __m256i mask_ = _mm256_loadu_si256(
+                       (const __m256i *)(const void *)(small_lane_mask + 8 - w));
+                   const __m256 beta_ = _mm256_set1_ps(g->beta);)
+#undef SMALL_STORE
 #else
 #define sgemm_small_avx2 sgemm_small_base
 #endif
