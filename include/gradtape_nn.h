@@ -861,6 +861,67 @@ gt_layer *gt_embedding(const gt_embedding_desc *desc);
 
 /* ---- end of the image, regularization, normalization and embedding layers ---------------- */
 
+/* ============================================================================================
+ * Recurrent layers (keras.layers.SimpleRNN, LSTM, GRU). Inputs are batch-major and
+ * channels-last, [batch, timesteps, features]; the output is the last step's [batch, units]
+ * or, with return_sequences, every step's [batch, timesteps, units]. The initial state is
+ * zeros.
+ *
+ *     gt_model *m = gt_sequential(NULL);
+ *     gt_sequential_add(m, gt_lstm(&(gt_rnn_desc){ .units = 32 }));   // layers.LSTM(32)
+ *     gt_sequential_add(m, gt_dense(&(gt_dense_desc){ .units = 1 }));
+ *
+ * As in Keras 3 the weights belong to a cell sublayer (simple_rnn_cell, lstm_cell, gru_cell),
+ * so their paths are "sequential/lstm/lstm_cell/kernel", ".../recurrent_kernel", ".../bias".
+ * The input is multiplied by the kernel once for the whole sequence; each step costs one
+ * product with the recurrent kernel (two for GRU without reset_after, as in Keras).
+ * ========================================================================================== */
+
+/** For the activation fields of gt_rnn_desc, whose {0} is tanh / sigmoid: the identity
+ *  (Keras' activation=None). Other descriptors reject it. */
+#define GT_ACT_NONE ((gt_activation)-1)
+
+/** SimpleRNN / LSTM / GRU options; {0} = Keras 3 defaults except units, which must be > 0.
+ *  Options a layer does not have (recurrent_activation on SimpleRNN, no_reset_after on LSTM,
+ *  ...) must stay 0 (an error otherwise, as Keras' unrecognized arguments). */
+typedef struct gt_rnn_desc {
+    int64_t units;                        /**< > 0 */
+    gt_activation activation;             /**< default tanh; GT_ACT_NONE for linear */
+    gt_activation recurrent_activation;   /**< LSTM, GRU: default sigmoid; GT_ACT_NONE for
+                                               linear */
+    bool no_bias;                         /**< use_bias=False */
+    gt_initializer kernel_initializer;    /**< default glorot_uniform */
+    gt_initializer recurrent_initializer; /**< default orthogonal */
+    gt_initializer bias_initializer;      /**< default zeros */
+    bool no_unit_forget_bias; /**< LSTM: unit_forget_bias=False (by default the forget gate's
+                                   quarter of the bias starts at 1, whatever bias_initializer) */
+    bool no_reset_after;      /**< GRU: reset_after=False (the reset gate multiplies h before
+                                   the recurrent product; bias (3*units,) instead of
+                                   (2, 3*units)) */
+    bool return_sequences;    /**< every step's output [batch, timesteps, units] */
+    bool go_backwards;        /**< read the sequence from its end; with return_sequences the
+                                   outputs come in that reversed order, as in Keras */
+    const char *name;         /**< NULL: simple_rnn, lstm, gru, then _1, _2, ... */
+} gt_rnn_desc;
+
+/** keras.layers.SimpleRNN: h_t = activation(x_t kernel + bias + h_{t-1} recurrent_kernel).
+ *  Weights kernel (features, units), recurrent_kernel (units, units), bias (units,). */
+gt_layer *gt_simple_rnn(const gt_rnn_desc *desc);
+/** keras.layers.LSTM, gates in Keras' order i, f, c, o along the last weight axis:
+ *  [i f g o] = x_t kernel + h_{t-1} recurrent_kernel + bias, c_t = σ(f) c_{t-1} + σ(i) act(g),
+ *  h_t = σ(o) act(c_t), σ the recurrent activation. Weights kernel (features, 4*units),
+ *  recurrent_kernel (units, 4*units), bias (4*units,). */
+gt_layer *gt_lstm(const gt_rnn_desc *desc);
+/** keras.layers.GRU, gates in Keras' order z, r, h. With reset_after (the default):
+ *  [xz xr xh] = x_t kernel + bias[0], [hz hr hh] = h_{t-1} recurrent_kernel + bias[1],
+ *  z = σ(xz + hz), r = σ(xr + hr), h~ = act(xh + r hh); without it the candidate is
+ *  act(xh + (r h_{t-1}) recurrent_kernel[:, 2u:]) and the single bias is added to x_t kernel.
+ *  h_t = z h_{t-1} + (1 - z) h~. Weights kernel (features, 3*units), recurrent_kernel
+ *  (units, 3*units), bias (2, 3*units) or (3*units,). */
+gt_layer *gt_gru(const gt_rnn_desc *desc);
+
+/* ---- end of the recurrent layers --------------------------------------------------------- */
+
 #ifdef __cplusplus
 }
 #endif
