@@ -493,8 +493,8 @@ void *gt_variable_data(gt_tensor *v);
 void *gt_variable_data_overwrite(gt_tensor *v, const void **current);
 
 /** The update rules of the fused optimizer kernel (the counterparts of TensorFlow's raw
- *  ApplyGradientDescent, ApplyAdam, ApplyRMSProp and ApplyAdagrad ops, in Keras 3's order of
- *  operations). c1..c3 and eps per rule:
+ *  ApplyGradientDescent, ApplyAdam, ApplyRMSProp and ApplyAdagrad ops, and of Keras 3's
+ *  Adamax, Nadam and Lion, in Keras 3's order of operations). c1..c7 and eps per rule:
  *  - GT_UPDATE_SGD: c1 = momentum. No m: w -= g*lr. With m: m = m*c1 - g*lr, then
  *    w += m, or with nesterov w += m*c1 - g*lr.
  *  - GT_UPDATE_ADAM: c1 = 1 - beta_1, c2 = 1 - beta_2, c3 = the step's alpha
@@ -503,12 +503,23 @@ void *gt_variable_data_overwrite(gt_tensor *v, const void **current);
  *  - GT_UPDATE_RMSPROP: c1 = rho, c2 = 1 - rho, c3 = momentum: v = c1*v + c2*g*g; with vh
  *    (centered) vh = c1*vh + c2*g and den = v - vh*vh + eps, else den = v + eps;
  *    inc = lr*g / sqrt(den); with m: m = c3*m + inc, w -= m; else w -= inc.
- *  - GT_UPDATE_ADAGRAD: v += g*g, w -= lr*g / sqrt(v + eps). */
+ *  - GT_UPDATE_ADAGRAD: v += g*g, w -= lr*g / sqrt(v + eps).
+ *  - GT_UPDATE_ADAMAX: c1 = 1 - beta_1, c2 = beta_2, c3 = 1 - beta_1^t; v is the infinity
+ *    norm u: m += (g - m)*c1, u = max(c2*u, |g|), w -= lr*m / (c3*(u + eps)).
+ *  - GT_UPDATE_NADAM: c1 = 1 - beta_1, c2 = 1 - beta_2, c3 = u_{t+1}, c4 = 1 - prod_{t+1},
+ *    c5 = 1 - u_t, c6 = 1 - prod_t, c7 = 1 - beta_2^t (u_t the momentum schedule and prod_t
+ *    its running product): m += (g - m)*c1, v += (g*g - v)*c2,
+ *    mh = c3*m/c4 + c5*g/c6, w -= mh*lr / (sqrt(v/c7) + eps).
+ *  - GT_UPDATE_LION: c1 = beta_1, c2 = 1 - beta_1, c3 = beta_2, c4 = 1 - beta_2:
+ *    w -= lr*sign(m*c1 + g*c2), then m = m*c3 + g*c4. */
 typedef enum gt_update_rule {
     GT_UPDATE_SGD,
     GT_UPDATE_ADAM,
     GT_UPDATE_RMSPROP,
-    GT_UPDATE_ADAGRAD
+    GT_UPDATE_ADAGRAD,
+    GT_UPDATE_ADAMAX,
+    GT_UPDATE_NADAM,
+    GT_UPDATE_LION
 } gt_update_rule;
 
 /** One variable's update: raw buffers of n elements of dtype (GT_F32 or GT_F64), the
@@ -527,6 +538,7 @@ typedef struct gt_update {
     void *m, *v, *vh; /* NULL where the rule's configuration has no such slot */
     bool nesterov;
     double lr, wd, c1, c2, c3, eps;
+    double c4, c5, c6, c7; /* the rules with more constants (Nadam, Lion); 0 otherwise */
 } gt_update;
 
 /** Applies n updates, vectorised and split across gt_get_num_threads() threads (each

@@ -403,8 +403,9 @@ typedef struct gt_optimizer_desc {
     gt_schedule schedule;             /**< instead of learning_rate when kind != NONE */
     double momentum;                  /**< SGD, RMSprop; in [0, 1] */
     bool nesterov;                    /**< SGD */
-    double beta_1, beta_2;            /**< Adam/AdamW: 0.9, 0.999 */
-    double epsilon;                   /**< 1e-7 */
+    double beta_1, beta_2;            /**< Adam, AdamW, Adamax, Nadam: 0.9, 0.999; Lion: 0.9,
+                                           0.99 (beta_1 in (0, 1]) */
+    double epsilon;                   /**< 1e-7 (not SGD, Lion) */
     bool amsgrad;                     /**< Adam/AdamW */
     double rho;                       /**< RMSprop: 0.9 */
     bool centered;                    /**< RMSprop */
@@ -421,6 +422,19 @@ gt_optimizer *gt_adam(const gt_optimizer_desc *desc);
 gt_optimizer *gt_adamw(const gt_optimizer_desc *desc);
 gt_optimizer *gt_rmsprop(const gt_optimizer_desc *desc);
 gt_optimizer *gt_adagrad(const gt_optimizer_desc *desc);
+/** keras.optimizers.Adamax(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+ *  m += (g - m)(1 - beta_1), u = max(beta_2 u, |g|), w -= lr m / ((1 - beta_1^t)(u + eps)).
+ *  Slots "momentum" and "norm". */
+gt_optimizer *gt_adamax(const gt_optimizer_desc *desc);
+/** keras.optimizers.Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7): Adam
+ *  with Nesterov momentum and the momentum schedule u_t = beta_1 (1 - 0.5 * 0.96^t), whose
+ *  running product is the optimizer's variable "u_product" (a scalar of the first variable's
+ *  dtype, saved in checkpoints). Slots "momentum" and "velocity". */
+gt_optimizer *gt_nadam(const gt_optimizer_desc *desc);
+/** keras.optimizers.Lion(learning_rate=0.001, beta_1=0.9, beta_2=0.99):
+ *  w -= lr sign(beta_1 m + (1 - beta_1) g), then m = beta_2 m + (1 - beta_2) g. No epsilon;
+ *  beta_1 must be in (0, 1] (Keras' error otherwise). Slot "momentum". */
+gt_optimizer *gt_lion(const gt_optimizer_desc *desc);
 /** Frees an optimizer (not the variables). NULL is ignored. */
 void gt_optimizer_free(gt_optimizer *opt);
 /** optimizer.apply_gradients(zip(grads, vars)) with Keras 3 semantics: n == 0 is a no-op;
@@ -438,7 +452,8 @@ double gt_optimizer_learning_rate(const gt_optimizer *opt);
 /** optimizer.learning_rate = lr; an error when the optimizer has a schedule (Keras raises
  *  TypeError there). */
 bool gt_optimizer_set_learning_rate(gt_optimizer *opt, double lr);
-/** Keras' optimizer name ("SGD", "adam", "adamw", "rmsprop", "adagrad"). */
+/** Keras' optimizer name ("SGD", "adam", "adamw", "rmsprop", "adagrad", "adamax", "nadam",
+ *  "lion"). */
 const char *gt_optimizer_name(const gt_optimizer *opt);
 
 /* ============================================================================================
@@ -564,8 +579,14 @@ typedef struct gt_fit_state {
 
 typedef struct gt_callback gt_callback;
 /** Hooks of a callback (any may be NULL). A hook returns false after setting an error to make
- *  fit fail; to stop training normally, set state->stop_training. on_epoch_end may add
- *  entries to logs (they go to the history). */
+ *  fit fail (the remaining hooks, on_train_end included, are then not called); to stop
+ *  training normally, set state->stop_training: after the current epoch, or, from
+ *  on_train_batch_end, after the current batch (the epoch then ends as usual: validation,
+ *  on_epoch_end, history). on_epoch_end may add entries to logs (they go to the history).
+ *  on_train_batch_end runs after each training batch with its 0-based index and the epoch's
+ *  running logs (the mean loss and metrics so far, as Keras' batch logs), before the
+ *  progress bar shows the batch; fit builds those logs only when some callback has the
+ *  hook. */
 typedef struct gt_callback_vtable {
     const char *name;
     bool (*on_train_begin)(gt_callback *cb, gt_fit_state *state);
@@ -573,6 +594,8 @@ typedef struct gt_callback_vtable {
     bool (*on_epoch_end)(gt_callback *cb, gt_fit_state *state, int64_t epoch, gt_logs *logs);
     bool (*on_train_end)(gt_callback *cb, gt_fit_state *state, const gt_logs *logs);
     void (*destroy)(gt_callback *cb); /**< frees what the callback owns besides itself */
+    bool (*on_train_batch_end)(gt_callback *cb, gt_fit_state *state, int64_t batch,
+                               const gt_logs *logs);
 } gt_callback_vtable;
 /** The callback base; embed it first in a callback type and allocate with malloc. */
 struct gt_callback {
@@ -616,6 +639,38 @@ gt_callback *gt_learning_rate_scheduler(gt_lr_schedule_fn schedule, void *user, 
 /** A user function called at each epoch end with the logs; returning false stops training. */
 typedef bool (*gt_epoch_end_fn)(int64_t epoch, const gt_logs *logs, void *user);
 gt_callback *gt_lambda_callback(gt_epoch_end_fn on_epoch_end, void *user);
+
+/** keras.callbacks.ReduceLROnPlateau options; {0} = Keras' defaults (monitor "val_loss",
+ *  factor 0.1, patience 10, min_delta 1e-4, cooldown 0, min_lr 0, mode auto). GT_ZERO asks
+ *  for a factor or min_delta of 0, GT_PATIENCE_ZERO for a patience of 0. */
+typedef struct gt_reduce_lr_on_plateau_desc {
+    const char *monitor;
+    double factor;        /**< new lr = max(lr * factor, min_lr); must be < 1 */
+    int64_t patience;     /**< epochs without improvement before a reduction */
+    int verbose;          /**< 1 prints "Epoch N: ReduceLROnPlateau reducing learning rate
+                               to X." */
+    gt_monitor_mode mode; /**< auto: "min" for loss and val_loss, "max" for accuracy-like
+                               names (gradtape's metrics with a direction are accuracies);
+                               anything else needs min or max, as in Keras 3 */
+    double min_delta;     /**< smallest change that counts as an improvement */
+    int64_t cooldown;     /**< epochs to wait after a reduction before counting again */
+    double min_lr;        /**< lower bound on the learning rate */
+} gt_reduce_lr_on_plateau_desc;
+#define GT_PATIENCE_ZERO ((int64_t)-1)
+/** keras.callbacks.ReduceLROnPlateau: at each epoch end writes the optimizer's learning rate
+ *  to the logs ("learning_rate"), and when monitor has not improved for patience epochs
+ *  (outside a cooldown) multiplies the learning rate by factor, down to min_lr, with Keras
+ *  3's logic and messages (a warning when monitor is not in the logs). NULL and an error for
+ *  factor >= 1 (Keras' message), a negative patience/cooldown, or mode auto on a name whose
+ *  direction is unknown. fit fails if the optimizer has a learning-rate schedule (it cannot
+ *  be set, as in Keras). */
+gt_callback *gt_reduce_lr_on_plateau(const gt_reduce_lr_on_plateau_desc *desc);
+
+/** keras.callbacks.TerminateOnNaN(raise_error): after each training batch, when the running
+ *  loss is NaN or infinite, prints "Batch N: Invalid loss, terminating training" and stops
+ *  training after that batch (the epoch still ends: validation, callbacks, history); with
+ *  raise_error, makes fit fail at once instead with Keras' RuntimeError text as the error. */
+gt_callback *gt_terminate_on_nan(bool raise_error);
 
 /* ---- fit / evaluate / predict ------------------------------------------------------------ */
 
@@ -682,8 +737,9 @@ bool gt_optimizer_build(gt_optimizer *opt, int n, gt_tensor *const *vars);
 /** True once the slots exist. */
 bool gt_optimizer_is_built(const gt_optimizer *opt);
 /** One array of optimizer state: slot `name` (Keras' names: "momentum", "velocity",
- *  "velocity_hat", "average_gradient", "accumulator") of variable var, size elements of dtype
- *  (the variable's), writable. */
+ *  "velocity_hat", "average_gradient", "accumulator", "norm") of variable var, size elements
+ *  of dtype (the variable's), writable. var is NULL for a variable of the optimizer itself
+ *  (Nadam's scalar "u_product"). */
 typedef struct gt_optimizer_slot {
     const char *name;
     gt_tensor *var;
@@ -691,8 +747,8 @@ typedef struct gt_optimizer_slot {
     int64_t size;
     void *data;
 } gt_optimizer_slot;
-/** Writes up to cap slots to out in a fixed order (variable order, then slot order) and
- *  returns the total count (0 before build). */
+/** Writes up to cap slots to out in a fixed order (variable order, then slot order, then the
+ *  optimizer's own variables) and returns the total count (0 before build). */
 int gt_optimizer_slots(const gt_optimizer *opt, gt_optimizer_slot *out, int cap);
 /** optimizer.iterations = n (n >= 0). */
 bool gt_optimizer_set_iterations(gt_optimizer *opt, int64_t n);
@@ -702,7 +758,8 @@ bool gt_optimizer_has_schedule(const gt_optimizer *opt);
 /* ---- checkpoints ------------------------------------------------------------------------- */
 
 /** Saves the model's variables (every one, under its path "sequential/dense/kernel") and, when
- *  opt is not NULL, the optimizer's state: `optimizer/<name>/<slot>/<variable path>`,
+ *  opt is not NULL, the optimizer's state: `optimizer/<name>/<slot>/<variable path>` (and
+ *  `optimizer/<name>/<variable>` for the optimizer's own, Nadam's `optimizer/nadam/u_product`),
  *  `optimizer/iterations` (I64 scalar) and `optimizer/learning_rate` (F32, without a
  *  schedule), as safetensors, atomically. meta (may be NULL) goes to __metadata__ besides
  *  "format": "gradtape". The model must be built. */

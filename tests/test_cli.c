@@ -74,7 +74,8 @@ static void test_usage(void) {
     GTT_CHECK(run("train --epochs zero") == 2 && strstr(err, "invalid value 'zero' for --epochs"),
               "bad value: %s", err);
     GTT_CHECK(run("train --epochs") == 2 && strstr(err, "needs a value"), "missing value: %s", err);
-    GTT_CHECK(run("train --optimizer adamax") == 2 && strstr(err, "choose adam"),
+    GTT_CHECK(run("train --optimizer adadelta") == 2 && strstr(err, "choose adam") &&
+                  strstr(err, "adamax, nadam or lion"),
               "bad optimizer: %s", err);
     GTT_CHECK(run("train --model mlp:12,x --limit 10") == 2 && strstr(err, "mlp:256,128"),
               "bad model: %s", err);
@@ -127,6 +128,18 @@ static void test_round(void) {
     for (const char *p = out; (p = strstr(p, "\n")) != NULL; p++)
         rows++;
     GTT_CHECK(rows == 7, "predict prints a header, 5 rows and the accuracy (%d lines)", rows);
+    /* the optimizers Keras users reach for beyond Adam train too */
+    const char *more[] = {"adamax", "nadam", "lion"};
+    for (int i = 0; i < 3; i++) {
+        char cmd[160], want[64];
+        snprintf(cmd, sizeof cmd,
+                 "train --optimizer %s --epochs 1 --limit 1000 --test-limit 200 --threads 1",
+                 more[i]);
+        snprintf(want, sizeof want, "optimizer %s (learning rate 0.001)", more[i]);
+        rc = run(cmd);
+        GTT_CHECK(rc == 0 && strstr(out, want) && result_line(last_line(out), &l2, &a2),
+                  "%s: exit %d\n%s%s", cmd, rc, out, err);
+    }
     rc = run("evaluate --checkpoint ck.safetensors --model mlp:64");
     GTT_CHECK(rc == 2 && strstr(err, "cannot load") && strstr(err, "--model"),
               "wrong --model: %s", err);

@@ -81,21 +81,21 @@ static void updates(int threads, bool oop, float *out) {
     for (int i = 0; i < 5 * N; i++) out[i] = 0.5f + 0.25f * (float)(i % 7);
     float *w = out, *m = out + N, *v = out + 2 * N, *vh = out + 3 * N, *w2 = out + 4 * N;
     gt_update u[] = {
-        {GT_UPDATE_ADAM, GT_F32, N, w, NULL, g, m, v, vh, false, 0.01, 0.004, 0.1, 0.001, 0.3, 1e-7},
-        {GT_UPDATE_SGD, GT_F32, N, w2, NULL, g, NULL, NULL, NULL, false, 0.1, 0, 0, 0, 0, 0},
+        {GT_UPDATE_ADAM, GT_F32, N, w, NULL, g, m, v, vh, false, 0.01, 0.004, 0.1, 0.001, 0.3, 1e-7, 0, 0, 0, 0},
+        {GT_UPDATE_SGD, GT_F32, N, w2, NULL, g, NULL, NULL, NULL, false, 0.1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
     };
     gt_update u2[] = {
-        {GT_UPDATE_SGD, GT_F32, N, w, NULL, g, m, NULL, NULL, true, 0.1, 0, 0.9, 0, 0, 0},
-        {GT_UPDATE_RMSPROP, GT_F32, N, w2, NULL, g, m, v, vh, false, 0.01, 0, 0.9, 0.1, 0.5, 1e-7},
+        {GT_UPDATE_SGD, GT_F32, N, w, NULL, g, m, NULL, NULL, true, 0.1, 0, 0.9, 0, 0, 0, 0, 0, 0, 0},
+        {GT_UPDATE_RMSPROP, GT_F32, N, w2, NULL, g, m, v, vh, false, 0.01, 0, 0.9, 0.1, 0.5, 1e-7, 0, 0, 0, 0},
     };
     gt_update u3[] = {
-        {GT_UPDATE_ADAGRAD, GT_F32, N, w, NULL, g, NULL, v, NULL, false, 0.01, 0, 0, 0, 0, 1e-7},
-        {GT_UPDATE_RMSPROP, GT_F32, N, w2, NULL, g, NULL, v, NULL, false, 0.01, 0, 0.9, 0.1, 0, 1e-7},
+        {GT_UPDATE_ADAGRAD, GT_F32, N, w, NULL, g, NULL, v, NULL, false, 0.01, 0, 0, 0, 0, 1e-7, 0, 0, 0, 0},
+        {GT_UPDATE_RMSPROP, GT_F32, N, w2, NULL, g, NULL, v, NULL, false, 0.01, 0, 0.9, 0.1, 0, 1e-7, 0, 0, 0, 0},
     };
     /* and weight decay (AdamW's), which reads the current value first */
     gt_update u4[] = {
-        {GT_UPDATE_ADAM, GT_F32, N, w, NULL, g, m, v, NULL, false, 0.01, 0.004, 0.1, 0.001, 0.3, 1e-7},
-        {GT_UPDATE_SGD, GT_F32, N, w2, NULL, g, m, NULL, NULL, false, 0.1, 0.01, 0.9, 0, 0, 0},
+        {GT_UPDATE_ADAM, GT_F32, N, w, NULL, g, m, v, NULL, false, 0.01, 0.004, 0.1, 0.001, 0.3, 1e-7, 0, 0, 0, 0},
+        {GT_UPDATE_SGD, GT_F32, N, w2, NULL, g, m, NULL, NULL, false, 0.1, 0.01, 0.9, 0, 0, 0, 0, 0, 0, 0},
     };
     GTT_CHECK(apply(u, 2, oop) && apply(u2, 2, oop) && apply(u3, 2, oop) && apply(u4, 2, oop),
               "gt_apply_updates: %s", gt_error() ? gt_error() : "");

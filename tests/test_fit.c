@@ -6,9 +6,15 @@
  *  - a warm training step makes no system allocation;
  *  - EarlyStopping (+ restore_best_weights), ModelCheckpoint, LearningRateScheduler and a user
  *    function that stops training;
+ *  - ReduceLROnPlateau against Keras 3 driven by the same monitor values (learning rate and
+ *    logged learning rate at every epoch, printed messages and warning byte for byte; mode
+ *    auto/min/max, patience, cooldown, min_delta, min_lr), and inside fit;
+ *  - TerminateOnNaN against Keras 3 in a training that overflows: the same batch, message and
+ *    history; with raise_error, fit fails with Keras' text;
  *  - the history CSV's columns, the SVG chart's well-formedness (own checker, and xmllint when
  *    installed), Keras 3's progress line byte for byte. */
 #include "gtt.h"
+#include "nn_ref.h"
 
 #include <gradtape_io.h>
 
@@ -441,6 +447,224 @@ static void test_callbacks(void) {
     gt_dataset_free(ds);
 }
 
+/* ---- ReduceLROnPlateau and TerminateOnNaN against Keras 3 (tests/ref/gen_keras.py §6) ------ */
+
+/* The text a Keras run printed, stored as character codes under key. */
+static void ref_text(const char *key, char *buf, size_t cap) {
+    int64_t n = 0;
+    const double *c = nnref_get(key, &n);
+    size_t k = 0;
+    for (int64_t i = 0; c && i < n && k + 1 < cap; i++)
+        buf[k++] = (char)c[i];
+    buf[k] = 0;
+}
+
+/* Everything written to f so far. */
+static void read_back(FILE *f, char *buf, size_t cap) {
+    rewind(f);
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = 0;
+}
+
+static void test_reduce_lr_on_plateau(void) {
+    struct {
+        const char *name, *monitor;
+        gt_reduce_lr_on_plateau_desc d;
+    } cases[] = {
+        {"auto_loss", "val_loss",
+         {.factor = 0.5, .patience = 2, .cooldown = 1, .min_delta = 0.01, .min_lr = 0.02,
+          .verbose = 1}},
+        {"auto_accuracy", "val_accuracy", {.factor = 0.2, .patience = 1, .verbose = 1}},
+        {"max", "score",
+         {.factor = 0.1, .patience = 1, .mode = GT_MODE_MAX, .min_delta = GT_ZERO, .cooldown = 2,
+          .min_lr = 1e-4, .verbose = 1}},
+        /* min_lr is compared in float32: 0.05f is reached, then no more reductions */
+        {"min_lr_float32", "val_loss", {.factor = 0.5, .patience = 1, .min_lr = 0.05, .verbose = 1}},
+        {"min_quiet", "val_loss", {.factor = 0.3, .patience = 3, .mode = GT_MODE_MIN}},
+        {"missing", "val_loss", {0}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char key[128], want[2048], got[2048];
+        int64_t n, n1, n2;
+        snprintf(key, sizeof key, "rlrop.%s.values", cases[c].name);
+        const double *values = nnref_get(key, &n);
+        snprintf(key, sizeof key, "rlrop.%s.logged_lr", cases[c].name);
+        const double *logged = nnref_get(key, &n1);
+        snprintf(key, sizeof key, "rlrop.%s.lr", cases[c].name);
+        const double *lrs = nnref_get(key, &n2);
+        if (!values || !logged || !lrs || n1 != n || n2 != n)
+            continue;
+        gt_reduce_lr_on_plateau_desc d = cases[c].d;
+        d.monitor = cases[c].monitor;
+        gt_callback *cb = gt_reduce_lr_on_plateau(&d);
+        gt_optimizer *opt = gt_sgd(&(gt_optimizer_desc){.learning_rate = 0.1});
+        FILE *out = tmpfile();
+        GTT_CHECK(cb && opt && out, "%s: callback", cases[c].name);
+        if (!cb || !opt || !out)
+            continue;
+        /* the hooks as fit calls them */
+        gt_fit_state st = {.optimizer = opt, .epochs = n, .steps = 1, .out = out};
+        nnref_last_warning[0] = 0;
+        GTT_OK(cb->vt->on_train_begin(cb, &st));
+        int bad = 0;
+        for (int64_t e = 0; e < n; e++) {
+            gt_logs logs = {0};
+            gt_logs_set(&logs, isnan(values[e]) ? "loss" : cases[c].monitor,
+                        isnan(values[e]) ? 1.0 : values[e]);
+            GTT_OK(cb->vt->on_epoch_end(cb, &st, e, &logs));
+            double logged_lr = gt_logs_get(&logs, "learning_rate");
+            double lr = gt_optimizer_learning_rate(opt);
+            if (logged_lr != logged[e] || lr != lrs[e]) {
+                if (bad++ < 3)
+                    fprintf(stderr, "  %s epoch %lld: lr %.17g logged %.17g, Keras %.17g %.17g\n",
+                            cases[c].name, (long long)e, lr, logged_lr, lrs[e], logged[e]);
+            }
+        }
+        GTT_CHECK(bad == 0, "%s: learning rates as Keras' at every epoch", cases[c].name);
+        snprintf(key, sizeof key, "rlrop.%s.stdout", cases[c].name);
+        ref_text(key, want, sizeof want);
+        read_back(out, got, sizeof got);
+        GTT_CHECK(strcmp(got, want) == 0, "%s: printed\n%s\nKeras printed\n%s", cases[c].name,
+                  got, want);
+        snprintf(key, sizeof key, "rlrop.%s.warning", cases[c].name);
+        ref_text(key, want, sizeof want);
+        GTT_CHECK(strcmp(nnref_last_warning, want) == 0, "%s: warning '%s', Keras '%s'",
+                  cases[c].name, nnref_last_warning, want);
+        fclose(out);
+        gt_callback_free(cb);
+        gt_optimizer_free(opt);
+    }
+
+    /* inside fit: min_delta 10 makes every epoch after the first a plateau; patience 1 halves
+     * the learning rate from epoch 1 on; the history holds the rate each epoch trained with */
+    gt_dataset *ds = gt_dataset_take(train_all, 256);
+    gt_dataset_set_x_shape(ds, GT_SHAPE(784));
+    gt_loss *loss = gt_sparse_categorical_crossentropy(NULL);
+    gt_model *m = mlp(5, 8);
+    gt_optimizer *opt = gt_adam(NULL);
+    gt_callback *cb = gt_reduce_lr_on_plateau(&(gt_reduce_lr_on_plateau_desc){
+        .monitor = "loss", .factor = 0.5, .patience = 1, .min_delta = 10, .verbose = 1});
+    FILE *out = tmpfile();
+    gt_history *h = NULL;
+    GTT_OK(gt_model_fit(m, ds,
+                        &(gt_fit_desc){.epochs = 3, .batch_size = 128, .ncallbacks = 1,
+                                       .callbacks = &cb, .verbose = GT_VERBOSE_SILENT, .out = out},
+                        loss, opt, &h));
+    GTT_CHECK(gt_history_get(h, "learning_rate", 0) == (double)0.001f &&
+                  gt_history_get(h, "learning_rate", 1) == (double)0.001f &&
+                  gt_history_get(h, "learning_rate", 2) == (double)0.0005f &&
+                  gt_optimizer_learning_rate(opt) == (double)0.00025f,
+              "fit: learning rates %g %g %g", gt_history_get(h, "learning_rate", 0),
+              gt_history_get(h, "learning_rate", 1), gt_history_get(h, "learning_rate", 2));
+    char got[1024];
+    read_back(out, got, sizeof got);
+    GTT_CHECK(strcmp(got, "\nEpoch 2: ReduceLROnPlateau reducing learning rate to "
+                          "0.0005000000237487257.\n\nEpoch 3: ReduceLROnPlateau reducing "
+                          "learning rate to 0.0002500000118743628.\n") == 0,
+              "fit: printed %s", got);
+    fclose(out);
+    gt_history_free(h);
+    gt_callback_free(cb);
+
+    /* an optimizer with a schedule cannot have its rate set: fit fails as Keras does */
+    gt_optimizer *sched = gt_adam(&(gt_optimizer_desc){
+        .schedule = {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY, .initial_learning_rate = 0.001,
+                     .decay_steps = 10, .decay_rate = 0.9}});
+    cb = gt_reduce_lr_on_plateau(&(gt_reduce_lr_on_plateau_desc){
+        .monitor = "loss", .patience = GT_PATIENCE_ZERO, .min_delta = 10});
+    GTT_CHECK(!gt_model_fit(m, ds,
+                            &(gt_fit_desc){.epochs = 2, .batch_size = 128, .ncallbacks = 1,
+                                           .callbacks = &cb, .verbose = GT_VERBOSE_SILENT},
+                            loss, sched, NULL),
+              "a schedule");
+    GTT_ERROR_HAS("not settable");
+    gt_callback_free(cb);
+    gt_optimizer_free(sched);
+
+    /* option errors, with Keras' messages where it has them */
+    GTT_CHECK(!gt_reduce_lr_on_plateau(&(gt_reduce_lr_on_plateau_desc){.factor = 1}), "factor");
+    GTT_ERROR_HAS("ReduceLROnPlateau does not support a factor >= 1.0. Received factor=1.0");
+    GTT_CHECK(!gt_reduce_lr_on_plateau(&(gt_reduce_lr_on_plateau_desc){.monitor = "val_mean"}),
+              "auto mode on a name without a direction");
+    GTT_ERROR_HAS("ReduceLROnPlateau callback received monitor=val_mean, but Keras isn't able to "
+                  "automatically determine whether that metric should be maximized or minimized.");
+    cb = gt_reduce_lr_on_plateau(
+        &(gt_reduce_lr_on_plateau_desc){.monitor = "val_mean", .mode = GT_MODE_MIN});
+    GTT_CHECK(cb != NULL, "mode min on any name");
+    gt_callback_free(cb);
+    GTT_CHECK(!gt_reduce_lr_on_plateau(&(gt_reduce_lr_on_plateau_desc){.cooldown = -1}),
+              "negative cooldown");
+    GTT_ERROR_HAS("invalid options");
+    gt_optimizer_free(opt);
+    gt_model_free(m);
+    gt_loss_free(loss);
+    gt_dataset_free(ds);
+}
+
+/* A Dense(1) regression with Keras' weights and data, trained with SGD(1e30): the first step
+ * throws the weights to ~1e30, the second batch's squared error overflows float32. */
+static void test_terminate_on_nan(void) {
+    int64_t nx, ny, nepochs;
+    const double *xd = nnref_get("tnan.x", &nx), *yd = nnref_get("tnan.y", &ny);
+    const double *keras_loss = nnref_get("tnan.loss", &nepochs); /* one per epoch Keras ran */
+    if (!xd || !yd || !keras_loss || nx != 36 || ny != 12)
+        return;
+    float x[36], y[12];
+    for (int i = 0; i < 36; i++)
+        x[i] = (float)xd[i];
+    for (int i = 0; i < 12; i++)
+        y[i] = (float)yd[i];
+    gt_dataset *ds = gt_dataset_new(&(gt_dataset_desc){
+        .count = 12, .x_rank = 1, .x_shape = (const int64_t[]){3}, .x_f32 = x, .targets = y});
+    gt_loss *loss = gt_mean_squared_error(NULL);
+    for (int raise = 0; raise < 2; raise++) {
+        gt_model *m = gt_sequential(NULL);
+        gt_sequential_add(m, gt_dense(&(gt_dense_desc){.units = 1}));
+        gt_model_build(m, GT_SHAPE(1, 3));
+        gt_tensor *v[2];
+        GTT_CHECK(vars_of(m, v, 2) == 2, "dense variables");
+        gt_scope_begin();
+        GTT_OK(gt_variable_assign(v[0], nnref_tensor("tnan.w", GT_F32, GT_SHAPE(3, 1))));
+        GTT_OK(gt_variable_assign(v[1], nnref_tensor("tnan.b", GT_F32, GT_SHAPE(1))));
+        gt_scope_end();
+        gt_optimizer *opt = gt_sgd(&(gt_optimizer_desc){.learning_rate = 1e30});
+        gt_callback *cb = gt_terminate_on_nan(raise);
+        FILE *out = tmpfile();
+        gt_history *h = NULL;
+        bool ok = gt_model_fit(m, ds,
+                               &(gt_fit_desc){.epochs = 3, .batch_size = 4, .no_shuffle = true,
+                                              .ncallbacks = 1, .callbacks = &cb,
+                                              .verbose = GT_VERBOSE_SILENT, .out = out},
+                               loss, opt, &h);
+        char got[256], want[256];
+        read_back(out, got, sizeof got);
+        if (!raise) {
+            GTT_CHECK(ok, "fit stops normally: %s", gt_error() ? gt_error() : "");
+            ref_text("tnan.stdout", want, sizeof want);
+            GTT_CHECK(strcmp(got, want) == 0, "printed '%s', Keras '%s'", got, want);
+            GTT_CHECK(gt_history_epochs(h) == nepochs, "%lld epochs recorded, Keras %lld",
+                      (long long)gt_history_epochs(h), (long long)nepochs);
+            double l = gt_history_get(h, "loss", 0);
+            GTT_CHECK(isinf(l) == isinf(keras_loss[0]) && isnan(l) == isnan(keras_loss[0]),
+                      "epoch loss %g, Keras %g", l, keras_loss[0]);
+            GTT_CHECK(gt_optimizer_iterations(opt) == 2, "stopped after batch 1 (%lld steps)",
+                      (long long)gt_optimizer_iterations(opt));
+        } else {
+            GTT_CHECK(!ok && got[0] == 0, "raise_error: fit fails, nothing printed");
+            GTT_ERROR_HAS("NaN or Inf loss encountered at batch 1. Loss value: inf. Terminating "
+                          "training immediately.");
+            GTT_CHECK(gt_history_epochs(h) == 0, "no epoch recorded");
+        }
+        fclose(out);
+        gt_history_free(h);
+        gt_callback_free(cb);
+        gt_optimizer_free(opt);
+        gt_model_free(m);
+    }
+    gt_loss_free(loss);
+    gt_dataset_free(ds);
+}
+
 /* ---- the progress line ---------------------------------------------------------------------- */
 
 static void test_progbar(void) {
@@ -506,13 +730,19 @@ int main(void) {
         fprintf(stderr, "FAIL: %s\n(install it: sudo scripts/install-deps.sh demo)\n", gt_error());
         return 1;
     }
+    nnref_capture_warnings();
+    if (!nnref_load(GT_TEST_DATA_DIR "/keras_ref.txt"))
+        return gtt_finish();
     test_progbar();
     test_fit_equals_loop();
     test_callbacks();
+    test_reduce_lr_on_plateau();
+    test_terminate_on_nan();
     test_short_training();
     test_svg();
     gt_dataset_free(train_all);
     gt_dataset_free(test_all);
+    nnref_free();
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -f %s/* && rmdir %s", tmpdir, tmpdir);
     if (system(cmd) != 0)

@@ -1,7 +1,8 @@
 /* Optimizers and schedules against Keras 3's own trajectories (tests/ref/gen_keras.py): ten
- * steps of every optimizer and option on a fixed problem, within 1e-6; the check values of
- * reference §5.2; Adam with beta_1 = beta_2 = epsilon = 0, lr = 1 is w -= sign(g) exactly;
- * float64 variables; apply_gradients semantics and every documented error. */
+ * steps of every optimizer and option on a fixed problem, bit for bit (norm clipping within
+ * 1e-6), and Nadam's u_product after them; the check values of reference §5.2; Adam with
+ * beta_1 = beta_2 = epsilon = 0, lr = 1 is w -= sign(g) exactly; float64 variables;
+ * apply_gradients semantics and every documented error. */
 #include "gtt.h"
 #include "nn_ref.h"
 
@@ -80,6 +81,27 @@ static const cfg cfgs[] = {
                    .decay_steps = 2,
                    .decay_rate = 0.5,
                    .staircase = true}}},
+    {"adamax", gt_adamax, {.learning_rate = 0.1}},
+    {"adamax_weight_decay", gt_adamax, {.learning_rate = 0.1, .weight_decay = 0.1}},
+    {"adamax_clipvalue", gt_adamax, {.learning_rate = 0.1, .clipvalue = 0.5}},
+    {"nadam", gt_nadam, {.learning_rate = 0.1}},
+    {"nadam_weight_decay", gt_nadam, {.learning_rate = 0.1, .weight_decay = 0.1}},
+    {"nadam_global_clipnorm", gt_nadam, {.learning_rate = 0.1, .global_clipnorm = 1.0}},
+    {"nadam_exponential",
+     gt_nadam,
+     {.schedule = {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY,
+                   .initial_learning_rate = 0.1,
+                   .decay_steps = 3,
+                   .decay_rate = 0.5}}},
+    {"lion", gt_lion, {.learning_rate = 0.05}},
+    {"lion_betas", gt_lion, {.learning_rate = 0.05, .beta_1 = 0.5, .beta_2 = 0.9}},
+    {"lion_weight_decay", gt_lion, {.learning_rate = 0.05, .weight_decay = 0.2}},
+    {"lion_piecewise",
+     gt_lion,
+     {.schedule = {.kind = GT_SCHEDULE_PIECEWISE_CONSTANT,
+                   .nboundaries = 2,
+                   .boundaries = pw_bounds,
+                   .values = pw_values}}},
 };
 
 /* g = (v - T) * A: two exactly rounded ops, bit-identical to TF's. */
@@ -87,10 +109,19 @@ static gt_tensor *grad_of(gt_tensor *v, const gt_tensor *t, const gt_tensor *a) 
     return gt_mul(gt_sub(v, t), a);
 }
 
-/* Ten steps against Keras' trajectory. Tolerance 1e-6 relative (+1e-7 absolute for
- * coordinates crossing zero): both run the same float32 operations in the same order; the
- * remaining differences are powf/sqrtf vs Eigen's and the order of the norm sums (clipping),
- * a few ulps that ten steps do not amplify beyond ~1e-7. */
+/* |got - want| in units of the tolerance; with no tolerance, 0 when equal and 2 when not. */
+static double off(double got, double want, double atol, double rtol) {
+    if (atol == 0 && rtol == 0)
+        return got == want ? 0 : 2;
+    return fabs(got - want) / (atol + rtol * fabs(want));
+}
+
+/* Ten steps against Keras' trajectory. Both run the same float32 (float64) operations in the
+ * same order, and powf/sqrtf agree with Eigen's on these inputs, so every case is required to
+ * be bit-identical except clipnorm and global_clipnorm: their norm is a sum whose order
+ * differs from Eigen's reduction tree by an ulp or so, which ten steps carry into the weights
+ * as a few ulps. Those cases get atol + rtol * |want|: 1e-7 + 1e-6 relative in float32, and
+ * 1e-12 + 1e-10 in float64 (measured worst: 26 and 381 ulps of the value). */
 static void trajectories(gt_dtype dt, double atol, double rtol) {
     gt_scope_begin();
     gt_tensor *tw = nnref_tensor("opt.tw", dt, GT_SHAPE(3, 4));
@@ -113,6 +144,8 @@ static void trajectories(gt_dtype dt, double atol, double rtol) {
         const double *ww = nnref_get(key, &n);
         snprintf(key, sizeof key, "opt.%s.b%s", cfgs[c].name, sfx);
         const double *wb = nnref_get(key, &n);
+        const bool norm_clip = cfgs[c].d.clipnorm > 0 || cfgs[c].d.global_clipnorm > 0;
+        const double at = norm_clip ? atol : 0, rt = norm_clip ? rtol : 0;
         int bad = 0;
         double worst = 0;
         for (int step = 0; step < 10 && ww && wb; step++) {
@@ -122,26 +155,35 @@ static void trajectories(gt_dtype dt, double atol, double rtol) {
             if (!gt_optimizer_apply_gradients(opt, 2, g, v))
                 bad++;
             gt_scope_end();
-            for (int i = 0; i < 12; i++) {
-                double got = gt_tensor_get(w, i), want = ww[step * 12 + i];
-                double err = fabs(got - want) / (atol + rtol * fabs(want));
-                if (err > worst)
-                    worst = err;
-                if (err > 1)
-                    bad++;
-            }
-            for (int i = 0; i < 4; i++) {
-                double got = gt_tensor_get(b, i), want = wb[step * 4 + i];
-                double err = fabs(got - want) / (atol + rtol * fabs(want));
-                if (err > worst)
-                    worst = err;
-                if (err > 1)
-                    bad++;
+            for (int i = 0; i < 16; i++) {
+                double got = i < 12 ? gt_tensor_get(w, i) : gt_tensor_get(b, i - 12);
+                double want = i < 12 ? ww[step * 12 + i] : wb[step * 4 + i - 12];
+                double err = off(got, want, at, rt);
+                worst = err > worst ? err : worst;
+                bad += err > 1;
             }
         }
-        GTT_CHECK(bad == 0, "%s (%s): %d coordinates off, worst %.3g x tolerance", cfgs[c].name,
-                  gt_dtype_name(dt), bad, worst);
+        GTT_CHECK(bad == 0, "%s (%s): %d coordinates off%s, worst %.3g x tolerance",
+                  cfgs[c].name, gt_dtype_name(dt), bad, norm_clip ? "" : " (bit-identical wanted)",
+                  worst);
         GTT_CHECK(gt_optimizer_iterations(opt) == 10, "%s iterations", cfgs[c].name);
+        /* Nadam's own variable: ten products of scalars computed as Keras computes them, in
+         * the first variable's dtype; bit for bit */
+        snprintf(key, sizeof key, "opt.%s.u_product%s", cfgs[c].name, sfx);
+        const double *up = strncmp(cfgs[c].name, "nadam", 5) == 0 ? nnref_get(key, &n) : NULL;
+        if (up) {
+            gt_optimizer_slot sl[8];
+            int ns = gt_optimizer_slots(opt, sl, 8);
+            const gt_optimizer_slot *u = ns == 5 ? &sl[4] : NULL; /* after m, v of w and b */
+            GTT_CHECK(u && !strcmp(u->name, "u_product") && !u->var && u->dtype == dt &&
+                          u->size == 1,
+                      "%s: u_product slot", cfgs[c].name);
+            double got = !u ? NAN
+                         : dt == GT_F64 ? *(const double *)u->data
+                                        : (double)*(const float *)u->data;
+            GTT_CHECK(got == *up, "%s (%s): u_product %.17g, Keras %.17g", cfgs[c].name,
+                      gt_dtype_name(dt), got, *up);
+        }
         gt_variable_free(w);
         gt_variable_free(b);
         gt_optimizer_free(opt);
@@ -177,6 +219,13 @@ static void check_values(void) {
      * step, below 1e-9 absolute */
     GTT_CLOSE(1 - one_step(gt_rmsprop(NULL), 1, 0.5), 0.0031622713, 1e-9, 0);
     GTT_CLOSE(1 - one_step(gt_adagrad(NULL), 1, 0.5), 0.0008451541, 1e-9, 0);
+    /* Lion's first step from m = 0 is lr * sign(g): exactly 1 - 0.001f */
+    GTT_CLOSE(one_step_dt(gt_lion(NULL), 1, 0.5, GT_F32), (double)(1.0f - 0.001f), 0, 0);
+    /* Adamax's first step: m = 0.1 g, u = |g|, w -= lr m / (0.1 (|g| + eps)) = lr*g/(|g|+eps) */
+    GTT_CLOSE(1 - one_step(gt_adamax(NULL), 1, 0.5), 0.001 * 0.5 / (0.5 + 1e-7), 1e-9, 0);
+    gt_optimizer *nadam = gt_nadam(NULL);
+    GTT_CHECK(nadam && !strcmp(gt_optimizer_name(nadam), "nadam"), "nadam name");
+    gt_optimizer_free(nadam);
     /* SGD(lr=0.1, momentum=0.9) two steps of g = 1 from w = 1: nesterov 0.539, plain 0.71 */
     for (int nest = 0; nest < 2; nest++) {
         gt_optimizer *o =
@@ -272,6 +321,34 @@ static void semantics_and_errors(void) {
     GTT_ERROR_HAS("beta_1 and beta_2 must be in [0, 1)");
     GTT_CHECK(!gt_adam(&(gt_optimizer_desc){.momentum = 0.9}), "momentum on Adam");
     GTT_ERROR_HAS("Argument(s) not recognized");
+    GTT_CHECK(!gt_lion(&(gt_optimizer_desc){.epsilon = 1e-7}), "epsilon on Lion");
+    GTT_ERROR_HAS("lion: Argument(s) not recognized: {'epsilon': ...}");
+    GTT_CHECK(!gt_adamax(&(gt_optimizer_desc){.amsgrad = true}), "amsgrad on Adamax");
+    GTT_ERROR_HAS("adamax: Argument(s) not recognized: {'amsgrad': ...}");
+    GTT_CHECK(!gt_nadam(&(gt_optimizer_desc){.rho = 0.9}), "rho on Nadam");
+    GTT_ERROR_HAS("nadam: Argument(s) not recognized: {'rho/centered': ...}");
+    GTT_CHECK(!gt_nadam(&(gt_optimizer_desc){.beta_2 = 1}), "Nadam beta_2 = 1");
+    GTT_ERROR_HAS("beta_1 and beta_2 must be in [0, 1)");
+    GTT_CHECK(!gt_lion(&(gt_optimizer_desc){.beta_1 = GT_ZERO}), "Lion beta_1 = 0");
+    GTT_ERROR_HAS("lion: Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer "
+                  "degenerates to SignSGD. Received: beta_1=0.");
+    GTT_CHECK(!gt_lion(&(gt_optimizer_desc){.beta_1 = 1.5}), "Lion beta_1 > 1");
+    GTT_ERROR_HAS("Received: beta_1=1.5.");
+    GTT_CHECK(!gt_lion(&(gt_optimizer_desc){.beta_2 = 2}), "Lion beta_2 > 1");
+    GTT_ERROR_HAS("beta_2 must be in [0, 1]");
+    GTT_CHECK(!gt_adamax(&(gt_optimizer_desc){.clipnorm = 1, .global_clipnorm = 1}), "clips");
+    GTT_ERROR_HAS("adamax: Only one of `clipnorm`, `clipvalue` and `global_clipnorm`");
+    {
+        gt_optimizer *lion = gt_lion(&(gt_optimizer_desc){.beta_1 = 1}); /* beta_1 = 1: allowed */
+        gt_optimizer *ls = gt_lion(&(gt_optimizer_desc){
+            .schedule = {.kind = GT_SCHEDULE_EXPONENTIAL_DECAY, .decay_steps = 1, .decay_rate = 1,
+                         .initial_learning_rate = 0.1}});
+        GTT_CHECK(lion && ls && !strcmp(gt_optimizer_name(lion), "lion"), "lion");
+        GTT_CHECK(!gt_optimizer_set_learning_rate(ls, 0.1), "Lion lr with a schedule");
+        GTT_ERROR_HAS("lion: This optimizer was created with a `LearningRateSchedule`");
+        gt_optimizer_free(lion);
+        gt_optimizer_free(ls);
+    }
     GTT_CHECK(!gt_rmsprop(&(gt_optimizer_desc){.rho = 2}), "rho");
     GTT_ERROR_HAS("rho must be in [0, 1]");
     GTT_CHECK(!gt_adagrad(&(gt_optimizer_desc){.epsilon = -1}), "epsilon");
@@ -387,7 +464,7 @@ int main(void) {
         return gtt_finish();
     trajectories(GT_F32, 1e-7, 1e-6);
     /* float64 variables against Keras' own float64 run (the learning rate stays a float32
-     * variable in both): only libm-level differences remain. */
+     * variable in both) */
     trajectories(GT_F64, 1e-12, 1e-10);
     check_values();
     semantics_and_errors();

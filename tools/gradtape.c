@@ -53,7 +53,8 @@ static void usage_train(FILE *f) {
           "                          (Conv2D 32 3x3, MaxPool, Conv2D 64 3x3, MaxPool, Dense 128)\n"
           "  --epochs N              epochs (default 10)\n"
           "  --batch-size N          batch size (default 128)\n"
-          "  --optimizer NAME        adam (default), sgd, rmsprop, adagrad or adamw\n"
+          "  --optimizer NAME        adam (default), sgd, rmsprop, adagrad, adamw, adamax, nadam\n"
+          "                          or lion\n"
           "  --learning-rate F       learning rate (default: Keras' default for the optimizer:\n"
           "                          0.001, or 0.01 for sgd)\n"
           "  --seed N                seed for the initial weights and the shuffles (default 42)\n"
@@ -129,6 +130,25 @@ static void usage_for(const char *cmd, FILE *f) {
         usage_evaluate(f);
     else
         usage_predict(f);
+}
+
+/* --optimizer's names (Keras' own, lower case) and their constructors */
+typedef struct optimizer_kind {
+    const char *name;
+    gt_optimizer *(*make)(const gt_optimizer_desc *);
+} optimizer_kind;
+
+static const optimizer_kind optimizer_kinds[] = {
+    {"adam", gt_adam},       {"sgd", gt_sgd},       {"rmsprop", gt_rmsprop},
+    {"adagrad", gt_adagrad}, {"adamw", gt_adamw},   {"adamax", gt_adamax},
+    {"nadam", gt_nadam},     {"lion", gt_lion},
+};
+
+static const optimizer_kind *find_optimizer(const char *name) {
+    for (size_t i = 0; i < sizeof optimizer_kinds / sizeof *optimizer_kinds; i++)
+        if (!strcmp(optimizer_kinds[i].name, name))
+            return &optimizer_kinds[i];
+    return NULL;
 }
 
 static int bad(const char *cmd, const char *fmt, const char *a, const char *b) {
@@ -222,11 +242,9 @@ static int parse(int argc, char **argv, opts *o) {
             ok = parse_i64(val, 1, &o->patience);
         else if (strcmp(flag, "--optimizer") == 0) {
             o->optimizer = val;
-            ok = !strcmp(val, "adam") || !strcmp(val, "sgd") || !strcmp(val, "rmsprop") ||
-                 !strcmp(val, "adagrad") || !strcmp(val, "adamw");
-            if (!ok)
+            if (!find_optimizer(val))
                 return bad(o->cmd, "unknown optimizer '%s'%s", val,
-                           " (choose adam, sgd, rmsprop, adagrad or adamw)");
+                           " (choose adam, sgd, rmsprop, adagrad, adamw, adamax, nadam or lion)");
         } else if (strcmp(flag, "--learning-rate") == 0)
             ok = parse_f64(val, &o->learning_rate) && o->learning_rate > 0;
         else if (strcmp(flag, "--seed") == 0) {
@@ -334,16 +352,8 @@ static gt_model *build_model(const char *spec, int *xrank, int64_t *xshape, char
 }
 
 static gt_optimizer *make_optimizer(const char *name, double lr) {
-    gt_optimizer_desc d = {.learning_rate = lr};
-    if (!strcmp(name, "sgd"))
-        return gt_sgd(&d);
-    if (!strcmp(name, "rmsprop"))
-        return gt_rmsprop(&d);
-    if (!strcmp(name, "adagrad"))
-        return gt_adagrad(&d);
-    if (!strcmp(name, "adamw"))
-        return gt_adamw(&d);
-    return gt_adam(&d);
+    const optimizer_kind *k = find_optimizer(name);
+    return (k ? k->make : gt_adam)(&(gt_optimizer_desc){.learning_rate = lr});
 }
 
 /* ---- data --------------------------------------------------------------------------------- */

@@ -3,6 +3,11 @@
  * slots are kept in locals rather than read back from memory: a 256-bit load of a value just
  * stored as two 128-bit halves (Zen 1 splits ymm stores) cannot be forwarded and stalls,
  * which made the loads-after-stores form 2.5x slower. */
+/* Every operation rounds as Keras' ops do: no fused multiply-adds (GCC does not contract in
+ * ISO C mode; clang does unless told not to), so the AVX2 and baseline loops agree too. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 #include "kernels/optim.h"
 
 #include "kernels/unary.h" /* GT__SIMD */
@@ -10,9 +15,10 @@
 #include <math.h>
 
 
-/* T: element type, SQ: its sqrt, ATTR: target attribute, SFX: name suffix. Every loop runs
- * elements [i0, i1) of one job; the expressions are Keras' in its order of operations. */
-#define DEFINE_OPTIM(T, SQ, ATTR, SFX)                                                             \
+/* T: element type, SQ: its sqrt, AB: its fabs, ATTR: target attribute, SFX: name suffix. Every
+ * loop runs elements [i0, i1) of one job; the expressions are Keras' in its order of
+ * operations. Maxima and signs propagate NaN, as tf.maximum and tf.sign do. */
+#define DEFINE_OPTIM(T, SQ, AB, ATTR, SFX)                                                         \
     ATTR static void run_##SFX(const gt_update *j, int64_t i0, int64_t i1) {                     \
         /* ws: the current value, w: where the new one goes (the same buffer in place, so   \
          * neither is restrict; the simd directive vectorises regardless) */                \
@@ -21,7 +27,7 @@
         const T *restrict g = j->g;                                                                \
         T *restrict m = j->m, *restrict v = j->v, *restrict vh = j->vh;                            \
         const T lr = (T)j->lr, wd = (T)j->wd, c1 = (T)j->c1, c2 = (T)j->c2, c3 = (T)j->c3;         \
-        const T eps = (T)j->eps;                                                                   \
+        const T eps = (T)j->eps, c4 = (T)j->c4, c5 = (T)j->c5, c6 = (T)j->c6, c7 = (T)j->c7;       \
         if (wd != 0) {                                                                             \
             GT__SIMD for (int64_t i = i0; i < i1; i++) w[i] = ws[i] - ws[i] * wd * lr;             \
             ws = w;                                                                                \
@@ -92,16 +98,42 @@
                 w[i] = ws[i] - (lr * g[i]) / SQ(ai + eps);                                          \
             }                                                                                      \
             break;                                                                                 \
+        case GT_UPDATE_ADAMAX: /* v: the infinity norm u */                                        \
+            GT__SIMD for (int64_t i = i0; i < i1; i++) {                                           \
+                const T mi = m[i] + (g[i] - m[i]) * c1, bu = c2 * v[i], ag = AB(g[i]);             \
+                const T ui = bu > ag || bu != bu ? bu : ag;                                        \
+                m[i] = mi;                                                                         \
+                v[i] = ui;                                                                         \
+                w[i] = ws[i] - (lr * mi) / (c3 * (ui + eps));                                      \
+            }                                                                                      \
+            break;                                                                                 \
+        case GT_UPDATE_NADAM:                                                                      \
+            GT__SIMD for (int64_t i = i0; i < i1; i++) {                                           \
+                const T mi = m[i] + (g[i] - m[i]) * c1, vi = v[i] + (g[i] * g[i] - v[i]) * c2;     \
+                const T mh = (c3 * mi) / c4 + (c5 * g[i]) / c6;                                    \
+                m[i] = mi;                                                                         \
+                v[i] = vi;                                                                         \
+                w[i] = ws[i] - (mh * lr) / (SQ(vi / c7) + eps);                                    \
+            }                                                                                      \
+            break;                                                                                 \
+        case GT_UPDATE_LION:                                                                       \
+            GT__SIMD for (int64_t i = i0; i < i1; i++) {                                           \
+                const T ci = m[i] * c1 + g[i] * c2;                                                \
+                const T si = ci > 0 ? (T)1 : ci < 0 ? (T)-1 : ci == 0 ? (T)0 : ci;                 \
+                w[i] = ws[i] - lr * si;                                                            \
+                m[i] = m[i] * c3 + g[i] * c4;                                                      \
+            }                                                                                      \
+            break;                                                                                 \
         }                                                                                          \
     }
 
-DEFINE_OPTIM(float, sqrtf, , f32)
-DEFINE_OPTIM(double, sqrt, , f64)
+DEFINE_OPTIM(float, sqrtf, fabsf, , f32)
+DEFINE_OPTIM(double, sqrt, fabs, , f64)
 
 #if defined(__x86_64__) || defined(__i386__)
 #include "kernels/cpu.h"
-DEFINE_OPTIM(float, sqrtf, __attribute__((target("avx2,fma"))), f32_avx2)
-DEFINE_OPTIM(double, sqrt, __attribute__((target("avx2,fma"))), f64_avx2)
+DEFINE_OPTIM(float, sqrtf, fabsf, __attribute__((target("avx2,fma"))), f32_avx2)
+DEFINE_OPTIM(double, sqrt, fabs, __attribute__((target("avx2,fma"))), f64_avx2)
 static bool use_avx2(void) { return gt__cpu_has_avx2_fma(); }
 #else
 #define run_f32_avx2 run_f32

@@ -1,7 +1,7 @@
-/* The optimizers' in-place update loops (Keras 3's SGD, Adam/AdamW, RMSprop, Adagrad), one
- * element at a time in the order Keras' ops run, vectorised and split across threads.
- * Each element's arithmetic is independent of every other's, so the result does not depend
- * on the vector width or on where a thread boundary falls. */
+/* The optimizers' in-place update loops (Keras 3's SGD, Adam/AdamW, RMSprop, Adagrad, Adamax,
+ * Nadam, Lion), one element at a time in the order Keras' ops run, vectorised and split
+ * across threads. Each element's arithmetic is independent of every other's, so the result
+ * does not depend on the vector width or on where a thread boundary falls. */
 #ifndef GT_KERNELS_OPTIM_H
 #define GT_KERNELS_OPTIM_H
 

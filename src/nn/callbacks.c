@@ -1,5 +1,6 @@
-/* keras.callbacks: EarlyStopping, ModelCheckpoint, LearningRateScheduler and a user function
- * (LambdaCallback's on_epoch_end), with Keras 3's logic and messages. */
+/* keras.callbacks: EarlyStopping, ModelCheckpoint, LearningRateScheduler, a user function
+ * (LambdaCallback's on_epoch_end), ReduceLROnPlateau and TerminateOnNaN, with Keras 3's logic
+ * and messages. */
 #include "nn_internal.h"
 
 #include <stdio.h>
@@ -102,9 +103,10 @@ static bool es_train_begin(gt_callback *cb, gt_fit_state *st) {
     return true;
 }
 
-static bool es_improved(const early_stopping *e, double cur, double ref) {
-    /* Keras: monitor_op(current - min_delta, reference) with min_delta negated for "min" */
-    return e->maximize ? cur - e->min_delta > ref : cur + e->min_delta < ref;
+/* Keras' MonitorCallback._is_improvement: monitor_op(current - min_delta, reference), with
+ * min_delta (>= 0) negated for "min". */
+static bool improves(bool maximize, double min_delta, double cur, double ref) {
+    return maximize ? cur - min_delta > ref : cur + min_delta < ref;
 }
 
 static bool es_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_logs *logs) {
@@ -126,7 +128,7 @@ static bool es_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_lo
         e->best_epoch = epoch;
     }
     e->wait++;
-    if (!e->has_best || es_improved(e, cur, e->best)) {
+    if (!e->has_best || improves(e->maximize, e->min_delta, cur, e->best)) {
         e->best = cur;
         e->has_best = true;
         e->best_epoch = epoch;
@@ -177,8 +179,11 @@ static void es_destroy(gt_callback *cb) {
     es_drop_weights((early_stopping *)cb);
 }
 
-static const gt_callback_vtable es_vt = {"EarlyStopping", es_train_begin, NULL, es_epoch_end,
-                                         es_train_end, es_destroy};
+static const gt_callback_vtable es_vt = {.name = "EarlyStopping",
+                                         .on_train_begin = es_train_begin,
+                                         .on_epoch_end = es_epoch_end,
+                                         .on_train_end = es_train_end,
+                                         .destroy = es_destroy};
 
 gt_callback *gt_early_stopping(const gt_early_stopping_desc *desc) {
     gt_early_stopping_desc d = desc ? *desc : (gt_early_stopping_desc){0};
@@ -279,8 +284,10 @@ static void mc_destroy(gt_callback *cb) {
     free(((model_checkpoint *)cb)->path);
 }
 
-static const gt_callback_vtable mc_vt = {"ModelCheckpoint", mc_train_begin, NULL, mc_epoch_end,
-                                         NULL, mc_destroy};
+static const gt_callback_vtable mc_vt = {.name = "ModelCheckpoint",
+                                         .on_train_begin = mc_train_begin,
+                                         .on_epoch_end = mc_epoch_end,
+                                         .destroy = mc_destroy};
 
 gt_callback *gt_model_checkpoint(const gt_model_checkpoint_desc *desc) {
     if (!desc || !desc->path || !*desc->path) {
@@ -347,8 +354,9 @@ static bool lrs_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_l
     return gt_logs_set(logs, "learning_rate", gt_optimizer_learning_rate(st->optimizer));
 }
 
-static const gt_callback_vtable lrs_vt = {"LearningRateScheduler", NULL, lrs_epoch_begin,
-                                          lrs_epoch_end, NULL, NULL};
+static const gt_callback_vtable lrs_vt = {.name = "LearningRateScheduler",
+                                          .on_epoch_begin = lrs_epoch_begin,
+                                          .on_epoch_end = lrs_epoch_end};
 
 gt_callback *gt_learning_rate_scheduler(gt_lr_schedule_fn fn, void *user, int verbose) {
     if (!fn) {
@@ -382,8 +390,8 @@ static bool lambda_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, g
     return true;
 }
 
-static const gt_callback_vtable lambda_vt = {"LambdaCallback", NULL, NULL, lambda_epoch_end,
-                                             NULL, NULL};
+static const gt_callback_vtable lambda_vt = {.name = "LambdaCallback",
+                                             .on_epoch_end = lambda_epoch_end};
 
 gt_callback *gt_lambda_callback(gt_epoch_end_fn fn, void *user) {
     if (!fn) {
@@ -399,4 +407,181 @@ gt_callback *gt_lambda_callback(gt_epoch_end_fn fn, void *user) {
     l->fn = fn;
     l->user = user;
     return &l->base;
+}
+
+/* ---- ReduceLROnPlateau -------------------------------------------------------------------- */
+
+/* Python's repr of a float, as Keras' f-strings print one: the shortest digits that read back
+ * to the same double, in fixed notation for decimal exponents -4..15 (with ".0" on whole
+ * numbers), else as 1.5e-05. */
+static void py_float(double x, char *buf, size_t n) {
+    if (!isfinite(x)) {
+        snprintf(buf, n, "%s", isnan(x) ? "nan" : x > 0 ? "inf" : "-inf");
+        return;
+    }
+    char e[40];
+    int p = 0; /* digits after the first */
+    while (snprintf(e, sizeof e, "%.*e", p, x), p < 16 && strtod(e, NULL) != x)
+        p++;
+    const int exp10 = atoi(strchr(e, 'e') + 1);
+    if (exp10 < -4 || exp10 >= 16)
+        snprintf(buf, n, "%s", e); /* C's %e writes Python's exponent form (e-05, e+16) */
+    else
+        snprintf(buf, n, "%.*f", p - exp10 > 0 ? p - exp10 : 1, x);
+}
+
+typedef struct reduce_lr {
+    gt_callback base;
+    char monitor[GT_LOGS_NAME_MAX];
+    double factor, min_delta, min_lr;
+    int64_t patience, cooldown;
+    bool maximize;
+    int verbose;
+    /* state */
+    bool has_best;
+    double best;
+    int64_t wait, cooldown_counter;
+} reduce_lr;
+
+static bool rlr_train_begin(gt_callback *cb, gt_fit_state *st) {
+    (void)st;
+    reduce_lr *r = (reduce_lr *)cb;
+    r->has_best = false;
+    r->wait = 0;
+    r->cooldown_counter = 0;
+    return true;
+}
+
+static bool rlr_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_logs *logs) {
+    reduce_lr *r = (reduce_lr *)cb;
+    const double lr = gt_optimizer_learning_rate(st->optimizer);
+    if (!gt_logs_set(logs, "learning_rate", lr)) {
+        nn_error("ReduceLROnPlateau: the logs are full (%d entries); learning_rate does not fit",
+                 GT_LOGS_MAX);
+        return false;
+    }
+    if (!gt_logs_has(logs, r->monitor)) {
+        char av[1024];
+        available(logs, av, sizeof av);
+        gt_warn("Learning rate reduction is conditioned on metric `%s` which is not available. "
+                "Available metrics are: %s.",
+                r->monitor, av);
+        return true;
+    }
+    const double cur = gt_logs_get(logs, r->monitor);
+    if (r->cooldown_counter > 0) {
+        r->cooldown_counter--;
+        r->wait = 0;
+    }
+    if (!r->has_best || improves(r->maximize, r->min_delta, cur, r->best)) {
+        r->best = cur;
+        r->has_best = true;
+        r->wait = 0;
+        return true;
+    }
+    if (r->cooldown_counter > 0 || ++r->wait < r->patience)
+        return true;
+    /* old_lr > np.float32(min_lr): a float32 comparison (the learning rate is float32) */
+    if (!((float)lr > (float)r->min_lr))
+        return true;
+    const double new_lr = fmax(lr * r->factor, r->min_lr);
+    if (!gt_optimizer_set_learning_rate(st->optimizer, new_lr))
+        return false;
+    if (r->verbose > 0) {
+        char v[40];
+        py_float(new_lr, v, sizeof v);
+        fprintf(st->out, "\nEpoch %lld: ReduceLROnPlateau reducing learning rate to %s.\n",
+                (long long)epoch + 1, v);
+    }
+    r->cooldown_counter = r->cooldown;
+    r->wait = 0;
+    return true;
+}
+
+static const gt_callback_vtable rlr_vt = {.name = "ReduceLROnPlateau",
+                                          .on_train_begin = rlr_train_begin,
+                                          .on_epoch_end = rlr_epoch_end};
+
+gt_callback *gt_reduce_lr_on_plateau(const gt_reduce_lr_on_plateau_desc *desc) {
+    gt_reduce_lr_on_plateau_desc d = desc ? *desc : (gt_reduce_lr_on_plateau_desc){0};
+    const char *mon = d.monitor ? d.monitor : "val_loss";
+    const double factor = nn_opt(d.factor, 0.1);
+    const int64_t patience = d.patience == GT_PATIENCE_ZERO ? 0 : d.patience ? d.patience : 10;
+    if (!(factor < 1.0)) {
+        char f[40];
+        py_float(factor, f, sizeof f);
+        nn_error("ReduceLROnPlateau does not support a factor >= 1.0. Received factor=%s", f);
+        return NULL;
+    }
+    if (strlen(mon) >= GT_LOGS_NAME_MAX || patience < 0 || d.cooldown < 0 ||
+        d.mode < GT_MODE_AUTO || d.mode > GT_MODE_MAX || !(d.min_lr >= 0) || isnan(d.min_delta)) {
+        nn_error("ReduceLROnPlateau: invalid options (monitor '%s', patience %lld, cooldown %lld, "
+                 "mode %d, min_lr %g)",
+                 mon, (long long)d.patience, (long long)d.cooldown, (int)d.mode, d.min_lr);
+        return NULL;
+    }
+    /* Keras 3's auto mode: min for the loss, the metric's direction otherwise */
+    const char *metric = strncmp(mon, "val_", 4) == 0 ? mon + 4 : mon;
+    if (d.mode == GT_MODE_AUTO && strcmp(metric, "loss") != 0 && !strstr(metric, "acc")) {
+        nn_error("ReduceLROnPlateau callback received monitor=%s, but Keras isn't able to "
+                 "automatically determine whether that metric should be maximized or "
+                 "minimized. Pass `mode='max'` in order to monitor based on the highest metric "
+                 "value, or pass `mode='min'` in order to use the lowest value.",
+                 mon);
+        return NULL;
+    }
+    reduce_lr *r = calloc(1, sizeof *r);
+    if (!r) {
+        nn_error("ReduceLROnPlateau: out of memory");
+        return NULL;
+    }
+    r->base.vt = &rlr_vt;
+    snprintf(r->monitor, sizeof r->monitor, "%s", mon);
+    r->factor = factor;
+    r->min_delta = fabs(nn_opt(d.min_delta, 1e-4));
+    r->min_lr = d.min_lr;
+    r->patience = patience;
+    r->cooldown = d.cooldown;
+    r->maximize = d.mode == GT_MODE_MAX || (d.mode == GT_MODE_AUTO && strcmp(metric, "loss"));
+    r->verbose = d.verbose;
+    return &r->base;
+}
+
+/* ---- TerminateOnNaN ----------------------------------------------------------------------- */
+
+typedef struct terminate_on_nan {
+    gt_callback base;
+    bool raise_error;
+} terminate_on_nan;
+
+static bool tnan_batch_end(gt_callback *cb, gt_fit_state *st, int64_t batch,
+                           const gt_logs *logs) {
+    const double loss = gt_logs_get(logs, "loss"); /* NaN when absent: not a loss */
+    if (!gt_logs_has(logs, "loss") || isfinite(loss))
+        return true;
+    if (((terminate_on_nan *)cb)->raise_error) {
+        char v[40];
+        py_float(loss, v, sizeof v);
+        nn_error("NaN or Inf loss encountered at batch %lld. Loss value: %s. Terminating "
+                 "training immediately.",
+                 (long long)batch, v);
+        return false;
+    }
+    fprintf(st->out, "Batch %lld: Invalid loss, terminating training\n", (long long)batch);
+    st->stop_training = true;
+    return true;
+}
+
+static const gt_callback_vtable tnan_vt = {.name = "TerminateOnNaN",
+                                           .on_train_batch_end = tnan_batch_end};
+
+gt_callback *gt_terminate_on_nan(bool raise_error) {
+    terminate_on_nan *t = calloc(1, sizeof *t);
+    if (!t) {
+        nn_error("TerminateOnNaN: out of memory");
+        return NULL;
+    }
+    t->base.vt = &tnan_vt;
+    t->raise_error = raise_error;
+    return &t->base;
 }

@@ -2,6 +2,7 @@
  *
  *     sequential/dense/kernel                               every model variable, by path
  *     optimizer/adam/momentum/sequential/dense/kernel       optimizer/<name>/<slot>/<path>
+ *     optimizer/nadam/u_product                             the optimizer's own variables
  *     optimizer/iterations                                  I64 scalar
  *     optimizer/learning_rate                               F32 scalar (no schedule only)
  *
@@ -146,10 +147,11 @@ bool gt_checkpoint_save(const char *path, gt_model *model, const gt_optimizer *o
         int ns = opt_slots(opt, &slots);
         ok = ns >= 0;
         for (int i = 0; ok && i < ns; i++) {
-            const gt_tensor *v = slots[i].var;
-            gt_tensor *t = gt_tensor_new(slots[i].dtype, gt_tensor_rank(v), gt_tensor_shape(v),
-                                         slots[i].data);
-            ok = ck_add(&l, t, "optimizer/%s/%s/%s", on, slots[i].name, gt_variable_path(v));
+            const gt_tensor *v = slots[i].var; /* NULL: the optimizer's own scalar */
+            gt_tensor *t = gt_tensor_new(slots[i].dtype, v ? gt_tensor_rank(v) : 0,
+                                         v ? gt_tensor_shape(v) : NULL, slots[i].data);
+            ok = v ? ck_add(&l, t, "optimizer/%s/%s/%s", on, slots[i].name, gt_variable_path(v))
+                   : ck_add(&l, t, "optimizer/%s/%s%s", on, slots[i].name, "");
         }
         int64_t it = gt_optimizer_iterations(opt);
         ok = ok && ck_add(&l, gt_tensor_new(GT_I64, 0, NULL, &it), "optimizer/%s%s%s",
@@ -253,6 +255,11 @@ bool gt_checkpoint_load(const char *path, gt_model *model, gt_optimizer *opt) {
         ok = ns >= 0;
         for (int i = 0; ok && i < ns; i++) {
             const gt_tensor *v = slots[i].var;
+            if (!v) { /* the optimizer's own scalar */
+                ok = ck_add(&l, temp_var(&l, slots[i].dtype, 0, NULL), "optimizer/%s/%s%s", on,
+                            slots[i].name, "");
+                continue;
+            }
             gt_tensor *t = temp_var(&l, slots[i].dtype, gt_tensor_rank(v), gt_tensor_shape(v));
             const char *vp = gt_variable_path(v);
             for (int j = 0; j < nmodel; j++)

@@ -201,6 +201,22 @@ static bool call_hook_begin(int n, gt_callback *const *cbs, gt_fit_state *st) {
     return true;
 }
 
+static bool has_batch_hook(int n, gt_callback *const *cbs) {
+    for (int i = 0; i < n; i++)
+        if (cbs[i]->vt->on_train_batch_end)
+            return true;
+    return false;
+}
+
+static bool call_hook_batch_end(int n, gt_callback *const *cbs, gt_fit_state *st, int64_t batch,
+                                const gt_logs *logs) {
+    for (int i = 0; i < n; i++)
+        if (cbs[i]->vt->on_train_batch_end &&
+            !cbs[i]->vt->on_train_batch_end(cbs[i], st, batch, logs))
+            return false;
+    return true;
+}
+
 bool gt_model_fit(gt_model *model, gt_dataset *train, const gt_fit_desc *desc,
                   const gt_loss *loss, gt_optimizer *opt, gt_history **history) {
     if (history)
@@ -255,6 +271,7 @@ bool gt_model_fit(gt_model *model, gt_dataset *train, const gt_fit_desc *desc,
     }
     gt_fit_state st = {model, opt, epochs, nb, verbose, out, false};
     gt_logs logs = {0};
+    const bool batch_hooks = has_batch_hook(d.ncallbacks, d.callbacks);
     ok = ok && call_hook_begin(d.ncallbacks, d.callbacks, &st);
     for (int64_t epoch = d.initial_epoch; ok && epoch < epochs && !st.stop_training; epoch++) {
         for (int i = 0; i < d.ncallbacks && ok; i++)
@@ -272,17 +289,23 @@ bool gt_model_fit(gt_model *model, gt_dataset *train, const gt_fit_desc *desc,
             break;
         tracked_reset(&t);
         gt_progbar *pb = verbose ? gt_progbar_new(nb, verbose, out) : NULL;
+        /* Keras: batch callbacks, then the bar; a stop requested by then ends the epoch */
         for (int64_t i = 0; i < nb && ok; i++) {
             gt_scope_begin();
             gt_tensor *x, *y;
             ok = gt_dataset_batch(tr, bs, i, &x, &y) && need_y(y, "fit") &&
                  train_step(model, loss, opt, &vl, &t, x, y);
             gt_scope_end();
-            if (ok && pb && i + 1 < nb) {
+            if (ok && (batch_hooks || (pb && i + 1 < nb))) {
                 logs.n = 0;
                 tracked_logs(&t, "", &logs);
-                gt_progbar_update(pb, i + 1, &logs, false);
             }
+            if (ok && batch_hooks)
+                ok = call_hook_batch_end(d.ncallbacks, d.callbacks, &st, i, &logs);
+            if (ok && pb && i + 1 < nb)
+                gt_progbar_update(pb, i + 1, &logs, false);
+            if (st.stop_training)
+                break;
         }
         if (ok) {
             logs.n = 0;

@@ -1,5 +1,5 @@
-/* keras.optimizers: SGD, Adam, AdamW, RMSprop, Adagrad with Keras 3's update rules, applied in
- * place on the variables' buffers (gt_variable_data) in tight loops. Float32 variables are
+/* keras.optimizers: SGD, Adam, AdamW, RMSprop, Adagrad, Adamax, Nadam and Lion with Keras 3's
+ * update rules, applied in place on the variables' buffers (gt_variable_data) in tight loops. Float32 variables are
  * updated with float32 arithmetic in the order Keras' ops run, so trajectories match Keras to
  * a few ulps; float64 variables run the same formulas in double. Slots are plain arrays
  * allocated once at build: a step allocates nothing. */
@@ -10,15 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP, OPT_ADAGRAD } opt_kind;
+typedef enum {
+    OPT_SGD,
+    OPT_ADAM,
+    OPT_ADAMW,
+    OPT_RMSPROP,
+    OPT_ADAGRAD,
+    OPT_ADAMAX,
+    OPT_NADAM,
+    OPT_LION
+} opt_kind;
 
-static const char *const opt_names[] = {"SGD", "adam", "adamw", "rmsprop", "adagrad"};
+static const char *const opt_names[] = {"SGD",     "adam",   "adamw", "rmsprop",
+                                        "adagrad", "adamax", "nadam", "lion"};
 
 typedef struct slot {
     gt_tensor *var;
     gt_dtype dt;
     int64_t n;
-    void *m, *v, *vhat; /* momentum / velocity / velocity_hat, in the variable's dtype */
+    void *m, *v, *vhat; /* momentum / velocity (Adamax: norm) / velocity_hat, variable's dtype */
     void *g;            /* the step's processed gradient (cast, clipped); made on first need */
     const void *gp;     /* the gradient the step uses: g, or the tensor's own data */
     bool has_grad;
@@ -27,6 +37,11 @@ typedef struct slot {
 struct gt_optimizer {
     opt_kind kind;
     gt_optimizer_desc d; /* resolved hyper-parameters */
+    /* ops.cast(beta, dtype) goes through a float32 tensor: the betas as that tensor holds
+     * them. Rounded once here, stored: GCC 12.2's SLP vectorizer drops the rounding of a
+     * (double)(float)x pair computed side by side, which would make the float64 constants
+     * exact instead of Keras' float32-rounded ones. */
+    float beta_1_f32, beta_2_f32;
     bool has_schedule;
     gt_schedule sched;
     double *sched_arrays;
@@ -36,6 +51,10 @@ struct gt_optimizer {
     int nslots;
     slot *slots;
     gt_update *jobs; /* one per slot: the step's fused update */
+    /* Nadam's running product of the momentum schedule: a scalar of the first variable's
+     * dtype (Keras' build makes it so), 1 at build */
+    void *u_product;
+    gt_dtype u_dtype;
     bool warned_missing; /* Python shows a warning once per call site; we, once per optimizer */
 };
 
@@ -76,8 +95,10 @@ static void free_slots(gt_optimizer *o) {
     }
     free(o->slots);
     free(o->jobs);
+    free(o->u_product);
     o->slots = NULL;
     o->jobs = NULL;
+    o->u_product = NULL;
     o->nslots = 0;
 }
 
@@ -99,17 +120,19 @@ static bool bad_arg(const char *opt, const char *arg) {
 static gt_optimizer *make(opt_kind kind, const gt_optimizer_desc *desc) {
     gt_optimizer_desc d = desc ? *desc : (gt_optimizer_desc){0};
     const char *name = opt_names[kind];
-    bool adam = kind == OPT_ADAM || kind == OPT_ADAMW;
+    const bool adam = kind == OPT_ADAM || kind == OPT_ADAMW;
+    const bool betas = adam || kind == OPT_ADAMAX || kind == OPT_NADAM || kind == OPT_LION;
+    const bool eps = kind != OPT_SGD && kind != OPT_LION;
     /* options the optimizer does not have */
     if (kind != OPT_SGD && kind != OPT_RMSPROP && d.momentum != 0)
         return bad_arg(name, "momentum"), NULL;
     if (kind != OPT_SGD && d.nesterov)
         return bad_arg(name, "nesterov"), NULL;
-    if (!adam && (d.beta_1 != 0 || d.beta_2 != 0))
+    if (!betas && (d.beta_1 != 0 || d.beta_2 != 0))
         return bad_arg(name, "beta_1/beta_2"), NULL;
     if (!adam && d.amsgrad)
         return bad_arg(name, "amsgrad"), NULL;
-    if (kind == OPT_SGD && d.epsilon != 0)
+    if (!eps && d.epsilon != 0)
         return bad_arg(name, "epsilon"), NULL;
     if (kind != OPT_RMSPROP && (d.rho != 0 || d.centered))
         return bad_arg(name, "rho/centered"), NULL;
@@ -141,7 +164,20 @@ static gt_optimizer *make(opt_kind kind, const gt_optimizer_desc *desc) {
         nn_error("%s: `momentum` must be a float between [0, 1].", name);
         return NULL;
     }
-    if (adam) {
+    if (kind == OPT_LION) {
+        d.beta_1 = nn_opt(d.beta_1, 0.9);
+        d.beta_2 = nn_opt(d.beta_2, 0.99);
+        if (!(d.beta_1 > 0 && d.beta_1 <= 1)) {
+            nn_error("%s: Argument `beta_1` must be in the [0, 1] range. Otherwise, the "
+                     "optimizer degenerates to SignSGD. Received: beta_1=%g.",
+                     name, d.beta_1);
+            return NULL;
+        }
+        if (!(d.beta_2 >= 0 && d.beta_2 <= 1)) {
+            nn_error("%s: beta_2 must be in [0, 1], got %g", name, d.beta_2);
+            return NULL;
+        }
+    } else if (betas) {
         d.beta_1 = nn_opt(d.beta_1, 0.9);
         d.beta_2 = nn_opt(d.beta_2, 0.999);
         if (!(d.beta_1 >= 0 && d.beta_1 < 1) || !(d.beta_2 >= 0 && d.beta_2 < 1)) {
@@ -165,7 +201,7 @@ static gt_optimizer *make(opt_kind kind, const gt_optimizer_desc *desc) {
             return NULL;
         }
     }
-    if (kind != OPT_SGD) {
+    if (eps) {
         d.epsilon = nn_opt(d.epsilon, 1e-7);
         if (!(d.epsilon >= 0)) {
             nn_error("%s: epsilon must be >= 0, got %g", name, d.epsilon);
@@ -188,6 +224,8 @@ static gt_optimizer *make(opt_kind kind, const gt_optimizer_desc *desc) {
     }
     o->kind = kind;
     o->d = d;
+    o->beta_1_f32 = (float)d.beta_1;
+    o->beta_2_f32 = (float)d.beta_2;
     o->lr = (float)d.learning_rate;
     o->has_schedule = has_sched;
     if (has_sched) {
@@ -223,6 +261,15 @@ gt_optimizer *gt_rmsprop(const gt_optimizer_desc *d) {
 }
 gt_optimizer *gt_adagrad(const gt_optimizer_desc *d) {
     return make(OPT_ADAGRAD, d);
+}
+gt_optimizer *gt_adamax(const gt_optimizer_desc *d) {
+    return make(OPT_ADAMAX, d);
+}
+gt_optimizer *gt_nadam(const gt_optimizer_desc *d) {
+    return make(OPT_NADAM, d);
+}
+gt_optimizer *gt_lion(const gt_optimizer_desc *d) {
+    return make(OPT_LION, d);
 }
 
 /* ---- build ------------------------------------------------------------------------------- */
@@ -260,9 +307,10 @@ static bool build(gt_optimizer *o, int n, gt_tensor *const *vars) {
         s->dt = gt_tensor_dtype(vars[i]);
         s->n = gt_tensor_size(vars[i]);
         bool need_m = (o->kind == OPT_SGD && o->d.momentum != 0) || o->kind == OPT_ADAM ||
-                      o->kind == OPT_ADAMW || (o->kind == OPT_RMSPROP && o->d.momentum > 0);
+                      o->kind == OPT_ADAMW || (o->kind == OPT_RMSPROP && o->d.momentum > 0) ||
+                      o->kind == OPT_ADAMAX || o->kind == OPT_NADAM || o->kind == OPT_LION;
         bool need_v = o->kind == OPT_ADAM || o->kind == OPT_ADAMW || o->kind == OPT_RMSPROP ||
-                      o->kind == OPT_ADAGRAD;
+                      o->kind == OPT_ADAGRAD || o->kind == OPT_ADAMAX || o->kind == OPT_NADAM;
         bool need_vhat = ((o->kind == OPT_ADAM || o->kind == OPT_ADAMW) && o->d.amsgrad) ||
                          (o->kind == OPT_RMSPROP && o->d.centered);
         /* Constant(value) casts the python float to the dtype through float32 */
@@ -273,6 +321,10 @@ static bool build(gt_optimizer *o, int n, gt_tensor *const *vars) {
             ok = (s->v = slot_buf(s->dt, s->n, vinit)) != NULL;
         if (ok && need_vhat)
             ok = (s->vhat = slot_buf(s->dt, s->n, 0)) != NULL;
+    }
+    if (ok && o->kind == OPT_NADAM) {
+        o->u_dtype = n > 0 ? gt_tensor_dtype(vars[0]) : GT_F32;
+        ok = (o->u_product = slot_buf(o->u_dtype, 1, 1.0)) != NULL;
     }
     if (!ok) {
         free_slots(o);
@@ -299,11 +351,14 @@ static slot *find_slot(gt_optimizer *o, const gt_tensor *v, int hint) {
  * converts through a float32 tensor first (beta_1 and beta_2 in the powers, SGD's momentum,
  * weight_decay), and the learning rate is a float32 variable. The float64 path copies that,
  * which makes its trajectories equal to Keras' float64 ones to ~1e-15. A float32 variable's
- * constants are computed in float32, as Keras computes them. The loops themselves are
- * gt__opt_apply's (src/kernels/optim.c). */
+ * constants are computed in float32, as Keras computes them. Nadam and Lion cast beta_1 and
+ * beta_2 first (their 1 - beta is computed from the cast value), Adam and Adamax subtract the
+ * python floats. uprod is Nadam's u_product after this step's update. The loops themselves
+ * are gt__opt_apply's (src/kernels/optim.c). */
 #define DEFINE_CONSTANTS(T, SQ, POW, SFX)                                                          \
-    static void constants_##SFX(const gt_optimizer *o, gt_update *j, float lr32) {               \
-        const T lr = (T)lr32;                                                                      \
+    static void constants_##SFX(const gt_optimizer *o, gt_update *j, float lr32, double uprod) { \
+        const T lr = (T)lr32, b1 = (T)o->beta_1_f32, b2 = (T)o->beta_2_f32;                      \
+        const T t = (T)(o->iterations + 1);                                                        \
         j->lr = lr;                                                                                \
         j->wd = (T)(float)o->d.weight_decay;                                                       \
         switch (o->kind) {                                                                         \
@@ -313,8 +368,7 @@ static slot *find_slot(gt_optimizer *o, const gt_tensor *v, int hint) {
             break;                                                                                 \
         case OPT_ADAM:                                                                             \
         case OPT_ADAMW: {                                                                          \
-            T t = (T)(o->iterations + 1);                                                          \
-            T b1p = POW((T)(float)o->d.beta_1, t), b2p = POW((T)(float)o->d.beta_2, t);            \
+            T b1p = POW(b1, t), b2p = POW(b2, t);                                                  \
             j->rule = GT_UPDATE_ADAM;                                                                \
             j->c1 = (T)(1 - o->d.beta_1);                                                          \
             j->c2 = (T)(1 - o->d.beta_2);                                                          \
@@ -333,11 +387,52 @@ static slot *find_slot(gt_optimizer *o, const gt_tensor *v, int hint) {
             j->rule = GT_UPDATE_ADAGRAD;                                                             \
             j->eps = (T)o->d.epsilon;                                                              \
             break;                                                                                 \
+        case OPT_ADAMAX:                                                                           \
+            j->rule = GT_UPDATE_ADAMAX;                                                            \
+            j->c1 = (T)(1 - o->d.beta_1);                                                          \
+            j->c2 = (T)o->d.beta_2;                                                                \
+            j->c3 = (T)1 - POW(b1, t);                                                             \
+            j->eps = (T)o->d.epsilon;                                                              \
+            break;                                                                                 \
+        case OPT_NADAM: { /* u_t = beta_1 * (1 - 0.5 * 0.96^t), at t and t + 1 */                  \
+            const T decay = (T)0.96f, t1 = (T)(o->iterations + 2);                                 \
+            const T u_t = b1 * ((T)1 - (T)0.5 * POW(decay, t));                                    \
+            const T u_t1 = b1 * ((T)1 - (T)0.5 * POW(decay, t1));                                  \
+            const T prod = (T)uprod, prod1 = prod * u_t1;                                          \
+            j->rule = GT_UPDATE_NADAM;                                                             \
+            j->c1 = (T)1 - b1;                                                                     \
+            j->c2 = (T)1 - b2;                                                                     \
+            j->c3 = u_t1;                                                                          \
+            j->c4 = (T)1 - prod1;                                                                  \
+            j->c5 = (T)1 - u_t;                                                                    \
+            j->c6 = (T)1 - prod;                                                                   \
+            j->c7 = (T)1 - POW(b2, t);                                                             \
+            j->eps = (T)o->d.epsilon;                                                              \
+            break;                                                                                 \
+        }                                                                                          \
+        case OPT_LION:                                                                             \
+            j->rule = GT_UPDATE_LION;                                                              \
+            j->c1 = b1;                                                                            \
+            j->c2 = (T)1 - b1;                                                                     \
+            j->c3 = b2;                                                                            \
+            j->c4 = (T)1 - b2;                                                                     \
+            break;                                                                                 \
         }                                                                                          \
     }
 
 DEFINE_CONSTANTS(float, sqrtf, powf, f32)
 DEFINE_CONSTANTS(double, sqrt, pow, f64)
+
+/* Nadam's u_product for this step (Keras updates it once per step, before the variables):
+ * u_product * beta_1 * (1 - 0.5 * 0.96^t) in u_product's dtype, the python floats converted
+ * to it exactly (no float32 detour: they meet a tensor, not ops.cast). */
+static double nadam_u_product(const gt_optimizer *o) {
+    const int64_t t = o->iterations + 1;
+    if (o->u_dtype == GT_F64)
+        return *(const double *)o->u_product * o->d.beta_1 * (1.0 - 0.5 * pow(0.96, (double)t));
+    const float u = *(const float *)o->u_product;
+    return (double)(u * (float)o->d.beta_1 * (1.0f - 0.5f * powf(0.96f, (float)t)));
+}
 
 /* ---- gradients: cast into the slot's buffer, then clip ----------------------------------- */
 
@@ -555,6 +650,7 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
     float lr = (float)gt_optimizer_learning_rate(o);
     if (isnan(lr) && o->has_schedule)
         return false;
+    const double uprod = o->kind == OPT_NADAM ? nadam_u_product(o) : 0;
     /* Every writable buffer before the update, so a failure changes nothing. A variable whose
      * value a tape or tensor still shares gets a fresh buffer the update writes while reading
      * the shared one (w_src): no copy. On failure the fresh buffers take the old values. */
@@ -573,13 +669,19 @@ bool gt_optimizer_apply_gradients(gt_optimizer *o, int n, gt_tensor *const *grad
         *j = (gt_update){.dtype = s->dt, .n = s->n, .w = w, .w_src = cur, .g = s->gp, .m = s->m,
                          .v = s->v, .vh = s->vhat, .nesterov = o->d.nesterov};
         if (s->dt == GT_F64)
-            constants_f64(o, j, lr);
+            constants_f64(o, j, lr, uprod);
         else
-            constants_f32(o, j, lr);
+            constants_f32(o, j, lr, uprod);
     }
     if (!gt_apply_updates(o->jobs, njobs)) {
         restore(o->jobs, njobs);
         return false;
+    }
+    if (o->kind == OPT_NADAM) {
+        if (o->u_dtype == GT_F64)
+            *(double *)o->u_product = uprod;
+        else
+            *(float *)o->u_product = (float)uprod;
     }
     o->iterations++;
     return true;
@@ -647,6 +749,15 @@ static void slot_names(const gt_optimizer *o, const char **m, const char **v, co
     case OPT_RMSPROP:
         *m = "momentum", *v = "velocity", *vh = "average_gradient";
         break;
+    case OPT_ADAMAX:
+        *m = "momentum", *v = "norm", *vh = "";
+        break;
+    case OPT_NADAM:
+        *m = "momentum", *v = "velocity", *vh = "";
+        break;
+    case OPT_LION:
+        *m = "momentum", *v = "", *vh = "";
+        break;
     case OPT_ADAGRAD:
     default:
         *m = "", *v = "accumulator", *vh = "";
@@ -671,6 +782,11 @@ int gt_optimizer_slots(const gt_optimizer *o, gt_optimizer_slot *out, int cap) {
                 out[k] = (gt_optimizer_slot){names[j], s->var, s->dt, s->n, bufs[j]};
             k++;
         }
+    }
+    if (o->u_product) { /* Nadam's: the optimizer's own variable, no model variable */
+        if (out && k < cap)
+            out[k] = (gt_optimizer_slot){"u_product", NULL, o->u_dtype, 1, o->u_product};
+        k++;
     }
     return k;
 }

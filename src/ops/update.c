@@ -15,7 +15,7 @@ bool gt_apply_updates(const gt_update *u, int n) {
                       gt_dtype_name(j->dtype));
             return false;
         }
-        if ((unsigned)j->rule > GT_UPDATE_ADAGRAD) {
+        if ((unsigned)j->rule > GT_UPDATE_LION) {
             gt__error("gt_apply_updates: update %d has an unknown rule (%d)", k, (int)j->rule);
             return false;
         }
@@ -26,9 +26,13 @@ bool gt_apply_updates(const gt_update *u, int n) {
         if (j->n == 0) continue;
         if (!j->w) missing = "w";
         else if (!j->g) missing = "g";
-        else if (j->rule == GT_UPDATE_ADAM && (!j->m || !j->v)) missing = "m and v";
+        else if ((j->rule == GT_UPDATE_ADAM || j->rule == GT_UPDATE_ADAMAX ||
+                  j->rule == GT_UPDATE_NADAM) && (!j->m || !j->v))
+            missing = "m and v";
         else if ((j->rule == GT_UPDATE_RMSPROP || j->rule == GT_UPDATE_ADAGRAD) && !j->v)
             missing = "v";
+        else if (j->rule == GT_UPDATE_LION && !j->m)
+            missing = "m";
         if (missing) {
             gt__error("gt_apply_updates: update %d needs %s", k, missing);
             return false;

@@ -166,6 +166,18 @@ optimizers = {
         S.PolynomialDecay(0.1, 6, end_learning_rate=0.01, power=2.0)),
     "sgd_inverse_time": lambda: keras.optimizers.SGD(
         S.InverseTimeDecay(0.1, 2, 0.5, staircase=True)),
+    "adamax": lambda: keras.optimizers.Adamax(0.1),
+    "adamax_weight_decay": lambda: keras.optimizers.Adamax(0.1, weight_decay=0.1),
+    "adamax_clipvalue": lambda: keras.optimizers.Adamax(0.1, clipvalue=0.5),
+    "nadam": lambda: keras.optimizers.Nadam(0.1),
+    "nadam_weight_decay": lambda: keras.optimizers.Nadam(0.1, weight_decay=0.1),
+    "nadam_global_clipnorm": lambda: keras.optimizers.Nadam(0.1, global_clipnorm=1.0),
+    "nadam_exponential": lambda: keras.optimizers.Nadam(S.ExponentialDecay(0.1, 3, 0.5)),
+    "lion": lambda: keras.optimizers.Lion(0.05),
+    "lion_betas": lambda: keras.optimizers.Lion(0.05, beta_1=0.5, beta_2=0.9),
+    "lion_weight_decay": lambda: keras.optimizers.Lion(0.05, weight_decay=0.2),
+    "lion_piecewise": lambda: keras.optimizers.Lion(
+        S.PiecewiseConstantDecay([2, 5], [0.1, 0.05, 0.01])),
 }
 for name, make in optimizers.items():
     for dt, suffix in ((np.float32, ""), (np.float64, "64")):
@@ -182,6 +194,8 @@ for name, make in optimizers.items():
             traj_b.append(b.numpy())
         put(f"opt.{name}.w{suffix}", np.stack(traj_w))
         put(f"opt.{name}.b{suffix}", np.stack(traj_b))
+        if isinstance(opt, keras.optimizers.Nadam):  # its own variable, after the 10 steps
+            put(f"opt.{name}.u_product{suffix}", opt._u_product.numpy())
 
 # ---------------------------------------------------------------------------------------------
 # 3. Schedules at steps 0..20
@@ -310,6 +324,81 @@ at = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.float32)
 ap = np.array([[1, 0], [3, 4], [0, 6]], dtype=np.float32)
 put("met.acc_true", at); put("met.acc_pred", ap)
 m = M.Accuracy(); m.update_state(at, ap); put("met.acc", m.result().numpy())
+
+# ---------------------------------------------------------------------------------------------
+# 6. Callbacks: ReduceLROnPlateau driven by scripted monitor values (its hooks called as fit
+#    calls them), and TerminateOnNaN in a real fit that overflows. Printed text is stored as
+#    character codes (`key.stdout`).
+# ---------------------------------------------------------------------------------------------
+def put_text(key, text):
+    put(key, [ord(c) for c in text])
+
+
+def captured(fn):
+    buf = io.StringIO()
+    with warnings.catch_warnings(record=True) as w, contextlib.redirect_stdout(buf):
+        warnings.simplefilter("always")
+        fn()
+    return buf.getvalue(), [str(x.message) for x in w]
+
+
+keras.utils.clear_session()
+cb_model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+cb_model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", metrics=["accuracy"])
+cb_model.evaluate(np.zeros((2, 2), np.float32), np.zeros((2, 1), np.float32), verbose=0)
+rlrop_cases = {
+    # name: (kwargs, monitor, values per epoch)
+    "auto_loss": (dict(factor=0.5, patience=2, cooldown=1, min_delta=0.01, min_lr=0.02,
+                       verbose=1), "val_loss",
+                  [1.0, 0.9, 0.895, 0.899, 0.85, 0.86, 0.87, 0.88, 0.89, 0.9, 0.91, 0.92, 0.93,
+                   0.94, 0.95, 0.96]),
+    "auto_accuracy": (dict(factor=0.2, patience=1, verbose=1), "val_accuracy",
+                      [0.5, 0.6, 0.6, 0.7, 0.65, 0.7, 0.71, 0.70005, 0.7, 0.69]),
+    "max": (dict(factor=0.1, patience=1, mode="max", min_delta=0.0, cooldown=2,
+                 min_lr=1e-4, verbose=1), "score",
+            [1.0, 1.0, 2.0, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5]),
+    "min_lr_float32": (dict(factor=0.5, patience=1, min_lr=0.05, verbose=1), "val_loss",
+                       [1.0, 1.0, 1.0, 1.0, 1.0]),
+    "min_quiet": (dict(factor=0.3, patience=3, mode="min"), "val_loss",
+                  [3.0, 2.0, 2.5, 2.5, 2.5, 1.0, 1.0, 1.0, 1.0, 1.0, 0.9999]),
+    "missing": (dict(), "val_loss", [None, None]),
+}
+for name, (kw, monitor, values) in rlrop_cases.items():
+    cb_model.optimizer.learning_rate = 0.1
+    cb = keras.callbacks.ReduceLROnPlateau(monitor=monitor, **kw)
+    cb.set_model(cb_model)
+    lrs, logged = [], []
+
+    def run():
+        cb.on_train_begin()
+        for epoch, val in enumerate(values):
+            logs = {"loss": 1.0} if val is None else {monitor: val}
+            cb.on_epoch_end(epoch, logs)
+            logged.append(logs["learning_rate"])
+            lrs.append(float(cb_model.optimizer.learning_rate.numpy()))
+
+    out, warns = captured(run)
+    put(f"rlrop.{name}.values", [np.nan if v is None else v for v in values])
+    put(f"rlrop.{name}.logged_lr", logged)
+    put(f"rlrop.{name}.lr", lrs)
+    put_text(f"rlrop.{name}.stdout", out)
+    warns = [w for w in warns if "Learning rate reduction" in w]
+    put_text(f"rlrop.{name}.warning", warns[0] if warns else "")
+
+keras.utils.clear_session()
+tn_x, tn_y = f32((12, 3)), f32((12, 1))
+tn_w, tn_b = f32((3, 1), 0.5), f32((1,), 0.1)
+for k, v in [("tnan.x", tn_x), ("tnan.y", tn_y), ("tnan.w", tn_w), ("tnan.b", tn_b)]:
+    put(k, v)
+tn_model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
+tn_model.set_weights([tn_w, tn_b])
+tn_model.compile(optimizer=keras.optimizers.SGD(1e30), loss="mse")
+tn_hist = []
+out, _ = captured(lambda: tn_hist.append(tn_model.fit(
+    tn_x, tn_y, batch_size=4, epochs=3, shuffle=False, verbose=0,
+    callbacks=[keras.callbacks.TerminateOnNaN()])))
+put("tnan.loss", tn_hist[0].history["loss"])
+put_text("tnan.stdout", out)
 
 with open(os.path.join(DATA, "keras_ref.txt"), "w") as f:
     f.write(f"# generated by tests/ref/gen_keras.py with TensorFlow {tf.__version__}, "
