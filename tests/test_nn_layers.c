@@ -10,6 +10,7 @@
  *  - error cases.
  * GT_LAYERS_STATS=1 prints the worst observed error of each Keras comparison. */
 #include "gtt.h"
+#include "layer_check.h"
 #include "nn_ref.h"
 
 #include <gradtape_nn.h>
@@ -17,100 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool stats;
-
-/* Compares t with a reference record, as nnref_check, and reports the worst error in units of
- * the tolerance when GT_LAYERS_STATS is set. */
-static void ref_check(const char *key, const gt_tensor *t, double atol, double rtol) {
-    int64_t n;
-    const double *v = nnref_get(key, &n);
-    if (!v)
-        return;
-    gtt_tensor_close(key, t, v, n, atol, rtol);
-    if (stats && t && gt_tensor_size(t) == n) {
-        double worst = 0, worst_abs = 0;
-        for (int64_t i = 0; i < n; i++) {
-            double e = fabs(gt_tensor_get(t, i) - v[i]);
-            double r = e / (atol + rtol * fabs(v[i]));
-            if (r > worst)
-                worst = r;
-            if (e > worst_abs)
-                worst_abs = e;
-        }
-        printf("  %-34s max |err| %.3g  (%.2f of tolerance)\n", key, worst_abs, worst);
-    }
-}
-
-static double cfgv(const char *key, int i) {
-    int64_t n;
-    const double *v = nnref_get(key, &n);
-    return v && i < n ? v[i] : 0;
-}
-
-/* The shape stored under key (`<case>.xshape`); returns the rank. */
-static int ref_shape(const char *key, int64_t *shape) {
-    int64_t n;
-    const double *v = nnref_get(key, &n);
-    for (int64_t i = 0; v && i < n; i++)
-        shape[i] = (int64_t)v[i];
-    return v ? (int)n : 0;
-}
-
-static void set_var(gt_tensor *v, const double *vals) {
-    gt_scope_begin();
-    gt_tensor *t = gt_tensor_new(GT_F64, gt_tensor_rank(v), gt_tensor_shape(v), vals);
-    GTT_OK(gt_variable_assign(v, gt_cast(t, gt_tensor_dtype(v))));
-    gt_scope_end();
-}
-
-static void set_var_key(gt_tensor *v, const char *key) {
-    int64_t n;
-    const double *vals = nnref_get(key, &n);
-    if (vals && n == gt_tensor_size(v))
-        set_var(v, vals);
-    else
-        GTT_CHECK(0, "%s: %lld values for a variable of %lld", key, (long long)n,
-                  (long long)gt_tensor_size(v));
-}
-
-/* y = layer(x, training) under a tape; compares y with <key>.y and the gradients of sum(w*y)
- * w.r.t. x (unless x is integer) and each trainable variable with <key>.d<name>. */
-static void forward_and_grads(const char *key, gt_layer *l, gt_tensor *x, bool training,
-                              double atol, double rtol, double gatol, double grtol) {
-    char k[256];
-    gt_tape *tape = gt_tape_begin(NULL);
-    bool fx = gt_dtype_is_float(gt_tensor_dtype(x));
-    if (fx)
-        gt_tape_watch(tape, x);
-    gt_tensor *y = gt_layer_call(l, x, training);
-    GTT_OK(y != NULL);
-    snprintf(k, sizeof k, "%s.yshape", key);
-    int64_t want_shape[GT_MAX_RANK];
-    int wr = ref_shape(k, want_shape);
-    GTT_CHECK(y && gt_tensor_rank(y) == wr &&
-                  memcmp(gt_tensor_shape(y), want_shape, sizeof(int64_t) * (size_t)wr) == 0,
-              "%s: output shape", key);
-    snprintf(k, sizeof k, "%s.w", key);
-    gt_tensor *w = y ? nnref_tensor(k, gt_tensor_dtype(y), gt_tensor_rank(y), gt_tensor_shape(y))
-                     : NULL;
-    gt_tensor *obj = gt_reduce_sum(gt_mul(y, w), GT_ALL, false);
-    gt_tape_end(tape);
-    snprintf(k, sizeof k, "%s.y", key);
-    ref_check(k, y, atol, rtol);
-    gt_tensor *src[8];
-    int ns = 0;
-    if (fx)
-        src[ns++] = x;
-    ns += gt_layer_trainable_variables(l, src + ns, 8 - ns);
-    gt_tensor *g[8] = {0};
-    GTT_OK(gt_tape_gradient(tape, 1, (const gt_tensor *const[]){obj}, NULL, ns,
-                            (const gt_tensor *const *)src, GT_UNCONNECTED_NONE, g));
-    for (int i = 0; i < ns; i++) {
-        snprintf(k, sizeof k, "%s.d%s", key, i == 0 && fx ? "x" : gt_variable_name(src[i]));
-        ref_check(k, g[i], gatol, grtol);
-    }
-    gt_tape_free(tape);
-}
+#define REF_FILE GT_TEST_DATA_DIR "/keras_layers_ref.txt"
 
 /* ---- Conv2D against Keras ----------------------------------------------------------------- */
 
@@ -130,33 +38,33 @@ static void conv_keras(void) {
         snprintf(key, sizeof key, "conv.%s", cases[ci]);
         snprintf(k, sizeof k, "%s.cfg", key);
         gt_conv2d_layer_desc d = {
-            .filters = (int64_t)cfgv(k, 0),
-            .kernel_size = {(int64_t)cfgv(k, 1), (int64_t)cfgv(k, 2)},
-            .strides = {(int64_t)cfgv(k, 3), (int64_t)cfgv(k, 4)},
-            .dilation_rate = {(int64_t)cfgv(k, 5), (int64_t)cfgv(k, 6)},
-            .groups = (int64_t)cfgv(k, 7),
-            .padding = cfgv(k, 8) != 0 ? GT_PADDING_SAME : GT_PADDING_VALID,
-            .no_bias = cfgv(k, 9) == 0,
-            .activation = act_of((int)cfgv(k, 10)),
+            .filters = (int64_t)lcheck_cfg(k, 0),
+            .kernel_size = {(int64_t)lcheck_cfg(k, 1), (int64_t)lcheck_cfg(k, 2)},
+            .strides = {(int64_t)lcheck_cfg(k, 3), (int64_t)lcheck_cfg(k, 4)},
+            .dilation_rate = {(int64_t)lcheck_cfg(k, 5), (int64_t)lcheck_cfg(k, 6)},
+            .groups = (int64_t)lcheck_cfg(k, 7),
+            .padding = lcheck_cfg(k, 8) != 0 ? GT_PADDING_SAME : GT_PADDING_VALID,
+            .no_bias = lcheck_cfg(k, 9) == 0,
+            .activation = act_of((int)lcheck_cfg(k, 10)),
         };
         gt_scope_begin();
         gt_layer *l = gt_conv2d_layer(&d);
         GTT_OK(l != NULL);
         int64_t xs[GT_MAX_RANK];
         snprintf(k, sizeof k, "%s.xshape", key);
-        int xr = ref_shape(k, xs);
+        int xr = lcheck_ref_shape(k, xs);
         snprintf(k, sizeof k, "%s.x", key);
         gt_tensor *x = nnref_tensor(k, GT_F32, xr, xs);
         GTT_OK(gt_layer_build(l, xr, xs));
         snprintf(k, sizeof k, "%s.kernel", key);
-        set_var_key(gt_conv2d_layer_kernel(l), k);
+        lcheck_set_var(gt_conv2d_layer_kernel(l), k);
         if (!d.no_bias) {
             snprintf(k, sizeof k, "%s.bias", key);
-            set_var_key(gt_conv2d_layer_bias(l), k);
+            lcheck_set_var(gt_conv2d_layer_bias(l), k);
         } else {
             GTT_CHECK(gt_conv2d_layer_bias(l) == NULL, "%s: no bias", key);
         }
-        forward_and_grads(key, l, x, false, 1e-5, 1e-5, 5e-5, 1e-5);
+        lcheck_forward_and_grads(key, l, x, false, 1e-5, 1e-5, 5e-5, 1e-5);
         gt_layer_free(l);
         gt_scope_end();
     }
@@ -165,10 +73,10 @@ static void conv_keras(void) {
     gt_scope_begin();
     gt_layer *c = gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 32, .kernel_size = {5}});
     GTT_OK(gt_layer_build(c, GT_SHAPE(1, 28, 28, 6)));
-    double limit = cfgv("conv.init.limit", 0);
+    double limit = lcheck_cfg("conv.init.limit", 0);
     double mx = gt_item(gt_reduce_max(gt_abs(gt_conv2d_layer_kernel(c)), GT_ALL, false));
     GTT_CHECK(mx <= limit && mx > 0.99 * limit, "glorot bound: max %g, limit %g", mx, limit);
-    GTT_CLOSE(cfgv("conv.init.kernel_absmax", 0), limit, 0, 0.01); /* Keras' own draw */
+    GTT_CLOSE(lcheck_cfg("conv.init.kernel_absmax", 0), limit, 0, 0.01); /* Keras' own draw */
     GTT_CHECK(gt_item(gt_reduce_max(gt_abs(gt_conv2d_layer_bias(c)), GT_ALL, false)) == 0,
               "zero bias");
     gt_layer_free(c);
@@ -186,31 +94,32 @@ static void pool_keras(void) {
         char key[128], k[160];
         snprintf(key, sizeof key, "pool.%s", cases[ci]);
         snprintf(k, sizeof k, "%s.cfg", key);
-        int kind = (int)cfgv(k, 0);
-        gt_pooling2d_desc d = {.pool_size = {(int64_t)cfgv(k, 1), (int64_t)cfgv(k, 2)},
-                               .strides = {(int64_t)cfgv(k, 3), (int64_t)cfgv(k, 4)},
-                               .padding = cfgv(k, 5) != 0 ? GT_PADDING_SAME : GT_PADDING_VALID};
+        int kind = (int)lcheck_cfg(k, 0);
+        gt_pooling2d_desc d = {.pool_size = {(int64_t)lcheck_cfg(k, 1), (int64_t)lcheck_cfg(k, 2)},
+                               .strides = {(int64_t)lcheck_cfg(k, 3), (int64_t)lcheck_cfg(k, 4)},
+                               .padding =
+                                   lcheck_cfg(k, 5) != 0 ? GT_PADDING_SAME : GT_PADDING_VALID};
         bool defaults = strstr(cases[ci], "default") != NULL;
         gt_layer *l = kind == 0   ? gt_max_pooling2d(defaults ? NULL : &d)
                       : kind == 1 ? gt_average_pooling2d(&d)
                                   : gt_global_average_pooling2d(&(gt_global_pooling2d_desc){
-                                        .keepdims = cfgv(k, 6) != 0});
+                                        .keepdims = lcheck_cfg(k, 6) != 0});
         GTT_OK(l != NULL);
         gt_scope_begin();
         int64_t xs[GT_MAX_RANK];
         snprintf(k, sizeof k, "%s.xshape", key);
-        int xr = ref_shape(k, xs);
+        int xr = lcheck_ref_shape(k, xs);
         snprintf(k, sizeof k, "%s.x", key);
         gt_tensor *x = nnref_tensor(k, GT_F32, xr, xs);
         double tol = kind == 0 ? 0 : 1e-6;
-        forward_and_grads(key, l, x, false, tol, tol, tol, tol);
+        lcheck_forward_and_grads(key, l, x, false, tol, tol, tol, tol);
         gt_scope_end();
         gt_layer_free(l);
     }
     gt_scope_begin();
     gt_layer *f = gt_flatten(NULL);
-    forward_and_grads("flatten", f, nnref_tensor("flatten.x", GT_F32, GT_SHAPE(2, 3, 4, 5)), false,
-                      0, 0, 0, 0);
+    lcheck_forward_and_grads("flatten", f, nnref_tensor("flatten.x", GT_F32, GT_SHAPE(2, 3, 4, 5)),
+                             false, 0, 0, 0, 0);
     gt_tensor *y = gt_layer_call(f, gt_zeros(GT_F32, GT_SHAPE(3)), false); /* (3,) -> (3, 1) */
     GTT_CHECK(y && gt_tensor_rank(y) == 2 && gt_tensor_dim(y, 1) == 1, "flatten of a vector");
     y = gt_layer_call(f, gt_zeros(GT_F32, GT_SHAPE(0, 4, 5)), false);
@@ -231,11 +140,12 @@ static void bn_keras(void) {
         char key[64], k[256];
         snprintf(key, sizeof key, "bn.%s", cases[ci]);
         snprintf(k, sizeof k, "%s.cfg", key);
-        int axis = (int)cfgv(k, 0);
-        bool center = cfgv(k, 3) != 0, scale = cfgv(k, 4) != 0, trainable = cfgv(k, 5) != 0;
+        int axis = (int)lcheck_cfg(k, 0);
+        bool center = lcheck_cfg(k, 3) != 0, scale = lcheck_cfg(k, 4) != 0,
+             trainable = lcheck_cfg(k, 5) != 0;
         gt_batch_normalization_desc d = {.axis = axis,
-                                         .momentum = cfgv(k, 1),
-                                         .epsilon = cfgv(k, 2),
+                                         .momentum = lcheck_cfg(k, 1),
+                                         .epsilon = lcheck_cfg(k, 2),
                                          .no_center = !center,
                                          .no_scale = !scale};
         gt_layer *l = gt_batch_normalization(&d);
@@ -243,38 +153,34 @@ static void bn_keras(void) {
         gt_scope_begin();
         int64_t xs[GT_MAX_RANK];
         snprintf(k, sizeof k, "%s.xshape", key);
-        int xr = ref_shape(k, xs);
+        int xr = lcheck_ref_shape(k, xs);
         GTT_OK(gt_layer_build(l, xr, xs));
         gt_tensor *vars[4];
         int nv = gt_layer_variables(l, vars, 4);
         GTT_CHECK(nv == 2 + center + scale, "%s: %d variables", key, nv);
         snprintf(k, sizeof k, "%s.weights", key);
-        const double *wv = nnref_get(k, NULL);
-        for (int i = 0, off = 0; i < nv && wv; i++) {
-            set_var(vars[i], wv + off);
-            off += (int)gt_tensor_size(vars[i]);
-        }
+        lcheck_set_vars(vars, nv, k);
         if (!trainable)
             gt_layer_set_trainable(l, false);
         snprintf(k, sizeof k, "%s.x0", key);
         gt_tensor *x0 = nnref_tensor(k, GT_F32, xr, xs);
         snprintf(k, sizeof k, "%s.y_infer", key);
-        ref_check(k, gt_layer_call(l, x0, false), 1e-5, 1e-5);
+        lcheck_ref_check(k, gt_layer_call(l, x0, false), 1e-5, 1e-5);
         for (int s = 0; s < 3; s++) {
             char sk[128];
             snprintf(k, sizeof k, "%s.x%d", key, s);
             gt_tensor *x = nnref_tensor(k, GT_F32, xr, xs);
             snprintf(sk, sizeof sk, "%s.train%d", key, s);
             if (s == 0) {
-                forward_and_grads(sk, l, x, true, 1e-5, 1e-5, 3e-5, 1e-5);
+                lcheck_forward_and_grads(sk, l, x, true, 1e-5, 1e-5, 3e-5, 1e-5);
             } else {
                 snprintf(k, sizeof k, "%s.y", sk);
-                ref_check(k, gt_layer_call(l, x, true), 1e-5, 1e-5);
+                lcheck_ref_check(k, gt_layer_call(l, x, true), 1e-5, 1e-5);
             }
             snprintf(k, sizeof k, "%s.moving_mean%d", key, s);
-            ref_check(k, vars[nv - 2], 1e-6, 1e-6);
+            lcheck_ref_check(k, vars[nv - 2], 1e-6, 1e-6);
             snprintf(k, sizeof k, "%s.moving_variance%d", key, s);
-            ref_check(k, vars[nv - 1], 1e-6, 1e-6);
+            lcheck_ref_check(k, vars[nv - 1], 1e-6, 1e-6);
         }
         gt_scope_end();
         gt_layer_free(l);
@@ -288,28 +194,24 @@ static void ln_keras(void) {
         char key[128], k[160];
         snprintf(key, sizeof key, "ln.%s", cases[ci]);
         snprintf(k, sizeof k, "%s.cfg", key);
-        gt_layer_normalization_desc d = {.axis = (int)cfgv(k, 0),
-                                         .epsilon = cfgv(k, 1),
-                                         .no_center = cfgv(k, 2) == 0,
-                                         .no_scale = cfgv(k, 3) == 0};
+        gt_layer_normalization_desc d = {.axis = (int)lcheck_cfg(k, 0),
+                                         .epsilon = lcheck_cfg(k, 1),
+                                         .no_center = lcheck_cfg(k, 2) == 0,
+                                         .no_scale = lcheck_cfg(k, 3) == 0};
         gt_layer *l = gt_layer_normalization(&d);
         GTT_OK(l != NULL);
         gt_scope_begin();
         int64_t xs[GT_MAX_RANK];
         snprintf(k, sizeof k, "%s.xshape", key);
-        int xr = ref_shape(k, xs);
+        int xr = lcheck_ref_shape(k, xs);
         GTT_OK(gt_layer_build(l, xr, xs));
         gt_tensor *vars[2];
         int nv = gt_layer_variables(l, vars, 2);
         snprintf(k, sizeof k, "%s.weights", key);
-        int64_t nw;
-        const double *wv = nnref_get(k, &nw);
-        for (int i = 0, off = 0; i < nv && wv; i++) {
-            set_var(vars[i], wv + off);
-            off += (int)gt_tensor_size(vars[i]);
-        }
+        lcheck_set_vars(vars, nv, k);
         snprintf(k, sizeof k, "%s.x", key);
-        forward_and_grads(key, l, nnref_tensor(k, GT_F32, xr, xs), false, 1e-5, 1e-5, 3e-5, 1e-5);
+        lcheck_forward_and_grads(key, l, nnref_tensor(k, GT_F32, xr, xs), false, 1e-5, 1e-5, 3e-5,
+                                 1e-5);
         gt_scope_end();
         gt_layer_free(l);
     }
@@ -325,59 +227,19 @@ static void embedding_keras(void) {
     GTT_CHECK(gt_layer_variables(l, &table, 1) == 1, "one variable");
     GTT_CHECK(strcmp(gt_variable_name(table), "embeddings") == 0, "name %s",
               gt_variable_name(table));
-    set_var_key(table, "emb.table");
-    forward_and_grads("emb.int", l, ids, false, 0, 0, 1e-7, 1e-6);
+    lcheck_set_var(table, "emb.table");
+    lcheck_forward_and_grads("emb.int", l, ids, false, 0, 0, 1e-7, 1e-6);
     gt_tensor *fids = nnref_tensor("emb.fids", GT_F32, GT_SHAPE(2, 4));
-    ref_check("emb.float.y", gt_layer_call(l, fids, false), 0, 0);
+    lcheck_ref_check("emb.float.y", gt_layer_call(l, fids, false), 0, 0);
     /* int64 ids too, and the layer keeps its float32 table */
     gt_tensor *y64 = gt_layer_call(l, gt_cast(ids, GT_I64), false);
-    ref_check("emb.int.y", y64, 0, 0);
+    lcheck_ref_check("emb.int.y", y64, 0, 0);
     GTT_CHECK(gt_tensor_dtype(y64) == GT_F32, "float32 output");
     gt_layer_free(l);
     gt_scope_end();
 }
 
 /* ---- summary ------------------------------------------------------------------------------ */
-
-static char *summary_block(const char *name) {
-    FILE *f = fopen(GT_TEST_DATA_DIR "/keras_layers_ref.txt", "r");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, len = 0, nl = strlen(name);
-    char *out = calloc(1, cap), line[4096];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "#S ", 3) != 0 || strncmp(line + 3, name, nl) != 0 || line[3 + nl] != '|')
-            continue;
-        size_t k = strlen(line + 4 + nl);
-        if (len + k + 1 < cap) {
-            memcpy(out + len, line + 4 + nl, k + 1);
-            len += k;
-        }
-    }
-    fclose(f);
-    if (!len) {
-        free(out);
-        return NULL;
-    }
-    return out;
-}
-
-static void check_summary(const gt_model *m, int line_length, const char *block) {
-    char *want = summary_block(block);
-    GTT_CHECK(want != NULL, "summary block %s", block);
-    if (!want)
-        return;
-    char got[1 << 16] = "";
-    FILE *f = tmpfile();
-    gt_model_summary(m, f, line_length);
-    rewind(f);
-    size_t n = fread(got, 1, sizeof got - 1, f);
-    got[n] = 0;
-    fclose(f);
-    GTT_CHECK(strcmp(got, want) == 0, "summary %s differs:\n--- got\n%s--- want\n%s", block, got,
-              want);
-    free(want);
-}
 
 /* A model built with batch -1 (Keras' None) shows None as its batch axis, as a Keras model
  * started from keras.Input((784,)) does; calling it afterwards keeps that. */
@@ -416,8 +278,8 @@ static void summaries(void) {
     gt_scope_begin();
     GTT_OK(gt_model_call(cnn, gt_zeros(GT_F32, GT_SHAPE(2, 28, 28, 1)), false) != NULL);
     gt_scope_end();
-    check_summary(cnn, 88, "cnn88");
-    check_summary(cnn, 100, "cnn100");
+    lcheck_summary(cnn, 88, REF_FILE, "cnn88");
+    lcheck_summary(cnn, 100, REF_FILE, "cnn100");
     /* Keras' paths and order: trainable weights layer by layer, then BN's moving statistics */
     gt_tensor *v[32];
     int n = gt_layer_variables(gt_model_layer(cnn), v, 32);
@@ -458,7 +320,7 @@ static void summaries(void) {
     gt_scope_begin();
     GTT_OK(gt_model_call(gap, gt_zeros(GT_F32, GT_SHAPE(5, 9, 9, 3)), false) != NULL);
     gt_scope_end();
-    check_summary(gap, 88, "gap88");
+    lcheck_summary(gap, 88, REF_FILE, "gap88");
     gt_model_free(gap);
 
     gt_reset_uids();
@@ -469,7 +331,7 @@ static void summaries(void) {
     gt_scope_begin();
     GTT_OK(gt_model_call(emb, gt_zeros(GT_I32, GT_SHAPE(2, 5)), false) != NULL);
     gt_scope_end();
-    check_summary(emb, 88, "emb88");
+    lcheck_summary(emb, 88, REF_FILE, "emb88");
     gt_model_free(emb);
 }
 
@@ -613,157 +475,6 @@ static void bn_behaviour(void) {
 
 /* ---- gradient checks in float64 (input and weights) ----------------------------------------- */
 
-/* f(x[0], weights x[1..nv]): the layer reads its own variables. gtt_gradcheck passes the
- * variables themselves (so tapes differentiate w.r.t. them) or, for finite differences,
- * nudged copies, which are assigned to the variables for the call and then undone. */
-typedef struct lcase {
-    gt_layer *layer;
-    bool training;
-    int nv;
-    gt_tensor *vars[4], *orig[4];
-} lcase;
-
-static gt_tensor *layer_fn(gt_tensor *const *x, void *user) {
-    lcase *c = user;
-    bool swapped[4] = {false};
-    for (int i = 0; i < c->nv; i++)
-        if (x[1 + i] != c->vars[i])
-            swapped[i] = gt_variable_assign(c->vars[i], x[1 + i]);
-    gt_tensor *y = gt_layer_call(c->layer, x[0], c->training);
-    for (int i = 0; i < c->nv; i++)
-        if (swapped[i])
-            gt_variable_assign(c->vars[i], c->orig[i]);
-    return y;
-}
-
-/* z = sum_k sum(v_k * dL/dW_k), L = sum(w * layer(x)): z's gradient w.r.t. every weight and x
- * through nested tapes, against central differences of z (weights moved by assignment). The
- * second-order half of the weights' check. */
-static double weight_z(lcase *c, gt_tensor *x, const gt_tensor *w, gt_tensor *const *v,
-                       gt_tensor **zt) {
-    gt_tape *inner = gt_tape_begin(NULL);
-    for (int i = 0; i < c->nv; i++)
-        gt_tape_watch(inner, c->vars[i]);
-    gt_tensor *y = gt_layer_call(c->layer, x, c->training);
-    gt_tensor *obj = gt_reduce_sum(gt_mul(y, w), GT_ALL, false);
-    gt_tape_end(inner);
-    gt_tensor *g[4] = {0};
-    gt_tape_gradient(inner, 1, (const gt_tensor *const[]){obj}, NULL, c->nv,
-                     (const gt_tensor *const *)c->vars, GT_UNCONNECTED_ZERO, g);
-    gt_tape_free(inner);
-    gt_tensor *z = NULL;
-    for (int i = 0; i < c->nv; i++) {
-        gt_tensor *t = gt_reduce_sum(gt_mul(g[i], v[i]), GT_ALL, false);
-        z = z ? gt_add(z, t) : t;
-    }
-    if (zt)
-        *zt = z;
-    return z ? gt_item(z) : NAN;
-}
-
-static void weight_second_order(const char *name, lcase *c, gt_tensor *x) {
-    gt_scope_begin();
-    const double h = 1e-5, atol = 1e-5, rtol = 1e-4; /* gtt's second-order defaults */
-    gt_tensor *y0 = gt_layer_call(c->layer, x, c->training);
-    gt_tensor *w = gtt_randn(gt_tensor_rank(y0), gt_tensor_shape(y0), 1.0, 0.0, 1234);
-    gt_tensor *v[4];
-    for (int i = 0; i < c->nv; i++)
-        v[i] = gtt_randn(gt_tensor_rank(c->vars[i]), gt_tensor_shape(c->vars[i]), 1.0, 0.0,
-                         77 + (uint64_t)i);
-    gt_tape *outer = gt_tape_begin(NULL);
-    bool fx = gt_tensor_dtype(x) == GT_F64;
-    if (fx)
-        gt_tape_watch(outer, x);
-    for (int i = 0; i < c->nv; i++)
-        gt_tape_watch(outer, c->vars[i]);
-    gt_tensor *z;
-    weight_z(c, x, w, v, &z);
-    gt_tape_end(outer);
-    const gt_tensor *src[5] = {x};
-    for (int i = 0; i < c->nv; i++)
-        src[1 + i] = c->vars[i];
-    gt_tensor *hz[5] = {0};
-    GTT_OK(gt_tape_gradient(outer, 1, (const gt_tensor *const[]){z}, NULL, 1 + c->nv, src,
-                            GT_UNCONNECTED_ZERO, hz));
-    gt_tape_free(outer);
-    int bad = 0;
-    for (int i = fx ? 0 : 1; i <= c->nv; i++) {
-        int64_t n = gt_tensor_size(src[i]);
-        for (int64_t k = 0; k < n && hz[i]; k++) {
-            double zs[2];
-            for (int sgn = 0; sgn < 2; sgn++) {
-                gt_scope_begin();
-                double *buf = malloc(sizeof(double) * (size_t)n);
-                gt_tensor_to_f64(src[i], buf, n);
-                buf[k] += sgn ? -h : h;
-                gt_tensor *moved =
-                    gt_tensor_new(GT_F64, gt_tensor_rank(src[i]), gt_tensor_shape(src[i]), buf);
-                free(buf);
-                if (i == 0) {
-                    zs[sgn] = weight_z(c, moved, w, v, NULL);
-                } else {
-                    gt_variable_assign(c->vars[i - 1], moved);
-                    zs[sgn] = weight_z(c, x, w, v, NULL);
-                    gt_variable_assign(c->vars[i - 1], c->orig[i - 1]);
-                }
-                gt_scope_end();
-            }
-            double fd = (zs[0] - zs[1]) / (2 * h), an = gt_tensor_get(hz[i], k);
-            if (!(fabs(an - fd) <= atol + rtol * fabs(fd))) {
-                if (bad < 5)
-                    fprintf(stderr, "  %s: second order (weights) d/d%s[%lld]: tape %.12g, finite "
-                                    "difference %.12g\n",
-                            name, i ? gt_variable_name(c->vars[i - 1]) : "x", (long long)k, an, fd);
-                bad++;
-            }
-        }
-    }
-    GTT_CHECK(bad == 0, "%s: second order through the weights: %d mismatches", name, bad);
-    gt_scope_end();
-}
-
-/* Builds l for x, gives its weights random values (variances positive), and checks the
- * gradient of its output w.r.t. x and every weight (trainable or not, as requested). */
-static void layer_gradcheck(const char *name, gt_layer *l, gt_tensor *x, bool training,
-                            bool all_weights, const gtt_grad_opts *opts) {
-    gt_scope_begin();
-    lcase c = {.layer = l, .training = training};
-    GTT_OK(gt_layer_call(l, x, training) != NULL); /* builds in x's dtype (float64) */
-    gt_tensor *vars[4];
-    int nv = all_weights ? gt_layer_variables(l, vars, 4) : gt_layer_trainable_variables(l, vars, 4);
-    for (int i = 0; i < nv && i < 4; i++) {
-        bool variance = strcmp(gt_variable_name(vars[i]), "moving_variance") == 0;
-        gt_tensor *val = variance ? gtt_rand_uniform(gt_tensor_rank(vars[i]), gt_tensor_shape(vars[i]),
-                                                     0.5, 2.0, 300 + (uint64_t)i)
-                                  : gtt_randn(gt_tensor_rank(vars[i]), gt_tensor_shape(vars[i]),
-                                              0.5, 0.2, 300 + (uint64_t)i);
-        GTT_OK(gt_variable_assign(vars[i], val));
-        c.vars[i] = vars[i];
-        c.orig[i] = val;
-    }
-    c.nv = nv;
-    gt_tensor *in[5] = {x};
-    for (int i = 0; i < nv; i++)
-        in[1 + i] = vars[i];
-    /* First order (with forward mode and Jacobians) w.r.t. x and the weights; second order
-     * w.r.t. x with the weights fixed. (gtt_gradcheck's second-order differences differentiate
-     * at nudged copies of each input, which a layer cannot read in place of its variable.) */
-    gtt_grad_opts o = opts ? *opts : (gtt_grad_opts){0};
-    gtt_grad_opts first = o;
-    first.first_only = true;
-    gtt_gradcheck(name, layer_fn, &c, 1 + nv, in, &first);
-    if (!o.first_only) {
-        char n2[160];
-        snprintf(n2, sizeof n2, "%s (x)", name);
-        c.nv = 0;
-        gtt_gradcheck(n2, layer_fn, &c, 1, in, &o);
-        c.nv = nv;
-        if (nv)
-            weight_second_order(name, &c, x);
-    }
-    gt_scope_end();
-}
-
 /* Dropout in training mode: a fresh layer with a fixed seed per call, so every evaluation of
  * f uses the same mask. */
 static gt_tensor *dropout_fn(gt_tensor *const *x, void *user) {
@@ -782,68 +493,71 @@ static void gradchecks(void) {
                                                 .strides = {2, 1},
                                                 .padding = GT_PADDING_SAME,
                                                 .activation = GT_ACT_TANH});
-    layer_gradcheck("Conv2D same strided tanh", l, gtt_randn(GT_SHAPE(2, 5, 4, 2), 1, 0, 1),
-                    false, false, NULL);
+    lcheck_layer_gradcheck("Conv2D same strided tanh", l, gtt_randn(GT_SHAPE(2, 5, 4, 2), 1, 0, 1),
+                           false, false, NULL);
     gt_layer_free(l);
     l = gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 4, .kernel_size = {2}, .groups = 2});
-    layer_gradcheck("Conv2D groups", l, gtt_randn(GT_SHAPE(1, 4, 4, 4), 1, 0, 2), false, false,
-                    NULL);
+    lcheck_layer_gradcheck("Conv2D groups", l, gtt_randn(GT_SHAPE(1, 4, 4, 4), 1, 0, 2), false,
+                           false, NULL);
     gt_layer_free(l);
     l = gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 2,
                                                 .kernel_size = {2},
                                                 .dilation_rate = {2, 1},
                                                 .padding = GT_PADDING_SAME,
                                                 .no_bias = true});
-    layer_gradcheck("Conv2D dilated", l, gtt_randn(GT_SHAPE(1, 5, 4, 1), 1, 0, 3), false, false,
-                    NULL);
+    lcheck_layer_gradcheck("Conv2D dilated", l, gtt_randn(GT_SHAPE(1, 5, 4, 1), 1, 0, 3), false,
+                           false, NULL);
     gt_layer_free(l);
     l = gt_max_pooling2d(&(gt_pooling2d_desc){.pool_size = {3}, .strides = {2},
                                                .padding = GT_PADDING_SAME});
-    layer_gradcheck("MaxPooling2D", l, gtt_randn(GT_SHAPE(2, 5, 5, 2), 1, 0, 4), false, false, NULL);
+    lcheck_layer_gradcheck("MaxPooling2D", l, gtt_randn(GT_SHAPE(2, 5, 5, 2), 1, 0, 4), false,
+                           false, NULL);
     gt_layer_free(l);
     l = gt_average_pooling2d(&(gt_pooling2d_desc){.pool_size = {3, 2}, .strides = {2},
                                                    .padding = GT_PADDING_SAME});
-    layer_gradcheck("AveragePooling2D", l, gtt_randn(GT_SHAPE(2, 5, 5, 2), 1, 0, 5), false, false,
-                    NULL);
+    lcheck_layer_gradcheck("AveragePooling2D", l, gtt_randn(GT_SHAPE(2, 5, 5, 2), 1, 0, 5), false,
+                           false, NULL);
     gt_layer_free(l);
     l = gt_global_average_pooling2d(NULL);
-    layer_gradcheck("GlobalAveragePooling2D", l, gtt_randn(GT_SHAPE(2, 3, 4, 2), 1, 0, 6), false,
-                    false, NULL);
+    lcheck_layer_gradcheck("GlobalAveragePooling2D", l, gtt_randn(GT_SHAPE(2, 3, 4, 2), 1, 0, 6),
+                           false, false, NULL);
     gt_layer_free(l);
     l = gt_flatten(NULL);
-    layer_gradcheck("Flatten", l, gtt_randn(GT_SHAPE(2, 3, 2, 2), 1, 0, 7), false, false, NULL);
+    lcheck_layer_gradcheck("Flatten", l, gtt_randn(GT_SHAPE(2, 3, 2, 2), 1, 0, 7), false, false,
+                           NULL);
     gt_layer_free(l);
     gtt_gradcheck("Dropout training", dropout_fn, NULL, 1,
                   (gt_tensor *const[]){gtt_randn(GT_SHAPE(4, 6), 1, 0, 8)}, NULL);
     l = gt_dropout(&(gt_dropout_desc){.rate = 0.4, .seed = 5});
-    layer_gradcheck("Dropout inference", l, gtt_randn(GT_SHAPE(4, 6), 1, 0, 8), false, false, NULL);
+    lcheck_layer_gradcheck("Dropout inference", l, gtt_randn(GT_SHAPE(4, 6), 1, 0, 8), false, false,
+                           NULL);
     gt_layer_free(l);
     /* BatchNormalization: training (x, gamma, beta; second order through the batch
      * statistics), and inference (also w.r.t. the moving statistics) */
     l = gt_batch_normalization(NULL);
-    layer_gradcheck("BatchNormalization training", l, gtt_randn(GT_SHAPE(3, 2, 2, 3), 1.5, 0.5, 9),
-                    true, false, NULL);
+    lcheck_layer_gradcheck("BatchNormalization training", l,
+                           gtt_randn(GT_SHAPE(3, 2, 2, 3), 1.5, 0.5, 9), true, false, NULL);
     gt_layer_free(l);
     l = gt_batch_normalization(&(gt_batch_normalization_desc){.axis = 1, .no_center = true});
-    layer_gradcheck("BatchNormalization axis 1 training", l, gtt_randn(GT_SHAPE(4, 3, 2), 1, 0, 10),
-                    true, false, NULL);
+    lcheck_layer_gradcheck("BatchNormalization axis 1 training", l,
+                           gtt_randn(GT_SHAPE(4, 3, 2), 1, 0, 10), true, false, NULL);
     gt_layer_free(l);
     l = gt_batch_normalization(NULL);
-    layer_gradcheck("BatchNormalization inference", l, gtt_randn(GT_SHAPE(5, 3), 1, 0, 11), false,
-                    true, NULL);
+    lcheck_layer_gradcheck("BatchNormalization inference", l, gtt_randn(GT_SHAPE(5, 3), 1, 0, 11),
+                           false, true, NULL);
     gt_layer_free(l);
     l = gt_layer_normalization(NULL);
-    layer_gradcheck("LayerNormalization", l, gtt_randn(GT_SHAPE(3, 5), 1.5, 0.5, 12), false, false,
-                    NULL);
+    lcheck_layer_gradcheck("LayerNormalization", l, gtt_randn(GT_SHAPE(3, 5), 1.5, 0.5, 12), false,
+                           false, NULL);
     gt_layer_free(l);
     l = gt_layer_normalization(&(gt_layer_normalization_desc){.axis = 1, .no_scale = true});
-    layer_gradcheck("LayerNormalization axis 1", l, gtt_randn(GT_SHAPE(2, 4, 3), 1, 0, 13), false,
-                    false, NULL);
+    lcheck_layer_gradcheck("LayerNormalization axis 1", l, gtt_randn(GT_SHAPE(2, 4, 3), 1, 0, 13),
+                           false, false, NULL);
     gt_layer_free(l);
     /* Embedding: the ids are integers (not differentiated); the table is float64 */
     l = gt_embedding(&(gt_embedding_desc){.input_dim = 6, .output_dim = 3, .dtype = GT_F64});
     gt_tensor *ids = gt_tensor_new(GT_I32, GT_SHAPE(2, 3), (const int32_t[]){0, 5, 2, 2, 2, 4});
-    layer_gradcheck("Embedding", l, ids, false, false, NULL);
+    lcheck_layer_gradcheck("Embedding", l, ids, false, false, NULL);
     gt_layer_free(l);
     gt_scope_end();
 }
@@ -996,8 +710,8 @@ static void errors(void) {
 }
 
 int main(void) {
-    stats = getenv("GT_LAYERS_STATS") != NULL;
-    if (!nnref_load(GT_TEST_DATA_DIR "/keras_layers_ref.txt"))
+    lcheck_stats = getenv("GT_LAYERS_STATS") != NULL;
+    if (!nnref_load(REF_FILE))
         return gtt_finish();
     conv_keras();
     pool_keras();

@@ -30,16 +30,9 @@ static bool valid_padding(const char *layer, gt_padding p) {
     return false;
 }
 
-/* InputSpec(ndim=4) as Keras words it. */
+/* InputSpec(ndim=4); the message also names the four axes. */
 static bool want_rank4(const gt_layer *l, int rank, const int64_t *shape) {
-    if (rank == 4)
-        return true;
-    char got[256];
-    nn_shape_str(rank, shape, got, sizeof got);
-    nn_error("Input 0 of layer \"%s\" is incompatible with the layer: expected ndim=4, found "
-             "ndim=%d. Full shape received: %s (images are [batch, height, width, channels])",
-             l->name, rank, got);
-    return false;
+    return nn_expect_ndim(l, 4, rank, shape, " (images are [batch, height, width, channels])");
 }
 
 /* Keras autocasting: a float input of another dtype is cast to the layer's dtype. */
@@ -114,16 +107,8 @@ static gt_tensor *conv_call(gt_layer *l, const gt_tensor *x, bool training) {
     conv2d_layer *c = (conv2d_layer *)l;
     int rank = gt_tensor_rank(x);
     const int64_t *shape = gt_tensor_shape(x);
-    if (!want_rank4(l, rank, shape))
+    if (!want_rank4(l, rank, shape) || !nn_expect_axis(l, -1, c->in_ch, rank, shape))
         return NULL;
-    if (shape[3] != c->in_ch) {
-        char got[256];
-        nn_shape_str(rank, shape, got, sizeof got);
-        nn_error("Input 0 of layer \"%s\" is incompatible with the layer: expected axis -1 of "
-                 "input shape to have value %lld, but received input with shape %s",
-                 l->name, (long long)c->in_ch, got);
-        return NULL;
-    }
     gt_conv2d_desc d = conv_op_desc(c);
     /* conv + bias (+ relu) as one op, as TensorFlow's graph optimizer fuses them; the result
      * and its gradients equal the separate ops' bitwise */

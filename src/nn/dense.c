@@ -36,14 +36,8 @@ static gt_tensor *dense_call(gt_layer *l, const gt_tensor *x, bool training) {
     dense *d = (dense *)l;
     int rank = gt_tensor_rank(x);
     const int64_t *shape = gt_tensor_shape(x);
-    if (rank < 1 || shape[rank - 1] != d->in_dim) {
-        char got[256];
-        nn_shape_str(rank, shape, got, sizeof got);
-        nn_error("Input 0 of layer \"%s\" is incompatible with the layer: expected axis -1 of "
-                 "input shape to have value %lld, but received input with shape %s",
-                 l->name, (long long)d->in_dim, got);
+    if (!nn_expect_axis(l, -1, d->in_dim, rank, shape))
         return NULL;
-    }
     if (gt_tensor_dtype(x) != l->dtype)
         x = gt_cast(x, l->dtype); /* Keras autocasting */
     gt_tensor *y;

@@ -148,6 +148,40 @@ void nn_shape_str(int rank, const int64_t *shape, char *buf, size_t n) {
     snprintf(buf + o, n > o ? n - o : 0, rank == 1 ? ",)" : ")");
 }
 
+/* ---- input checks with Keras' InputSpec errors --------------------------------------------- */
+
+#define INCOMPATIBLE_INPUT "Input 0 of layer \"%s\" is incompatible with the layer: "
+
+/* The rank error of InputSpec(<spec>=want): spec is "ndim" or "min_ndim". Returns false. */
+static bool ndim_error(const gt_layer *l, const char *spec, int want, int rank,
+                       const int64_t *shape, const char *hint) {
+    char got[256];
+    nn_shape_str(rank, shape, got, sizeof got);
+    nn_error(INCOMPATIBLE_INPUT "expected %s=%d, found ndim=%d. Full shape received: %s%s",
+             l->name, spec, want, rank, got, hint ? hint : "");
+    return false;
+}
+
+bool nn_expect_ndim(const gt_layer *l, int ndim, int rank, const int64_t *shape, const char *hint) {
+    return rank == ndim || ndim_error(l, "ndim", ndim, rank, shape, hint);
+}
+
+bool nn_expect_min_ndim(const gt_layer *l, int min_ndim, int rank, const int64_t *shape) {
+    return rank >= min_ndim || ndim_error(l, "min_ndim", min_ndim, rank, shape, NULL);
+}
+
+bool nn_expect_axis(const gt_layer *l, int axis, int64_t value, int rank, const int64_t *shape) {
+    int a = axis < 0 ? rank + axis : axis;
+    if (a >= 0 && a < rank && shape[a] == value)
+        return true;
+    char got[256];
+    nn_shape_str(rank, shape, got, sizeof got);
+    nn_error(INCOMPATIBLE_INPUT "expected axis %d of input shape to have value %lld, but received "
+                                "input with shape %s",
+             l->name, axis, (long long)value, got);
+    return false;
+}
+
 /* ---- the base ------------------------------------------------------------------------------ */
 
 static bool valid_name(const char *s) {

@@ -9,12 +9,8 @@ static gt_tensor *flatten_call(gt_layer *l, const gt_tensor *x, bool training) {
     (void)training;
     int rank = gt_tensor_rank(x);
     const int64_t *shape = gt_tensor_shape(x);
-    if (rank < 1) {
-        nn_error("Input 0 of layer \"%s\" is incompatible with the layer: expected min_ndim=1, "
-                 "found ndim=0. Full shape received: ()",
-                 l->name);
+    if (!nn_expect_min_ndim(l, 1, rank, shape))
         return NULL;
-    }
     int64_t rest = 1; /* spelled out, so a batch of 0 still has a defined width */
     for (int i = 1; i < rank; i++)
         rest *= shape[i];

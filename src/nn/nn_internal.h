@@ -32,6 +32,22 @@ void nn_scope_path(const char *name, char *buf, size_t n);
 /* Formats a shape as Python prints a tuple: "(32, 5)", "(5,)", "()". */
 void nn_shape_str(int rank, const int64_t *shape, char *buf, size_t n);
 
+/* ---- input checks with Keras' InputSpec errors ---------------------------------------------
+ * Each takes the input's rank and shape, returns true when the input passes, and otherwise
+ * sets Keras' error for input 0 of l and returns false:
+ *   Input 0 of layer "<name>" is incompatible with the layer: expected ndim=4, found ndim=3.
+ *   Full shape received: (2, 5, 5)
+ *   Input 0 of layer "<name>" is incompatible with the layer: expected axis -1 of input shape
+ *   to have value 3, but received input with shape (2, 5, 5, 2) */
+
+/* rank == ndim; hint (NULL for none) is appended to the message as given. */
+bool nn_expect_ndim(const gt_layer *l, int ndim, int rank, const int64_t *shape, const char *hint);
+/* rank >= min_ndim ("expected min_ndim=1, found ndim=0"). */
+bool nn_expect_min_ndim(const gt_layer *l, int min_ndim, int rank, const int64_t *shape);
+/* shape[axis] == value, axis counted as Keras counts it (negative from the end); an axis out
+ * of range fails with the same message. */
+bool nn_expect_axis(const gt_layer *l, int axis, int64_t value, int rank, const int64_t *shape);
+
 /* Emits Keras' from_logits warning for fn ("categorical_crossentropy"), op ("Softmax"). */
 void nn_warn_from_logits(const char *fn, const char *op);
 

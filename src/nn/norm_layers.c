@@ -3,11 +3,9 @@
 
 #include <string.h>
 
-/* Resolves a descriptor axis (0 means -1, negative counts from the end) for an input of rank
- * rank; -1 and an error when it is out of range. */
+/* Resolves a layer's axis (negative counts from the end) for an input of rank rank; -1 and an
+ * error when it is out of range. */
 static int resolve_axis(const gt_layer *l, int axis, int rank, const int64_t *shape) {
-    if (axis == 0)
-        axis = -1;
     int a = axis < 0 ? rank + axis : axis;
     if (a < 0 || a >= rank) {
         char got[256];
@@ -17,16 +15,6 @@ static int resolve_axis(const gt_layer *l, int axis, int rank, const int64_t *sh
         return -1;
     }
     return a;
-}
-
-static bool channel_mismatch(const gt_layer *l, int axis, int64_t want, int rank,
-                             const int64_t *shape) {
-    char got[256];
-    nn_shape_str(rank, shape, got, sizeof got);
-    nn_error("Input 0 of layer \"%s\" is incompatible with the layer: expected axis %d of input "
-             "shape to have value %lld, but received input with shape %s",
-             l->name, axis == 0 ? -1 : axis, (long long)want, got);
-    return false;
 }
 
 /* A (C,) parameter shaped to broadcast against x along axis a: itself when a is the last axis
@@ -69,7 +57,7 @@ static const gt_tensor *autocast(const gt_layer *l, const gt_tensor *x) {
 
 typedef struct batch_norm {
     gt_layer base;
-    int axis; /* as given (0 = -1) */
+    int axis; /* as Keras counts it: negative from the end (a descriptor's 0 is -1) */
     int built_rank, a;
     int64_t c;
     double momentum, epsilon;
@@ -112,18 +100,9 @@ static gt_tensor *bn_call(gt_layer *l, const gt_tensor *x, bool training) {
     batch_norm *b = (batch_norm *)l;
     int rank = gt_tensor_rank(x);
     const int64_t *shape = gt_tensor_shape(x);
-    if (rank != b->built_rank) {
-        char got[256];
-        nn_shape_str(rank, shape, got, sizeof got);
-        nn_error("Input 0 of layer \"%s\" is incompatible with the layer: expected ndim=%d, "
-                 "found ndim=%d. Full shape received: %s",
-                 l->name, b->built_rank, rank, got);
+    if (!nn_expect_ndim(l, b->built_rank, rank, shape, NULL) ||
+        !nn_expect_axis(l, b->axis, b->c, rank, shape))
         return NULL;
-    }
-    if (shape[b->a] != b->c) {
-        channel_mismatch(l, b->axis, b->c, rank, shape);
-        return NULL;
-    }
     x = autocast(l, x);
     const gt_tensor *gamma = b->gamma ? along(b->gamma, b->a, rank, b->c) : NULL;
     const gt_tensor *beta = b->beta ? along(b->beta, b->a, rank, b->c) : NULL;
@@ -177,7 +156,7 @@ gt_layer *gt_batch_normalization(const gt_batch_normalization_desc *desc) {
     batch_norm *b = (batch_norm *)gt_layer_new(&bn_vt, sizeof(batch_norm), desc->name);
     if (!b)
         return NULL;
-    b->axis = desc->axis;
+    b->axis = desc->axis ? desc->axis : -1;
     b->momentum = momentum;
     b->epsilon = eps;
     b->center = !desc->no_center;
@@ -193,7 +172,7 @@ gt_layer *gt_batch_normalization(const gt_batch_normalization_desc *desc) {
 
 typedef struct layer_norm {
     gt_layer base;
-    int axis;
+    int axis; /* as batch_norm's */
     int64_t c;
     double epsilon;
     bool center, scale;
@@ -224,10 +203,8 @@ static gt_tensor *ln_call(gt_layer *l, const gt_tensor *x, bool training) {
     int a = resolve_axis(l, n->axis, rank, shape);
     if (a < 0)
         return NULL;
-    if (shape[a] != n->c) {
-        channel_mismatch(l, n->axis, n->c, rank, shape);
+    if (!nn_expect_axis(l, n->axis, n->c, rank, shape))
         return NULL;
-    }
     x = autocast(l, x);
     gt_tensor *mean, *var;
     moments(x, GT_AXES(a), &mean, &var);
@@ -248,7 +225,7 @@ gt_layer *gt_layer_normalization(const gt_layer_normalization_desc *desc) {
     layer_norm *n = (layer_norm *)gt_layer_new(&ln_vt, sizeof(layer_norm), desc->name);
     if (!n)
         return NULL;
-    n->axis = desc->axis;
+    n->axis = desc->axis ? desc->axis : -1;
     n->epsilon = eps;
     n->center = !desc->no_center;
     n->scale = !desc->no_scale;

@@ -14,6 +14,10 @@
 
 typedef enum rnn_kind { RNN_SIMPLE, RNN_LSTM, RNN_GRU, RNN_KINDS } rnn_kind;
 
+/* rnn_call keeps its per-step pointers on the stack up to this many steps (2 KiB), on the
+ * heap beyond. */
+enum { RNN_STACK_STEPS = 128 };
+
 /* Gate blocks along the weights' last axis: SimpleRNN 1; LSTM i, f, c, o; GRU z, r, h. */
 static const int64_t kind_gates[RNN_KINDS] = {1, 4, 3};
 
@@ -149,20 +153,9 @@ static gt_tensor *gru_step(const rnn_cell *c, const cell_weights *w, const gt_te
 
 /* ---- the layer ----------------------------------------------------------------------------- */
 
-static bool check_rank(const gt_layer *l, int rank, const int64_t *shape) {
-    if (rank == 3)
-        return true;
-    char got[256];
-    nn_shape_str(rank, shape, got, sizeof got);
-    nn_error("Input 0 of layer \"%s\" is incompatible with the layer: expected ndim=3, found "
-             "ndim=%d. Full shape received: %s",
-             l->name, rank, got);
-    return false;
-}
-
 static bool rnn_build(gt_layer *l, int rank, const int64_t *shape) {
     rnn *r = (rnn *)l;
-    if (!check_rank(l, rank, shape))
+    if (!nn_expect_ndim(l, 3, rank, shape, NULL))
         return false;
     r->cell->base.dtype = l->dtype; /* the cell's weights take the layer's dtype */
     return gt_layer_build(&r->cell->base, GT_SHAPE(shape[0], shape[2]));
@@ -196,16 +189,8 @@ static gt_tensor *rnn_call(gt_layer *l, const gt_tensor *x, bool training) {
     const rnn_cell *c = r->cell;
     int rank = gt_tensor_rank(x);
     const int64_t *shape = gt_tensor_shape(x);
-    if (!check_rank(l, rank, shape))
+    if (!nn_expect_ndim(l, 3, rank, shape, NULL) || !nn_expect_axis(l, -1, c->in_dim, rank, shape))
         return NULL;
-    if (shape[2] != c->in_dim) {
-        char got[256];
-        nn_shape_str(rank, shape, got, sizeof got);
-        nn_error("Input 0 of layer \"%s\" is incompatible with the layer: expected axis -1 of "
-                 "input shape to have value %lld, but received input with shape %s",
-                 l->name, (long long)c->in_dim, got);
-        return NULL;
-    }
     const int64_t batch = shape[0], steps = shape[1], g = kind_gates[c->kind] * c->units;
     if (steps < 1 || steps > INT_MAX) {
         char got[256];
@@ -226,10 +211,16 @@ static gt_tensor *rnn_call(gt_layer *l, const gt_tensor *x, bool training) {
     gt_tensor *proj = w.input_bias ? gt_matmul_bias_act(x2, c->kernel, w.input_bias, false)
                                    : gt_matmul(x2, c->kernel, false, false);
     proj = gt_reshape(proj, GT_SHAPE(batch, steps, g));
-    gt_tensor **xs = calloc((size_t)steps, sizeof *xs);
-    gt_tensor **hs = r->return_sequences ? calloc((size_t)steps, sizeof *hs) : NULL;
+    /* One pointer per step for the inputs (xs) and, with return_sequences, the outputs (hs):
+     * on the stack for short sequences, so a warm training step allocates nothing. */
+    gt_tensor *stack_slots[2 * RNN_STACK_STEPS];
+    size_t nslots = (size_t)steps * (r->return_sequences ? 2 : 1);
+    gt_tensor **slots = nslots <= sizeof stack_slots / sizeof *stack_slots
+                            ? stack_slots
+                            : calloc(nslots, sizeof *slots);
+    gt_tensor **xs = slots, **hs = r->return_sequences && slots ? slots + steps : NULL;
     gt_tensor *h = NULL;
-    if (!xs || (r->return_sequences && !hs)) {
+    if (!slots) {
         nn_error("%s '%s': out of memory for %lld timesteps", gt_layer_class_name(l), l->name,
                  (long long)steps);
     } else if (gt_split(proj, (int)steps, NULL, 1, xs)) {
@@ -249,8 +240,8 @@ static gt_tensor *rnn_call(gt_layer *l, const gt_tensor *x, bool training) {
         if (h && hs)
             h = gt_stack((int)steps, (const gt_tensor *const *)hs, 1);
     }
-    free(xs);
-    free(hs);
+    if (slots != stack_slots)
+        free(slots);
     return h;
 }
 

@@ -47,13 +47,24 @@ static void set_var(gt_tensor *v, const double *vals) {
 }
 
 void lcheck_set_var(gt_tensor *v, const char *key) {
-    int64_t n;
+    lcheck_set_vars(&v, 1, key);
+}
+
+void lcheck_set_vars(gt_tensor *const *vars, int nv, const char *key) {
+    int64_t n, total = 0;
     const double *vals = nnref_get(key, &n);
-    if (vals && n == gt_tensor_size(v))
-        set_var(v, vals);
-    else
-        GTT_CHECK(0, "%s: %lld values for a variable of %lld", key, (long long)n,
-                  (long long)gt_tensor_size(v));
+    if (!vals)
+        return;
+    for (int i = 0; i < nv; i++)
+        total += gt_tensor_size(vars[i]);
+    if (n != total) {
+        GTT_CHECK(0, "%s: %lld values, the variables hold %lld", key, (long long)n, (long long)total);
+        return;
+    }
+    for (int i = 0; i < nv; i++) {
+        set_var(vars[i], vals);
+        vals += gt_tensor_size(vars[i]);
+    }
 }
 
 void lcheck_forward_and_grads(const char *key, gt_layer *l, gt_tensor *x, bool training,
@@ -149,12 +160,12 @@ typedef struct lcase {
     gt_layer *layer;
     bool training;
     int nv;
-    gt_tensor *vars[4], *orig[4];
+    gt_tensor *vars[LCHECK_MAX_WEIGHTS], *orig[LCHECK_MAX_WEIGHTS];
 } lcase;
 
 static gt_tensor *layer_fn(gt_tensor *const *x, void *user) {
     lcase *c = user;
-    bool swapped[4] = {false};
+    bool swapped[LCHECK_MAX_WEIGHTS] = {false};
     for (int i = 0; i < c->nv; i++)
         if (x[1 + i] != c->vars[i])
             swapped[i] = gt_variable_assign(c->vars[i], x[1 + i]);
@@ -176,7 +187,7 @@ static double weight_z(lcase *c, gt_tensor *x, const gt_tensor *w, gt_tensor *co
     gt_tensor *y = gt_layer_call(c->layer, x, c->training);
     gt_tensor *obj = gt_reduce_sum(gt_mul(y, w), GT_ALL, false);
     gt_tape_end(inner);
-    gt_tensor *g[4] = {0};
+    gt_tensor *g[LCHECK_MAX_WEIGHTS] = {0};
     gt_tape_gradient(inner, 1, (const gt_tensor *const[]){obj}, NULL, c->nv,
                      (const gt_tensor *const *)c->vars, GT_UNCONNECTED_ZERO, g);
     gt_tape_free(inner);
@@ -195,7 +206,7 @@ static void weight_second_order(const char *name, lcase *c, gt_tensor *x) {
     const double h = 1e-5, atol = 1e-5, rtol = 1e-4; /* gtt's second-order defaults */
     gt_tensor *y0 = gt_layer_call(c->layer, x, c->training);
     gt_tensor *w = gtt_randn(gt_tensor_rank(y0), gt_tensor_shape(y0), 1.0, 0.0, 1234);
-    gt_tensor *v[4];
+    gt_tensor *v[LCHECK_MAX_WEIGHTS];
     for (int i = 0; i < c->nv; i++)
         v[i] = gtt_randn(gt_tensor_rank(c->vars[i]), gt_tensor_shape(c->vars[i]), 1.0, 0.0,
                          77 + (uint64_t)i);
@@ -208,10 +219,10 @@ static void weight_second_order(const char *name, lcase *c, gt_tensor *x) {
     gt_tensor *z;
     weight_z(c, x, w, v, &z);
     gt_tape_end(outer);
-    const gt_tensor *src[5] = {x};
+    const gt_tensor *src[1 + LCHECK_MAX_WEIGHTS] = {x};
     for (int i = 0; i < c->nv; i++)
         src[1 + i] = c->vars[i];
-    gt_tensor *hz[5] = {0};
+    gt_tensor *hz[1 + LCHECK_MAX_WEIGHTS] = {0};
     GTT_OK(gt_tape_gradient(outer, 1, (const gt_tensor *const[]){z}, NULL, 1 + c->nv, src,
                             GT_UNCONNECTED_ZERO, hz));
     gt_tape_free(outer);
@@ -256,11 +267,13 @@ void lcheck_layer_gradcheck(const char *name, gt_layer *l, gt_tensor *x, bool tr
     gt_scope_begin();
     lcase c = {.layer = l, .training = training};
     GTT_OK(gt_layer_call(l, x, training) != NULL); /* builds in x's dtype (float64) */
-    gt_tensor *vars[4];
-    int nv = all_weights ? gt_layer_variables(l, vars, 4) : gt_layer_trainable_variables(l, vars, 4);
-    GTT_CHECK(nv <= 4, "%s: %d weights, the check takes at most 4", name, nv);
-    if (nv > 4)
-        nv = 4;
+    gt_tensor *vars[LCHECK_MAX_WEIGHTS];
+    int nv = all_weights ? gt_layer_variables(l, vars, LCHECK_MAX_WEIGHTS)
+                         : gt_layer_trainable_variables(l, vars, LCHECK_MAX_WEIGHTS);
+    GTT_CHECK(nv <= LCHECK_MAX_WEIGHTS, "%s: %d weights, the check takes at most %d", name, nv,
+              LCHECK_MAX_WEIGHTS);
+    if (nv > LCHECK_MAX_WEIGHTS)
+        nv = LCHECK_MAX_WEIGHTS;
     for (int i = 0; i < nv; i++) {
         bool variance = strcmp(gt_variable_name(vars[i]), "moving_variance") == 0;
         gt_tensor *val = variance ? gtt_rand_uniform(gt_tensor_rank(vars[i]), gt_tensor_shape(vars[i]),
@@ -272,7 +285,7 @@ void lcheck_layer_gradcheck(const char *name, gt_layer *l, gt_tensor *x, bool tr
         c.orig[i] = val;
     }
     c.nv = nv;
-    gt_tensor *in[5] = {x};
+    gt_tensor *in[1 + LCHECK_MAX_WEIGHTS] = {x};
     for (int i = 0; i < nv; i++)
         in[1 + i] = vars[i];
     /* First order (with forward mode and Jacobians) w.r.t. x and the weights; second order

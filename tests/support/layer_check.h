@@ -24,6 +24,9 @@ double lcheck_cfg(const char *key, int i);
 int lcheck_ref_shape(const char *key, int64_t *shape);
 /* Assigns the values of record key to the variable v (the counts must match). */
 void lcheck_set_var(gt_tensor *v, const char *key);
+/* Assigns the values of record key to vars[0..nv) in order, each taking as many values as it
+ * holds (the record's count must be their total). */
+void lcheck_set_vars(gt_tensor *const *vars, int nv, const char *key);
 
 /* y = layer(x, training) under a tape; compares y's shape with <key>.yshape, y with <key>.y,
  * and the gradients of sum(<key>.w * y) w.r.t. x (unless x is integer) and each trainable
@@ -34,11 +37,15 @@ void lcheck_forward_and_grads(const char *key, gt_layer *l, gt_tensor *x, bool t
 /* model.summary() at line_length, byte for byte against the `#S block|` lines of path. */
 void lcheck_summary(const gt_model *m, int line_length, const char *path, const char *block);
 
+/* The most weights lcheck_layer_gradcheck checks: a layer with more fails a check, and only
+ * its first LCHECK_MAX_WEIGHTS are checked. */
+enum { LCHECK_MAX_WEIGHTS = 4 };
+
 /* Builds l for x (float64), gives its (trainable, or with all_weights every) weights random
  * values (a "moving_variance" positive) and checks the gradients of its output w.r.t. x and
  * each weight: first order (with forward mode and Jacobians) against central differences,
  * then, unless opts->first_only, second order w.r.t. x and through the weights (the mixed
- * input/weight terms included). At most 4 weights. */
+ * input/weight terms included). At most LCHECK_MAX_WEIGHTS weights. */
 void lcheck_layer_gradcheck(const char *name, gt_layer *l, gt_tensor *x, bool training,
                             bool all_weights, const gtt_grad_opts *opts);
 
