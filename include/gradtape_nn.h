@@ -318,14 +318,23 @@ typedef enum gt_loss_kind {
     GT_LOSS_BINARY_CROSSENTROPY,
     GT_LOSS_MEAN_SQUARED_ERROR,
     GT_LOSS_MEAN_ABSOLUTE_ERROR,
-    GT_LOSS_HUBER
+    GT_LOSS_HUBER,
+    GT_LOSS_KL_DIVERGENCE,
+    GT_LOSS_POISSON,
+    GT_LOSS_LOG_COSH,
+    GT_LOSS_COSINE_SIMILARITY,
+    GT_LOSS_HINGE,
+    GT_LOSS_SQUARED_HINGE,
+    GT_LOSS_CATEGORICAL_HINGE,
+    GT_LOSS_MEAN_SQUARED_LOGARITHMIC_ERROR,
+    GT_LOSS_MEAN_ABSOLUTE_PERCENTAGE_ERROR
 } gt_loss_kind;
 
 /** Loss options; {0} = Keras defaults. Options a loss does not have must stay 0. */
 typedef struct gt_loss_desc {
     bool from_logits;       /**< cross-entropies */
     double label_smoothing; /**< CCE / BCE, in [0, 1] */
-    int axis;               /**< CCE class axis; 0 means -1 (write negative axes) */
+    int axis; /**< CCE / BCE / CosineSimilarity axis; 0 means -1 (write negative axes) */
     gt_reduction reduction;
     double delta; /**< Huber (0 -> 1.0) */
 } gt_loss_desc;
@@ -343,7 +352,33 @@ gt_loss *gt_binary_crossentropy(const gt_loss_desc *desc);
 gt_loss *gt_mean_squared_error(const gt_loss_desc *desc);
 gt_loss *gt_mean_absolute_error(const gt_loss_desc *desc);
 gt_loss *gt_huber(const gt_loss_desc *desc);
-/** Keras' loss name ("categorical_crossentropy", "huber_loss", ...). */
+/** keras.losses.KLDivergence: sum(t * log(t / p)) over the last axis, both clipped to
+ *  [1e-7, 1]. */
+gt_loss *gt_kl_divergence(const gt_loss_desc *desc);
+/** keras.losses.Poisson: mean(p - t * log(p + 1e-7)) over the last axis. */
+gt_loss *gt_poisson(const gt_loss_desc *desc);
+/** keras.losses.LogCosh: mean(log(cosh(p - t))) over the last axis, computed as
+ *  x + softplus(-2x) - log(2). */
+gt_loss *gt_log_cosh(const gt_loss_desc *desc);
+/** keras.losses.CosineSimilarity: -sum(l2_normalize(t) * l2_normalize(p)) over desc->axis
+ *  (default -1): the negative similarity, so minimising it aligns p with t. A zero vector
+ *  gives 0. */
+gt_loss *gt_cosine_similarity(const gt_loss_desc *desc);
+/** keras.losses.Hinge: mean(max(1 - t * p, 0)) over the last axis; labels that are all 0 or
+ *  1 are first mapped to -1 / 1 (otherwise used as given, normally -1 / 1). */
+gt_loss *gt_hinge(const gt_loss_desc *desc);
+/** keras.losses.SquaredHinge: mean(max(1 - t * p, 0)^2), labels as gt_hinge. */
+gt_loss *gt_squared_hinge(const gt_loss_desc *desc);
+/** keras.losses.CategoricalHinge: max(max((1 - t) * p) - sum(t * p) + 1, 0) over the last
+ *  axis (one-hot or -1 / 1 labels). */
+gt_loss *gt_categorical_hinge(const gt_loss_desc *desc);
+/** keras.losses.MeanSquaredLogarithmicError: mean((log(max(p, 1e-7) + 1) -
+ *  log(max(t, 1e-7) + 1))^2) over the last axis. */
+gt_loss *gt_mean_squared_logarithmic_error(const gt_loss_desc *desc);
+/** keras.losses.MeanAbsolutePercentageError: 100 * mean(|(t - p) / max(|t|, 1e-7)|) over the
+ *  last axis. */
+gt_loss *gt_mean_absolute_percentage_error(const gt_loss_desc *desc);
+/** Keras' loss name ("categorical_crossentropy", "huber_loss", "kl_divergence", ...). */
 const char *gt_loss_name(const gt_loss *loss);
 /** loss(y_true, y_pred, sample_weight): computes in y_pred's dtype; y_true is cast to it
  *  (integer labels too; SCCE labels go to int64). sample_weight may be NULL, a scalar, or
@@ -470,16 +505,42 @@ gt_metric *gt_metric_categorical_accuracy(const char *name);
 /** keras.metrics.SparseCategoricalAccuracy: y_true (integer class ids, trailing 1 allowed)
  *  == argmax(y_pred). */
 gt_metric *gt_metric_sparse_categorical_accuracy(const char *name);
-/** update_state(y_true, y_pred, sample_weight) for the accuracy metrics. */
+/** keras.metrics.BinaryAccuracy: fraction of (y_pred > threshold) equal to y_true, y_true
+ *  cast to y_pred's dtype. threshold 0 means Keras' 0.5 (GT_ZERO for 0). */
+gt_metric *gt_metric_binary_accuracy(const char *name, double threshold);
+/** keras.metrics.TopKCategoricalAccuracy: argmax(y_true) is among the k largest y_pred
+ *  (tf.math.in_top_k: ties at the k-th value count as in, a non-finite row as out). k 0
+ *  means Keras' 5; NULL and an error for k < 0. */
+gt_metric *gt_metric_top_k_categorical_accuracy(const char *name, int k);
+/** keras.metrics.SparseTopKCategoricalAccuracy: as gt_metric_top_k_categorical_accuracy
+ *  with y_true the class ids (one per row of y_pred; (batch, 1) allowed). */
+gt_metric *gt_metric_sparse_top_k_categorical_accuracy(const char *name, int k);
+/** keras.metrics.MeanSquaredError: the weighted mean of the per-sample mean((t - p)^2). */
+gt_metric *gt_metric_mean_squared_error(const char *name);
+/** keras.metrics.MeanAbsoluteError: the weighted mean of the per-sample mean(|t - p|). */
+gt_metric *gt_metric_mean_absolute_error(const char *name);
+/** keras.metrics.RootMeanSquaredError: sqrt of the weighted mean of (p - t)^2 (0 with no
+ *  updates). */
+gt_metric *gt_metric_root_mean_squared_error(const char *name);
+/** keras.metrics.Precision with one threshold: state true and false positives, y_true != 0
+ *  a positive label and y_pred > threshold a positive prediction, every element counted
+ *  (a per-sample weight weighs the whole row); result tp / (tp + fp), 0 when both are 0.
+ *  threshold 0 means Keras' 0.5 (GT_ZERO for 0); NULL and Keras' error outside [0, 1]. */
+gt_metric *gt_metric_precision(const char *name, double threshold);
+/** keras.metrics.Recall: as gt_metric_precision, result tp / (tp + fn). */
+gt_metric *gt_metric_recall(const char *name, double threshold);
+/** update_state(y_true, y_pred, sample_weight) for every metric but Mean. */
 bool gt_metric_update(gt_metric *m, const gt_tensor *y_true, const gt_tensor *y_pred,
                       const gt_tensor *sample_weight);
-/** update_state(values, sample_weight) for Mean. */
+/** update_state(values, sample_weight) for Mean (and the metrics that are a Mean of values;
+ *  an error for Precision and Recall). */
 bool gt_metric_update_values(gt_metric *m, const gt_tensor *values, const gt_tensor *sample_weight);
-/** result(): total / count in float32 (0 when count is 0, divide_no_nan). */
+/** result(): total / count in float32 (0 when count is 0, divide_no_nan); its sqrt for
+ *  RootMeanSquaredError; tp / (tp + fp) or tp / (tp + fn) for Precision and Recall. */
 double gt_metric_result(const gt_metric *m);
 /** reset_state(). */
 void gt_metric_reset(gt_metric *m);
-/** The metric's name ("mean", "accuracy", "categorical_accuracy", ...). */
+/** The metric's name ("mean", "accuracy", "binary_accuracy", "precision", ...). */
 const char *gt_metric_name(const gt_metric *m);
 /** Frees a metric. NULL is ignored. */
 void gt_metric_free(gt_metric *m);

@@ -1,5 +1,6 @@
 /* Initializers (shape, bounds, and moments on large samples), activations (Keras names, the
- * gelu check values, logits attached by softmax/sigmoid) and metrics against Keras 3. */
+ * gelu check values, logits attached by softmax/sigmoid) and metrics against Keras 3 (values,
+ * sample weights, reset, names) with their errors. */
 #include "gtt.h"
 #include "nn_ref.h"
 
@@ -235,6 +236,107 @@ static void metrics(void) {
     gt_scope_end();
 }
 
+/* Rows [from, from + count) of a rank-1 or rank-2 tensor. */
+static gt_tensor *rows(const gt_tensor *t, int64_t from, int64_t count) {
+    if (gt_tensor_rank(t) == 1)
+        return gt_slice(t, (int64_t[]){from}, (int64_t[]){count});
+    return gt_slice(t, (int64_t[]){from, 0}, (int64_t[]){count, gt_tensor_dim(t, 1)});
+}
+
+/* The protocol of gen_keras.py §7 for one metric, each result against Keras within 1e-6
+ * relative (float32 state and float32 sums of <= 18 terms, as Keras'): result() before any
+ * update; after update(rows 0-2) and update(rows 3-5, their weights); after reset; after one
+ * weighted update of all rows. The name is Keras'. */
+static void metric_protocol(const char *key, gt_metric *m, const char *name, const gt_tensor *yt,
+                            const gt_tensor *yp, const gt_tensor *sw) {
+    int64_t n;
+    const double *want = nnref_get(key, &n);
+    GTT_CHECK(m && want && n == 4, "%s: %s", key, gt_error() ? gt_error() : "");
+    if (!m || !want || n != 4)
+        return;
+    GTT_CHECK(strcmp(gt_metric_name(m), name) == 0, "%s: name %s", key, gt_metric_name(m));
+    double got[4];
+    got[0] = gt_metric_result(m);
+    GTT_OK(gt_metric_update(m, rows(yt, 0, 3), rows(yp, 0, 3), NULL));
+    GTT_OK(gt_metric_update(m, rows(yt, 3, 3), rows(yp, 3, 3), rows(sw, 3, 3)));
+    got[1] = gt_metric_result(m);
+    gt_metric_reset(m);
+    got[2] = gt_metric_result(m);
+    GTT_OK(gt_metric_update(m, yt, yp, sw));
+    got[3] = gt_metric_result(m);
+    for (int i = 0; i < 4; i++)
+        GTT_CHECK(fabs(got[i] - want[i]) <= 1e-7 + 1e-6 * fabs(want[i]), "%s[%d]: %.9g, want %.9g",
+                  key, i, got[i], want[i]);
+    gt_metric_free(m);
+}
+
+/* BinaryAccuracy, the top-k accuracies, MeanSquaredError, MeanAbsoluteError,
+ * RootMeanSquaredError, Precision and Recall against Keras; their errors. */
+static void more_metrics(void) {
+    gt_scope_begin();
+    gt_tensor *bt = nnref_tensor("met.b_true", GT_F32, GT_SHAPE(6, 3));
+    gt_tensor *bp = nnref_tensor("met.b_pred", GT_F32, GT_SHAPE(6, 3));
+    gt_tensor *kp = nnref_tensor("met.k_pred", GT_F32, GT_SHAPE(6, 8));
+    gt_tensor *ks = gt_cast(nnref_tensor("met.k_sparse", GT_F64, GT_SHAPE(6)), GT_I32);
+    gt_tensor *ko = nnref_tensor("met.k_onehot", GT_F32, GT_SHAPE(6, 8));
+    gt_tensor *rt = nnref_tensor("met.r_true", GT_F32, GT_SHAPE(6, 3));
+    gt_tensor *rp = nnref_tensor("met.r_pred", GT_F32, GT_SHAPE(6, 3));
+    gt_tensor *sw = nnref_tensor("met.sw7", GT_F32, GT_SHAPE(6));
+    metric_protocol("met.binary_accuracy", gt_metric_binary_accuracy(NULL, 0), "binary_accuracy",
+                    bt, bp, sw);
+    metric_protocol("met.binary_accuracy_t07", gt_metric_binary_accuracy(NULL, 0.7),
+                    "binary_accuracy", bt, bp, sw);
+    metric_protocol("met.top_k", gt_metric_top_k_categorical_accuracy(NULL, 0),
+                    "top_k_categorical_accuracy", ko, kp, sw);
+    metric_protocol("met.top_k2", gt_metric_top_k_categorical_accuracy(NULL, 2),
+                    "top_k_categorical_accuracy", ko, kp, sw);
+    metric_protocol("met.sparse_top_k", gt_metric_sparse_top_k_categorical_accuracy(NULL, 0),
+                    "sparse_top_k_categorical_accuracy", ks, kp, sw);
+    metric_protocol("met.sparse_top_k2_col", gt_metric_sparse_top_k_categorical_accuracy(NULL, 2),
+                    "sparse_top_k_categorical_accuracy", gt_reshape(ks, GT_SHAPE(6, 1)), kp, sw);
+    metric_protocol("met.mse", gt_metric_mean_squared_error(NULL), "mean_squared_error", rt, rp,
+                    sw);
+    metric_protocol("met.mae", gt_metric_mean_absolute_error(NULL), "mean_absolute_error", rt, rp,
+                    sw);
+    metric_protocol("met.rmse", gt_metric_root_mean_squared_error(NULL), "root_mean_squared_error",
+                    rt, rp, sw);
+    metric_protocol("met.precision", gt_metric_precision(NULL, 0), "precision", bt, bp, sw);
+    metric_protocol("met.precision_t07", gt_metric_precision(NULL, 0.7), "precision", bt, bp, sw);
+    metric_protocol("met.recall", gt_metric_recall(NULL, 0), "recall", bt, bp, sw);
+    metric_protocol("met.recall_t07", gt_metric_recall(NULL, 0.7), "recall", bt, bp, sw);
+    metric_protocol("met.precision_rank1", gt_metric_precision(NULL, 0), "precision",
+                    gt_reshape(gt_slice(bt, (int64_t[]){0, 0}, (int64_t[]){6, 1}), GT_SHAPE(6)),
+                    gt_reshape(gt_slice(bp, (int64_t[]){0, 0}, (int64_t[]){6, 1}), GT_SHAPE(6)),
+                    sw);
+    /* a user's name; GT_ZERO is a threshold of 0 (every positive prediction counts) */
+    gt_metric *m = gt_metric_recall("rec", GT_ZERO);
+    GTT_CHECK(strcmp(gt_metric_name(m), "rec") == 0, "name");
+    GTT_OK(gt_metric_update(m, bt, bp, NULL));
+    GTT_CLOSE(gt_metric_result(m), 1.0, 0, 0);
+    GTT_CHECK(!gt_metric_update_values(m, bp, NULL), "values on recall");
+    GTT_ERROR_HAS("use gt_metric_update");
+    gt_metric_free(m);
+    /* errors */
+    GTT_CHECK(!gt_metric_precision(NULL, 1.5), "threshold range");
+    GTT_ERROR_HAS("precision: Threshold values must be in [0, 1]. Received: [1.5]");
+    GTT_CHECK(!gt_metric_recall(NULL, -0.25), "threshold range");
+    GTT_ERROR_HAS("Received: [-0.25]");
+    GTT_CHECK(!gt_metric_top_k_categorical_accuracy(NULL, -1), "k");
+    GTT_ERROR_HAS("k must be positive");
+    m = gt_metric_sparse_top_k_categorical_accuracy(NULL, 0);
+    GTT_CHECK(!gt_metric_update(m, gt_slice(ks, (int64_t[]){0}, (int64_t[]){5}), kp, NULL),
+              "top-k rows");
+    GTT_ERROR_HAS("y_true must have one class per row of y_pred. Received: y_true.shape=(5,)");
+    GTT_CHECK(!gt_metric_update(m, ks, gt_reshape(kp, GT_SHAPE(48)), NULL), "top-k rank");
+    GTT_ERROR_HAS("y_pred must have rank >= 2");
+    gt_metric_free(m);
+    m = gt_metric_precision(NULL, 0);
+    GTT_CHECK(!gt_metric_update(m, ko, bp, NULL), "precision shapes");
+    GTT_ERROR_HAS("same number of values. Received: y_true.shape=(6, 8), y_pred.shape=(6, 3)");
+    gt_metric_free(m);
+    gt_scope_end();
+}
+
 int main(void) {
     nnref_capture_warnings();
     if (!nnref_load(GT_TEST_DATA_DIR "/keras_ref.txt"))
@@ -242,6 +344,7 @@ int main(void) {
     initializers();
     activations();
     metrics();
+    more_metrics();
     nnref_free();
     return gtt_finish();
 }

@@ -161,6 +161,116 @@ static const lcase cases[] = {
      {4, 3},
      {4, 3},
      GT_F32},
+    {"kld",
+     GT_LOSS_KL_DIVERGENCE,
+     {0},
+     "loss.pos_true",
+     "loss.pos_pred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"poisson",
+     GT_LOSS_POISSON,
+     {0},
+     "loss.pos_true",
+     "loss.pos_pred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"log_cosh",
+     GT_LOSS_LOG_COSH,
+     {0},
+     "loss.rtrue",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"cosine",
+     GT_LOSS_COSINE_SIMILARITY,
+     {0},
+     "loss.cos_true",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"hinge",
+     GT_LOSS_HINGE,
+     {0},
+     "loss.onehot",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"hinge_pm1",
+     GT_LOSS_HINGE,
+     {0},
+     "loss.pm1",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"squared_hinge",
+     GT_LOSS_SQUARED_HINGE,
+     {0},
+     "loss.onehot",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"squared_hinge_pm1",
+     GT_LOSS_SQUARED_HINGE,
+     {0},
+     "loss.pm1",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"categorical_hinge",
+     GT_LOSS_CATEGORICAL_HINGE,
+     {0},
+     "loss.onehot",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"msle",
+     GT_LOSS_MEAN_SQUARED_LOGARITHMIC_ERROR,
+     {0},
+     "loss.rtrue",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
+    {"mape",
+     GT_LOSS_MEAN_ABSOLUTE_PERCENTAGE_ERROR,
+     {0},
+     "loss.rtrue",
+     "loss.rpred",
+     2,
+     2,
+     {4, 3},
+     {4, 3},
+     GT_F32},
 };
 
 static const char *const red_names[] = {"sum_over_batch_size", "sum", "none",
@@ -202,6 +312,31 @@ static void against_keras(void) {
                 gt_scope_end();
             }
     }
+    /* CosineSimilarity(axis=0) on the transposed inputs: every reduction, value and gradient */
+    for (int r = 0; r < 4; r++)
+        for (int weighted = 0; weighted < 2; weighted++) {
+            if (r == GT_REDUCTION_MEAN_WITH_SAMPLE_WEIGHT && !weighted)
+                continue;
+            gt_scope_begin();
+            gt_loss *l = gt_cosine_similarity(&(gt_loss_desc){.axis = -2, .reduction = r});
+            gt_tensor *yt =
+                gt_transpose(nnref_tensor("loss.cos_true", GT_F32, GT_SHAPE(4, 3)), NULL);
+            gt_tensor *yp = gt_transpose(nnref_tensor("loss.rpred", GT_F32, GT_SHAPE(4, 3)), NULL);
+            gt_tensor *sw = weighted ? nnref_tensor("loss.sw", GT_F32, GT_SHAPE(4)) : NULL;
+            gt_tape *tape = gt_tape_begin(NULL);
+            gt_tape_watch(tape, yp);
+            gt_tensor *val = gt_loss_call(l, yt, yp, sw);
+            gt_tape_end(tape);
+            char key[160];
+            snprintf(key, sizeof key, "loss.cosine_axis0.%s%s", red_names[r],
+                     weighted ? ".sw" : "");
+            nnref_check(key, val, 1e-7, 1e-5);
+            strcat(key, ".grad");
+            nnref_check(key, gt_gradient(tape, val, yp), 1e-7, 1e-5);
+            gt_tape_free(tape);
+            gt_loss_free(l);
+            gt_scope_end();
+        }
     /* axis = 0 (the class axis first): Keras' axis argument */
     gt_scope_begin();
     gt_loss *l = gt_categorical_crossentropy(&(gt_loss_desc){.axis = -2});
@@ -231,6 +366,30 @@ static void check_values(void) {
     gt_tensor *ht = gt_tensor_new(GT_F32, GT_SHAPE(2, 2), (float[]){0, 1, 0, 0});
     gt_tensor *hp = gt_tensor_new(GT_F32, GT_SHAPE(2, 2), (float[]){0.6f, 0.4f, 0.4f, 0.6f});
     GTT_CLOSE(gt_item(gt_loss_call(hub, ht, hp, NULL)), 0.155, 1e-7, 0);
+    /* CosineSimilarity(axis=1) doc example: -0.5 (a loss: the negative similarity) */
+    gt_loss *cs = gt_cosine_similarity(NULL);
+    gt_tensor *ct = gt_tensor_new(GT_F32, GT_SHAPE(2, 2), (float[]){0, 1, 1, 1});
+    gt_tensor *cp = gt_tensor_new(GT_F32, GT_SHAPE(2, 2), (float[]){1, 0, 1, 1});
+    nnref_check("loss.doc.cosine", gt_loss_call(cs, ct, cp, NULL), 1e-7, 0);
+    gt_loss_free(cs);
+    /* Keras' names */
+    static const struct {
+        gt_loss *(*make)(const gt_loss_desc *);
+        const char *name;
+    } names[] = {{gt_kl_divergence, "kl_divergence"},
+                 {gt_poisson, "poisson"},
+                 {gt_log_cosh, "log_cosh"},
+                 {gt_cosine_similarity, "cosine_similarity"},
+                 {gt_hinge, "hinge"},
+                 {gt_squared_hinge, "squared_hinge"},
+                 {gt_categorical_hinge, "categorical_hinge"},
+                 {gt_mean_squared_logarithmic_error, "mean_squared_logarithmic_error"},
+                 {gt_mean_absolute_percentage_error, "mean_absolute_percentage_error"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        gt_loss *l = names[i].make(NULL);
+        GTT_CHECK(l && strcmp(gt_loss_name(l), names[i].name) == 0, "%s", names[i].name);
+        gt_loss_free(l);
+    }
     /* softmax / sigmoid outputs keep their logits: CCE/BCE compute from them (Keras) */
     gt_tensor *ext = nnref_tensor("loss.ext_logits", GT_F32, GT_SHAPE(2, 3));
     gt_tensor *et = nnref_tensor("loss.ext_true", GT_F32, GT_SHAPE(2, 3));
@@ -289,6 +448,15 @@ static void gradchecks(void) {
                                                     (double[]){0.3, -0.7, 1.6, -2.2, 0.45, -0.2,
                                                                0.9, -1.3, 2.5, -0.6, 0.15, 1.1}));
     gt_tensor *sw = gt_tensor_new(GT_F64, GT_SHAPE(3), (double[]){0.5, 2, 1});
+    /* positive targets and predictions inside KLDivergence's clip range [1e-7, 1] */
+    gt_tensor *ptrue = gtt_rand_uniform(GT_SHAPE(3, 4), 0.05, 0.95, 10);
+    gt_tensor *ppred = gtt_rand_uniform(GT_SHAPE(3, 4), 0.05, 0.95, 11);
+    /* hinge predictions: every margin 1 - t * p at least 0.15 away from the kink at 0 */
+    gt_tensor *pm1 = gt_tensor_new(GT_F64, GT_SHAPE(3, 4),
+                                   (double[]){1, -1, -1, 1, -1, 1, 1, -1, 1, 1, -1, -1});
+    gt_tensor *hpred = gt_tensor_new(GT_F64, GT_SHAPE(3, 4),
+                                     (double[]){0.3, -1.4, 0.6, 2.1, 0.5, -0.2, 1.6, -0.7, -0.4,
+                                                0.8, -1.9, 0.25});
     struct {
         const char *name;
         gt_loss *loss;
@@ -308,6 +476,18 @@ static void gradchecks(void) {
         {"mae", gt_mean_absolute_error(NULL), target, rpred},
         {"huber", gt_huber(NULL), target, rpred},
         {"huber delta", gt_huber(&(gt_loss_desc){.delta = 0.5}), target, rpred},
+        {"kld", gt_kl_divergence(NULL), ptrue, ppred},
+        {"poisson", gt_poisson(&(gt_loss_desc){.reduction = GT_REDUCTION_SUM}), ptrue, ppred},
+        {"log_cosh", gt_log_cosh(NULL), target, rpred},
+        {"cosine", gt_cosine_similarity(NULL), target, rpred},
+        {"cosine axis0", gt_cosine_similarity(&(gt_loss_desc){.axis = -2}),
+         gt_transpose(target, NULL), gt_transpose(rpred, NULL)},
+        {"hinge", gt_hinge(NULL), pm1, hpred},
+        {"hinge 0/1", gt_hinge(NULL), bin, hpred},
+        {"squared hinge", gt_squared_hinge(NULL), pm1, hpred},
+        {"categorical hinge", gt_categorical_hinge(NULL), onehot, hpred},
+        {"msle", gt_mean_squared_logarithmic_error(NULL), ptrue, ppred},
+        {"mape", gt_mean_absolute_percentage_error(NULL), target, rpred},
     };
     for (size_t i = 0; i < sizeof fd / sizeof fd[0]; i++) {
         for (int w = 0; w < 2; w++) {
@@ -315,8 +495,8 @@ static void gradchecks(void) {
             gt_tensor *x[1] = {(gt_tensor *)fd[i].x};
             char name[64];
             snprintf(name, sizeof name, "%s%s", fd[i].name, w ? " weighted" : "");
-            /* first order only where TF itself lacks a second derivative is not the case
-             * here: every loss is built from ops with second-order rules */
+            /* every loss is built from ops with second-order rules, and every input is away
+             * from the kinks (abs, max, clip): first and second order throughout */
             gtt_gradcheck(name, fd_fn, &c, 1, x, NULL);
         }
         gt_loss_free(fd[i].loss);
@@ -354,6 +534,26 @@ static void errors(void) {
     GTT_ERROR_HAS("delta must be >= 0");
     GTT_CHECK(!gt_loss_new(GT_LOSS_MEAN_SQUARED_ERROR, &(gt_loss_desc){.reduction = 9}), "red");
     GTT_ERROR_HAS("Invalid value for argument `reduction`");
+    /* the wrapped losses broadcast y_true against y_pred as Keras' ops do; shapes that do
+     * not broadcast are the op's error (TensorFlow's "Incompatible shapes: [4,2] vs. [4,3]",
+     * gradtape's op text) */
+    for (int k = GT_LOSS_KL_DIVERGENCE; k <= GT_LOSS_MEAN_ABSOLUTE_PERCENTAGE_ERROR; k++) {
+        gt_loss *l = gt_loss_new((gt_loss_kind)k, NULL);
+        GTT_CHECK(!gt_loss_call(l, gt_fill(GT_F32, GT_SHAPE(4, 2), 0.5), p, NULL), "%s shape",
+                  gt_loss_name(l));
+        GTT_ERROR_HAS("are not broadcastable (dimension");
+        GTT_CHECK(!gt_loss_new((gt_loss_kind)k, &(gt_loss_desc){.from_logits = true}),
+                  "%s from_logits", gt_loss_name(l));
+        GTT_ERROR_HAS("Argument(s) not recognized: from_logits");
+        gt_loss_free(l);
+    }
+    GTT_CHECK(!gt_hinge(&(gt_loss_desc){.axis = -2}), "hinge axis");
+    GTT_ERROR_HAS("hinge: Argument(s) not recognized: axis");
+    GTT_CHECK(!gt_poisson(&(gt_loss_desc){.label_smoothing = 0.1}), "poisson label_smoothing");
+    GTT_ERROR_HAS("poisson: Argument(s) not recognized: label_smoothing");
+    GTT_CHECK(!gt_loss_new((gt_loss_kind)(GT_LOSS_MEAN_ABSOLUTE_PERCENTAGE_ERROR + 1), NULL),
+              "kind");
+    GTT_ERROR_HAS("loss: unknown kind");
     /* one class: Keras' SyntaxWarning, then the value */
     nnref_warnings = 0;
     gt_loss_call(cce, gt_ones(GT_F32, GT_SHAPE(2, 1)), gt_ones(GT_F32, GT_SHAPE(2, 1)), NULL);

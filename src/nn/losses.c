@@ -1,5 +1,6 @@
-/* keras.losses: Keras 3's per-sample formulas (losses/losses.py, backend/tensorflow/nn.py),
- * the `_keras_logits` shortcut, and reduce_weighted_values (losses/loss.py). */
+/* keras.losses: Keras 3's per-sample formulas (losses/losses.py, backend/tensorflow/nn.py,
+ * ops/nn.py's normalize), the `_keras_logits` shortcut, and reduce_weighted_values
+ * (losses/loss.py). */
 #include "nn_internal.h"
 
 #include <stdlib.h>
@@ -19,6 +20,15 @@ static const char *const loss_names[] = {
     [GT_LOSS_MEAN_SQUARED_ERROR] = "mean_squared_error",
     [GT_LOSS_MEAN_ABSOLUTE_ERROR] = "mean_absolute_error",
     [GT_LOSS_HUBER] = "huber_loss",
+    [GT_LOSS_KL_DIVERGENCE] = "kl_divergence",
+    [GT_LOSS_POISSON] = "poisson",
+    [GT_LOSS_LOG_COSH] = "log_cosh",
+    [GT_LOSS_COSINE_SIMILARITY] = "cosine_similarity",
+    [GT_LOSS_HINGE] = "hinge",
+    [GT_LOSS_SQUARED_HINGE] = "squared_hinge",
+    [GT_LOSS_CATEGORICAL_HINGE] = "categorical_hinge",
+    [GT_LOSS_MEAN_SQUARED_LOGARITHMIC_ERROR] = "mean_squared_logarithmic_error",
+    [GT_LOSS_MEAN_ABSOLUTE_PERCENTAGE_ERROR] = "mean_absolute_percentage_error",
 };
 
 const char *gt_loss_name(const gt_loss *l) {
@@ -27,7 +37,8 @@ const char *gt_loss_name(const gt_loss *l) {
 
 gt_loss *gt_loss_new(gt_loss_kind kind, const gt_loss_desc *desc) {
     gt_loss_desc d = desc ? *desc : (gt_loss_desc){0};
-    if (kind < GT_LOSS_CATEGORICAL_CROSSENTROPY || kind > GT_LOSS_HUBER) {
+    if (kind < GT_LOSS_CATEGORICAL_CROSSENTROPY ||
+        (size_t)kind >= sizeof loss_names / sizeof loss_names[0]) {
         nn_error("loss: unknown kind %d", (int)kind);
         return NULL;
     }
@@ -56,7 +67,7 @@ gt_loss *gt_loss_new(gt_loss_kind kind, const gt_loss_desc *desc) {
     if (d.axis == 0)
         d.axis = -1;
     if (d.axis != -1 && kind != GT_LOSS_CATEGORICAL_CROSSENTROPY &&
-        kind != GT_LOSS_BINARY_CROSSENTROPY) {
+        kind != GT_LOSS_BINARY_CROSSENTROPY && kind != GT_LOSS_COSINE_SIMILARITY) {
         if (kind == GT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
             nn_error("%s: Only axis=-1 is currently supported. Received: axis=%d", name, d.axis);
         else
@@ -101,6 +112,33 @@ gt_loss *gt_mean_absolute_error(const gt_loss_desc *d) {
 }
 gt_loss *gt_huber(const gt_loss_desc *d) {
     return gt_loss_new(GT_LOSS_HUBER, d);
+}
+gt_loss *gt_kl_divergence(const gt_loss_desc *d) {
+    return gt_loss_new(GT_LOSS_KL_DIVERGENCE, d);
+}
+gt_loss *gt_poisson(const gt_loss_desc *d) {
+    return gt_loss_new(GT_LOSS_POISSON, d);
+}
+gt_loss *gt_log_cosh(const gt_loss_desc *d) {
+    return gt_loss_new(GT_LOSS_LOG_COSH, d);
+}
+gt_loss *gt_cosine_similarity(const gt_loss_desc *d) {
+    return gt_loss_new(GT_LOSS_COSINE_SIMILARITY, d);
+}
+gt_loss *gt_hinge(const gt_loss_desc *d) {
+    return gt_loss_new(GT_LOSS_HINGE, d);
+}
+gt_loss *gt_squared_hinge(const gt_loss_desc *d) {
+    return gt_loss_new(GT_LOSS_SQUARED_HINGE, d);
+}
+gt_loss *gt_categorical_hinge(const gt_loss_desc *d) {
+    return gt_loss_new(GT_LOSS_CATEGORICAL_HINGE, d);
+}
+gt_loss *gt_mean_squared_logarithmic_error(const gt_loss_desc *d) {
+    return gt_loss_new(GT_LOSS_MEAN_SQUARED_LOGARITHMIC_ERROR, d);
+}
+gt_loss *gt_mean_absolute_percentage_error(const gt_loss_desc *d) {
+    return gt_loss_new(GT_LOSS_MEAN_ABSOLUTE_PERCENTAGE_ERROR, d);
 }
 void gt_loss_free(gt_loss *l) {
     free(l);
@@ -154,15 +192,15 @@ static bool same_shape_check(const gt_tensor *t, const gt_tensor *o) {
     return false;
 }
 
+/* Keras' backend.epsilon() (1e-7) converted to dtype dt, as ops convert Python floats. */
+static double epsilon_of(gt_dtype dt) {
+    return dt == GT_F32 ? (double)1e-7f : 1e-7;
+}
+
 /* Keras' epsilon() clip bounds, converted to the prediction's dtype as clip_by_value does. */
 static void clip_bounds(gt_dtype dt, double *lo, double *hi) {
-    if (dt == GT_F32) {
-        *lo = (double)1e-7f;
-        *hi = (double)(float)(1.0 - 1e-7);
-    } else {
-        *lo = 1e-7;
-        *hi = 1.0 - 1e-7;
-    }
+    *lo = epsilon_of(dt);
+    *hi = dt == GT_F32 ? (double)(float)(1.0 - 1e-7) : 1.0 - 1e-7;
 }
 
 /* The prediction to compute from: its attached logits when it has some (Keras' _get_logits),
@@ -276,24 +314,94 @@ static gt_tensor *bce(const gt_loss *l, const gt_tensor *yt, const gt_tensor *yp
     return gt_reduce_mean(v, GT_AXES(l->d.axis), false);
 }
 
-static gt_tensor *regression(const gt_loss *l, const gt_tensor *yt, const gt_tensor *yp) {
+static gt_tensor *mean_last(const gt_tensor *x) {
+    return gt_reduce_mean(x, GT_AXES(-1), false);
+}
+
+/* Keras' convert_binary_labels_to_hinge: labels that are all 0 or 1 become -1 or 1; any other
+ * labels are used as they are. */
+static const gt_tensor *hinge_labels(const gt_tensor *yt) {
+    gt_dtype dt = gt_tensor_dtype(yt);
+    gt_tensor *binary =
+        gt_logical_or(gt_equal(yt, gt_scalar_of(dt, 0)), gt_equal(yt, gt_scalar_of(dt, 1)));
+    gt_tensor *others = gt_reduce_sum(gt_cast(gt_logical_not(binary), dt), GT_ALL, false);
+    if (!others)
+        return NULL;
+    return gt_item(others) == 0 ? gt_sub_s(gt_mul_s(yt, 2.0), 1.0) : yt;
+}
+
+/* max(1 - y_true * y_pred, 0) of the hinge losses. */
+static gt_tensor *hinge_margin(const gt_tensor *yt, const gt_tensor *yp) {
+    return gt_maximum_s(gt_rsub_s(1.0, gt_mul(hinge_labels(yt), yp)), 0.0);
+}
+
+/* ops.normalize(x, axis) with order 2: x * min(rsqrt(sum(x^2)), 1 / epsilon). */
+static gt_tensor *l2_normalize(const gt_tensor *x, int axis) {
+    gt_tensor *ss = gt_reduce_sum(gt_square(x), GT_AXES(axis), true);
+    return gt_mul(x, gt_minimum_s(gt_rsqrt(ss), 1.0 / 1e-7));
+}
+
+/* The losses of LossFunctionWrapper: squeeze_or_expand_to_same_rank, then Keras' per-sample
+ * function, which reduces the last axis (CosineSimilarity: its axis). */
+static gt_tensor *wrapped_fn(const gt_loss *l, const gt_tensor *yt, const gt_tensor *yp) {
     same_rank(&yt, &yp);
     if (!yt || !yp)
         return NULL;
+    const gt_dtype dt = gt_tensor_dtype(yp);
+    const double eps = epsilon_of(dt);
     switch (l->kind) {
     case GT_LOSS_MEAN_SQUARED_ERROR:
-        return gt_reduce_mean(gt_square(gt_sub(yt, yp)), GT_AXES(-1), false);
+        return mean_last(gt_square(gt_sub(yt, yp)));
     case GT_LOSS_MEAN_ABSOLUTE_ERROR:
-        return gt_reduce_mean(gt_abs(gt_sub(yt, yp)), GT_AXES(-1), false);
-    default: { /* Huber */
+        return mean_last(gt_abs(gt_sub(yt, yp)));
+    case GT_LOSS_HUBER: {
         double delta = l->d.delta;
         gt_tensor *e = gt_sub(yp, yt);
         gt_tensor *ae = gt_abs(e);
         gt_tensor *quad = gt_mul_s(gt_square(e), 0.5);
         gt_tensor *lin = gt_sub_s(gt_mul_s(ae, delta), 0.5 * delta * delta);
-        gt_tensor *cond = gt_less_equal(ae, gt_scalar_of(gt_tensor_dtype(yp), delta));
-        return gt_reduce_mean(gt_where(cond, quad, lin), GT_AXES(-1), false);
+        gt_tensor *cond = gt_less_equal(ae, gt_scalar_of(dt, delta));
+        return mean_last(gt_where(cond, quad, lin));
     }
+    case GT_LOSS_KL_DIVERGENCE: {
+        gt_tensor *t = gt_clip_by_value(yt, eps, 1.0);
+        gt_tensor *p = gt_clip_by_value(yp, eps, 1.0);
+        return gt_reduce_sum(gt_mul(t, gt_log(gt_div(t, p))), GT_AXES(-1), false);
+    }
+    case GT_LOSS_POISSON:
+        return mean_last(gt_sub(yp, gt_mul(yt, gt_log(gt_add_s(yp, eps)))));
+    case GT_LOSS_LOG_COSH: {
+        /* x + softplus(-2x) - log(2), Keras' log(2) computed in float32 (ops.log(2.0)) */
+        gt_tensor *x = gt_sub(yp, yt);
+        gt_tensor *v = gt_add(x, gt_softplus(gt_mul_s(x, -2.0)));
+        return mean_last(gt_sub_s(v, (double)logf(2.0f)));
+    }
+    case GT_LOSS_COSINE_SIMILARITY: {
+        gt_tensor *p = l2_normalize(yp, l->d.axis);
+        gt_tensor *t = l2_normalize(yt, l->d.axis);
+        return gt_neg(gt_reduce_sum(gt_mul(t, p), GT_AXES(l->d.axis), false));
+    }
+    case GT_LOSS_HINGE:
+        return mean_last(hinge_margin(yt, yp));
+    case GT_LOSS_SQUARED_HINGE:
+        return mean_last(gt_square(hinge_margin(yt, yp)));
+    case GT_LOSS_CATEGORICAL_HINGE: {
+        gt_tensor *pos = gt_reduce_sum(gt_mul(yt, yp), GT_AXES(-1), false);
+        gt_tensor *neg = gt_reduce_max(gt_mul(gt_rsub_s(1.0, yt), yp), GT_AXES(-1), false);
+        return gt_maximum_s(gt_add_s(gt_sub(neg, pos), 1.0), 0.0);
+    }
+    case GT_LOSS_MEAN_SQUARED_LOGARITHMIC_ERROR: {
+        gt_tensor *lp = gt_log(gt_add_s(gt_maximum_s(yp, eps), 1.0));
+        gt_tensor *lt = gt_log(gt_add_s(gt_maximum_s(yt, eps), 1.0));
+        return mean_last(gt_square(gt_sub(lp, lt)));
+    }
+    case GT_LOSS_MEAN_ABSOLUTE_PERCENTAGE_ERROR: {
+        gt_tensor *diff = gt_abs(gt_div(gt_sub(yt, yp), gt_maximum_s(gt_abs(yt), eps)));
+        return gt_mul_s(mean_last(diff), 100.0);
+    }
+    default: /* the cross-entropies are not wrapped functions */
+        nn_error("%s: internal error: not a wrapped loss", loss_names[l->kind]);
+        return NULL;
     }
 }
 
@@ -374,7 +482,7 @@ gt_tensor *gt_loss_call(const gt_loss *l, const gt_tensor *y_true, const gt_tens
         values = bce(l, y_true, y_pred);
         break;
     default:
-        values = regression(l, y_true, y_pred);
+        values = wrapped_fn(l, y_true, y_pred);
         break;
     }
     return reduce_weighted(values, sample_weight, l->d.reduction);

@@ -266,20 +266,29 @@ loss_cases = {
     "huber": (lambda r: L.Huber(reduction=r), rtrue, rpred),
     "huber_delta": (lambda r: L.Huber(delta=0.5, reduction=r), rtrue, rpred),
 }
-for name, (make, yt, yp) in loss_cases.items():
-    for red in ("sum_over_batch_size", "sum", "none", "mean_with_sample_weight"):
-        for weighted in (False, True):
-            if red == "mean_with_sample_weight" and not weighted:
-                continue
-            lf = make(red)
-            x = tf.Variable(yp)
-            with tf.GradientTape() as tape:
-                val = lf(tf.constant(yt), x, sample_weight=tf.constant(sw) if weighted else None)
-                tot = tf.reduce_sum(val)
-            g = tape.gradient(tot, x)
-            tag = f"loss.{name}.{red}" + (".sw" if weighted else "")
-            put(tag, val.numpy())
-            put(tag + ".grad", g.numpy())
+
+
+def put_loss_cases(cases):
+    """Each loss for every reduction, with and without the sample weights sw: its value and
+    the gradient of sum(value) w.r.t. y_pred."""
+    for name, (make, yt, yp) in cases.items():
+        for red in ("sum_over_batch_size", "sum", "none", "mean_with_sample_weight"):
+            for weighted in (False, True):
+                if red == "mean_with_sample_weight" and not weighted:
+                    continue
+                lf = make(red)
+                x = tf.Variable(yp)
+                with tf.GradientTape() as tape:
+                    val = lf(tf.constant(yt), x,
+                             sample_weight=tf.constant(sw) if weighted else None)
+                    tot = tf.reduce_sum(val)
+                g = tape.gradient(tot, x)
+                tag = f"loss.{name}.{red}" + (".sw" if weighted else "")
+                put(tag, val.numpy())
+                put(tag + ".grad", g.numpy())
+
+
+put_loss_cases(loss_cases)
 
 # The _keras_logits shortcut: softmax of extreme logits given to CCE(from_logits=False) is
 # computed from the logits (not from clipped probabilities).
@@ -399,6 +408,85 @@ out, _ = captured(lambda: tn_hist.append(tn_model.fit(
     callbacks=[keras.callbacks.TerminateOnNaN()])))
 put("tnan.loss", tn_hist[0].history["loss"])
 put_text("tnan.stdout", out)
+
+# ---------------------------------------------------------------------------------------------
+# 7. More losses (as in 4, on 4's inputs and some new ones) and more metrics. Drawn from their
+#    own generator and written after everything else, so the records above stay as they were.
+# ---------------------------------------------------------------------------------------------
+rng7 = np.random.default_rng(20250611)
+pos_true = rng7.uniform(0.0, 1.0, size=(4, 3)).astype(np.float32)
+pos_true[3, 0] = 0.0  # clipped to epsilon by KLDivergence
+pos_pred = rng7.uniform(0.05, 1.5, size=(4, 3)).astype(np.float32)
+pos_pred[2, 1] = 0.0  # clipped by KLDivergence, log(0 + epsilon) in Poisson
+cos_true = rtrue.copy()
+cos_true[3] = 0.0  # a zero vector: similarity 0
+pm1 = np.where(rng7.uniform(size=(4, 3)) < 0.5, -1.0, 1.0).astype(np.float32)
+for k, v in [("loss.pos_true", pos_true), ("loss.pos_pred", pos_pred),
+             ("loss.cos_true", cos_true), ("loss.pm1", pm1)]:
+    put(k, v)
+put_loss_cases({
+    "kld": (lambda r: L.KLDivergence(reduction=r), pos_true, pos_pred),
+    "poisson": (lambda r: L.Poisson(reduction=r), pos_true, pos_pred),
+    "log_cosh": (lambda r: L.LogCosh(reduction=r), rtrue, rpred),
+    "cosine": (lambda r: L.CosineSimilarity(reduction=r), cos_true, rpred),
+    "cosine_axis0": (lambda r: L.CosineSimilarity(axis=0, reduction=r), cos_true.T.copy(),
+                     rpred.T.copy()),
+    "hinge": (lambda r: L.Hinge(reduction=r), onehot, rpred),  # 0/1 labels -> -1/1
+    "hinge_pm1": (lambda r: L.Hinge(reduction=r), pm1, rpred),
+    "squared_hinge": (lambda r: L.SquaredHinge(reduction=r), onehot, rpred),
+    "squared_hinge_pm1": (lambda r: L.SquaredHinge(reduction=r), pm1, rpred),
+    "categorical_hinge": (lambda r: L.CategoricalHinge(reduction=r), onehot, rpred),
+    "msle": (lambda r: L.MeanSquaredLogarithmicError(reduction=r), rtrue, rpred),
+    "mape": (lambda r: L.MeanAbsolutePercentageError(reduction=r), rtrue, rpred),
+})
+# Keras' documented values
+put("loss.doc.cosine", L.CosineSimilarity(axis=1)([[0., 1.], [1., 1.]], [[1., 0.], [1., 1.]]))
+
+# Metrics: for each, result() before any update, after update(first 3 rows) and
+# update(last 3 rows, their sample weights), after reset_state(), and after one weighted
+# update of all rows following the reset.
+mb_true = rng7.integers(0, 2, size=(6, 3)).astype(np.float32)
+# predictions that lean towards the labels, so every confusion-matrix count is exercised
+mb_pred = (0.4 * mb_true + rng7.uniform(0.0, 0.6, size=(6, 3))).astype(np.float32)
+mb_pred[0, 0] = 0.5  # at the threshold: not above it
+mk_pred = rng7.standard_normal((6, 8)).astype(np.float32)
+mk_sparse = rng7.integers(0, 8, size=(6,)).astype(np.int32)
+mk_pred[1] = 0.25  # all tied: in the top k for any k
+mk_onehot = np.eye(8, dtype=np.float32)[mk_sparse]
+mr_true, mr_pred = (rng7.standard_normal((6, 3)).astype(np.float32) for _ in range(2))
+m7_sw = np.array([1.0, 0.5, 2.0, 0.0, 1.5, 1.0], dtype=np.float32)
+for k, v in [("met.b_true", mb_true), ("met.b_pred", mb_pred), ("met.k_pred", mk_pred),
+             ("met.k_sparse", mk_sparse), ("met.k_onehot", mk_onehot), ("met.r_true", mr_true),
+             ("met.r_pred", mr_pred), ("met.sw7", m7_sw)]:
+    put(k, v)
+metric_cases = {
+    "binary_accuracy": (lambda: M.BinaryAccuracy(), mb_true, mb_pred),
+    "binary_accuracy_t07": (lambda: M.BinaryAccuracy(threshold=0.7), mb_true, mb_pred),
+    "top_k": (lambda: M.TopKCategoricalAccuracy(), mk_onehot, mk_pred),
+    "top_k2": (lambda: M.TopKCategoricalAccuracy(k=2), mk_onehot, mk_pred),
+    "sparse_top_k": (lambda: M.SparseTopKCategoricalAccuracy(), mk_sparse, mk_pred),
+    "sparse_top_k2_col": (lambda: M.SparseTopKCategoricalAccuracy(k=2), mk_sparse.reshape(6, 1),
+                          mk_pred),
+    "mse": (lambda: M.MeanSquaredError(), mr_true, mr_pred),
+    "mae": (lambda: M.MeanAbsoluteError(), mr_true, mr_pred),
+    "rmse": (lambda: M.RootMeanSquaredError(), mr_true, mr_pred),
+    "precision": (lambda: M.Precision(), mb_true, mb_pred),
+    "precision_t07": (lambda: M.Precision(thresholds=0.7), mb_true, mb_pred),
+    "recall": (lambda: M.Recall(), mb_true, mb_pred),
+    "recall_t07": (lambda: M.Recall(thresholds=0.7), mb_true, mb_pred),
+    "precision_rank1": (lambda: M.Precision(), mb_true[:, 0].copy(), mb_pred[:, 0].copy()),
+}
+for name, (make, yt, yp) in metric_cases.items():
+    m = make()
+    vals = [m.result()]
+    m.update_state(yt[:3], yp[:3])
+    m.update_state(yt[3:], yp[3:], sample_weight=m7_sw[3:])
+    vals.append(m.result())
+    m.reset_state()
+    vals.append(m.result())
+    m.update_state(yt, yp, sample_weight=m7_sw)
+    vals.append(m.result())
+    put(f"met.{name}", [float(v) for v in vals])
 
 with open(os.path.join(DATA, "keras_ref.txt"), "w") as f:
     f.write(f"# generated by tests/ref/gen_keras.py with TensorFlow {tf.__version__}, "
