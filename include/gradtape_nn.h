@@ -980,6 +980,118 @@ gt_layer *gt_embedding(const gt_embedding_desc *desc);
 /* ---- end of the image, regularization, normalization and embedding layers ---------------- */
 
 /* ============================================================================================
+ * Sequence (1-D convolution and pooling) and reshaping layers (keras.layers.Conv1D,
+ * MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape,
+ * Permute, RepeatVector, ZeroPadding2D, Cropping2D, UpSampling2D). Sequences are channels-last
+ * [batch, steps, channels], images [batch, height, width, channels]. The 1-D layers run the
+ * 2-D ops of gradtape_conv.h on [batch, 1, steps, channels]; the reshaping layers are shape
+ * ops (reshape, transpose, broadcast, pad, slice). All are differentiable to any order.
+ *
+ *     gt_sequential_add(m, gt_conv1d_layer(&(gt_conv1d_layer_desc){
+ *         .filters = 16, .kernel_size = 3, .padding = GT_PADDING_CAUSAL }));
+ *     gt_sequential_add(m, gt_max_pooling1d(NULL));              // pool 2, stride 2, valid
+ *     gt_sequential_add(m, gt_global_average_pooling1d(NULL));
+ * ========================================================================================== */
+
+/** Conv1D's causal padding (Keras' padding="causal"): the input is padded on the left by
+ *  (kernel_size - 1) * dilation_rate steps, then convolved "valid", so output step t sees
+ *  input steps <= t only. Other layers reject it. */
+#define GT_PADDING_CAUSAL ((gt_padding)2)
+
+/** Conv1D options; {0} = Keras defaults except filters and kernel_size, which are required. */
+typedef struct gt_conv1d_layer_desc {
+    int64_t filters;          /**< > 0, divisible by groups */
+    int64_t kernel_size;      /**< > 0 */
+    int64_t strides;          /**< default 1 */
+    gt_padding padding;       /**< GT_PADDING_VALID (default), GT_PADDING_SAME or
+                                   GT_PADDING_CAUSAL */
+    int64_t dilation_rate;    /**< default 1; > 1 together with strides > 1 is an error */
+    int64_t groups;           /**< default 1; must divide filters and the input channels */
+    gt_activation activation; /**< default linear */
+    bool no_bias;             /**< use_bias=False */
+    gt_initializer kernel_initializer; /**< default glorot_uniform, fan_in = k*in/groups,
+                                            fan_out = k*filters */
+    gt_initializer bias_initializer;   /**< default zeros */
+    const char *name;                  /**< NULL: conv1d, conv1d_1, ... */
+} gt_conv1d_layer_desc;
+/** keras.layers.Conv1D: activation(conv1d(x, kernel) + bias) on [N, L, C] -> [N, L', filters].
+ *  Weights kernel (kernel_size, C/groups, filters) then bias (filters,), with paths
+ *  "<scopes>/conv1d/kernel" as Conv2D's. Errors as Conv2D's, with 1-tuples. */
+gt_layer *gt_conv1d_layer(const gt_conv1d_layer_desc *desc);
+/** The Conv1D kernel / bias variables (NULL before build, without bias, or for another
+ *  layer type). */
+gt_tensor *gt_conv1d_layer_kernel(const gt_layer *conv);
+gt_tensor *gt_conv1d_layer_bias(const gt_layer *conv);
+
+/** MaxPooling1D / AveragePooling1D options; {0} (or NULL) = pool 2, strides = pool_size,
+ *  "valid" (Keras 3 requires pool_size for AveragePooling1D; 2 is used here for both). */
+typedef struct gt_pooling1d_desc {
+    int64_t pool_size; /**< default 2 */
+    int64_t strides;   /**< default: pool_size */
+    gt_padding padding;
+    const char *name; /**< NULL: max_pooling1d, ... / average_pooling1d, ... */
+} gt_pooling1d_desc;
+/** keras.layers.MaxPooling1D on [N, L, C]: each window's gradient goes to its first maximum. */
+gt_layer *gt_max_pooling1d(const gt_pooling1d_desc *desc);
+/** keras.layers.AveragePooling1D on [N, L, C]: with "same" padding, padded steps are not
+ *  counted. */
+gt_layer *gt_average_pooling1d(const gt_pooling1d_desc *desc);
+
+/** GlobalAveragePooling1D / GlobalMaxPooling1D options (those of the 2-D kin): keepdims gives
+ *  [N, 1, C] instead of [N, C]. */
+typedef gt_global_pooling2d_desc gt_global_pooling1d_desc;
+/** keras.layers.GlobalAveragePooling1D: the mean over the steps of [N, L, C]. */
+gt_layer *gt_global_average_pooling1d(const gt_global_pooling1d_desc *desc);
+/** keras.layers.GlobalMaxPooling1D: the maximum over the steps of [N, L, C] (the gradient of
+ *  tied maxima is shared equally, as tf.reduce_max's). */
+gt_layer *gt_global_max_pooling1d(const gt_global_pooling1d_desc *desc);
+
+/** keras.layers.Reshape(target_shape): [N, ...] -> [N, *target_shape], target_shape of ndim
+ *  entries (ndim <= GT_MAX_RANK - 1; 0 gives [N]), e.g. gt_reshape_layer(GT_SHAPE(3, 4), NULL).
+ *  One entry may be -1 (inferred from the input's size). Keras' errors: an entry < -1 or two
+ *  -1 when made; a size that does not match (or cannot be divided) when called. name NULL:
+ *  reshape, reshape_1, ... */
+gt_layer *gt_reshape_layer(int ndim, const int64_t *target_shape, const char *name);
+
+/** keras.layers.Permute(dims): permutes the non-batch axes, output axis i (1-based) is input
+ *  axis dims[i-1]; dims is a permutation of 1..ndim, e.g. gt_permute(GT_AXES(2, 1), NULL) swaps
+ *  the two axes of [N, A, B]. Inputs must have rank ndim + 1. name NULL: permute, ... */
+gt_layer *gt_permute(int ndim, const int *dims, const char *name);
+
+/** keras.layers.RepeatVector(n): [N, D] -> [N, n, D], n > 0. name NULL: repeat_vector, ... */
+gt_layer *gt_repeat_vector(int64_t n, const char *name);
+
+/** ZeroPadding2D options; {0} (or NULL) = Keras' default padding 1 on every side. */
+typedef struct gt_zero_padding2d_desc {
+    int64_t padding[2][2]; /**< ((top, bottom), (left, right)), each >= 0; all four 0 means
+                                the default ((1, 1), (1, 1)) (an all-zero padding is the
+                                identity); Keras' int p is {{p, p}, {p, p}} */
+    const char *name;      /**< NULL: zero_padding2d, ... */
+} gt_zero_padding2d_desc;
+/** keras.layers.ZeroPadding2D: zeros around the rows and columns of [N, H, W, C]. */
+gt_layer *gt_zero_padding2d(const gt_zero_padding2d_desc *desc);
+
+/** Cropping2D options; {0} (or NULL) = Keras' default ((0, 0), (0, 0)) (no cropping). */
+typedef struct gt_cropping2d_desc {
+    int64_t cropping[2][2]; /**< ((top, bottom), (left, right)), each >= 0 */
+    const char *name;       /**< NULL: cropping2d, ... */
+} gt_cropping2d_desc;
+/** keras.layers.Cropping2D: removes rows and columns at the edges of [N, H, W, C]. Cropping
+ *  a whole axis (top + bottom >= H or left + right >= W) is Keras' error. */
+gt_layer *gt_cropping2d(const gt_cropping2d_desc *desc);
+
+/** UpSampling2D options; {0} (or NULL) = Keras defaults. */
+typedef struct gt_up_sampling2d_desc {
+    int64_t size[2];  /**< (rows, cols), > 0; {s} means s x s, {0, 0} the default (2, 2) */
+    const char *name; /**< NULL: up_sampling2d, ... */
+} gt_up_sampling2d_desc;
+/** keras.layers.UpSampling2D with interpolation="nearest" (the only one): each pixel of
+ *  [N, H, W, C] repeated size[0] x size[1] times -> [N, H*size[0], W*size[1], C]. */
+gt_layer *gt_up_sampling2d(const gt_up_sampling2d_desc *desc);
+
+/* ---- end of the sequence and reshaping layers -------------------------------------------- */
+
+/* ============================================================================================
  * Recurrent layers (keras.layers.SimpleRNN, LSTM, GRU). Inputs are batch-major and
  * channels-last, [batch, timesteps, features]; the output is the last step's [batch, units]
  * or, with return_sequences, every step's [batch, timesteps, units]. The initial state is

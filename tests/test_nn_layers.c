@@ -1,5 +1,7 @@
 /* Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout,
- * BatchNormalization, LayerNormalization and Embedding:
+ * BatchNormalization, LayerNormalization, Embedding, and the sequence and reshaping layers
+ * (Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
+ * Reshape, Permute, RepeatVector, ZeroPadding2D, Cropping2D, UpSampling2D):
  *  - forward values and first gradients against Keras 3 itself (tests/ref/gen_keras_layers.py
  *    -> tests/data/keras_layers_ref.txt; each case's configuration is read from that file);
  *  - BatchNormalization's moving statistics over several training calls against Keras;
@@ -26,6 +28,43 @@ static gt_activation act_of(int code) {
     return code == 1 ? GT_ACT_RELU : code == 2 ? GT_ACT_TANH : GT_ACT_LINEAR;
 }
 
+/* The float32 input <key>.x of shape <key>.xshape of a reference case. */
+static gt_tensor *case_input(const char *key) {
+    char k[160];
+    int64_t xs[GT_MAX_RANK];
+    snprintf(k, sizeof k, "%s.xshape", key);
+    int xr = lcheck_ref_shape(k, xs);
+    snprintf(k, sizeof k, "%s.x", key);
+    return nnref_tensor(k, GT_F32, xr, xs);
+}
+
+/* The weight accessors of a convolution layer type. */
+typedef gt_tensor *(*conv_weight_fn)(const gt_layer *);
+
+/* Builds the convolution l of reference case key for its input, sets its kernel (and bias,
+ * unless no_bias) from the record and compares its output and gradients; frees l. */
+static void conv_case(const char *key, gt_layer *l, bool no_bias, conv_weight_fn kernel,
+                      conv_weight_fn bias) {
+    char k[160];
+    GTT_CHECK(l != NULL, "%s: %s", key, gt_error() ? gt_error() : "");
+    if (!l)
+        return;
+    gt_scope_begin();
+    gt_tensor *x = case_input(key);
+    GTT_OK(x && gt_layer_build(l, gt_tensor_rank(x), gt_tensor_shape(x)));
+    snprintf(k, sizeof k, "%s.kernel", key);
+    lcheck_set_var(kernel(l), k);
+    if (!no_bias) {
+        snprintf(k, sizeof k, "%s.bias", key);
+        lcheck_set_var(bias(l), k);
+    } else {
+        GTT_CHECK(bias(l) == NULL, "%s: no bias", key);
+    }
+    lcheck_forward_and_grads(key, l, x, false, 1e-5, 1e-5, 5e-5, 1e-5);
+    gt_layer_free(l);
+    gt_scope_end();
+}
+
 /* Tolerances (float32): each output is a sum of K <= 27 products of N(0,1) inputs and
  * N(0,0.25) weights, |terms| summing to ~10; a different summation order than Eigen's moves it
  * by a few ulps of that sum (~1e-6). The kernel gradient sums up to 112 positions of products
@@ -47,26 +86,8 @@ static void conv_keras(void) {
             .no_bias = lcheck_cfg(k, 9) == 0,
             .activation = act_of((int)lcheck_cfg(k, 10)),
         };
-        gt_scope_begin();
-        gt_layer *l = gt_conv2d_layer(&d);
-        GTT_OK(l != NULL);
-        int64_t xs[GT_MAX_RANK];
-        snprintf(k, sizeof k, "%s.xshape", key);
-        int xr = lcheck_ref_shape(k, xs);
-        snprintf(k, sizeof k, "%s.x", key);
-        gt_tensor *x = nnref_tensor(k, GT_F32, xr, xs);
-        GTT_OK(gt_layer_build(l, xr, xs));
-        snprintf(k, sizeof k, "%s.kernel", key);
-        lcheck_set_var(gt_conv2d_layer_kernel(l), k);
-        if (!d.no_bias) {
-            snprintf(k, sizeof k, "%s.bias", key);
-            lcheck_set_var(gt_conv2d_layer_bias(l), k);
-        } else {
-            GTT_CHECK(gt_conv2d_layer_bias(l) == NULL, "%s: no bias", key);
-        }
-        lcheck_forward_and_grads(key, l, x, false, 1e-5, 1e-5, 5e-5, 1e-5);
-        gt_layer_free(l);
-        gt_scope_end();
+        conv_case(key, gt_conv2d_layer(&d), d.no_bias, gt_conv2d_layer_kernel,
+                  gt_conv2d_layer_bias);
     }
     /* Glorot uniform with the receptive field: kernel (5, 5, 6, 32) is U(+-sqrt(6 / (150 +
      * 800))); 4800 draws reach within 1% of the bound (P(miss) = 0.99^4800 ~ 1e-21). */
@@ -106,11 +127,7 @@ static void pool_keras(void) {
                                         .keepdims = lcheck_cfg(k, 6) != 0});
         GTT_OK(l != NULL);
         gt_scope_begin();
-        int64_t xs[GT_MAX_RANK];
-        snprintf(k, sizeof k, "%s.xshape", key);
-        int xr = lcheck_ref_shape(k, xs);
-        snprintf(k, sizeof k, "%s.x", key);
-        gt_tensor *x = nnref_tensor(k, GT_F32, xr, xs);
+        gt_tensor *x = case_input(key);
         double tol = kind == 0 ? 0 : 1e-6;
         lcheck_forward_and_grads(key, l, x, false, tol, tol, tol, tol);
         gt_scope_end();
@@ -237,6 +254,111 @@ static void embedding_keras(void) {
     GTT_CHECK(gt_tensor_dtype(y64) == GT_F32, "float32 output");
     gt_layer_free(l);
     gt_scope_end();
+}
+
+/* ---- Conv1D and 1-D pooling against Keras ------------------------------------------------- */
+
+/* Same tolerances as Conv2D: each output sums K <= 3*4 = 12 products of the same sizes, the
+ * kernel gradient up to 2*9 = 18 positions (observed <= 1e-6). */
+static void conv1d_keras(void) {
+    static const char *cases[] = {"valid", "same_strided", "causal_dilated", "causal_groups"};
+    static const gt_padding pads[] = {GT_PADDING_VALID, GT_PADDING_SAME, GT_PADDING_CAUSAL};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        char key[128], k[160];
+        snprintf(key, sizeof key, "conv1d.%s", cases[ci]);
+        snprintf(k, sizeof k, "%s.cfg", key);
+        gt_conv1d_layer_desc d = {
+            .filters = (int64_t)lcheck_cfg(k, 0),
+            .kernel_size = (int64_t)lcheck_cfg(k, 1),
+            .strides = (int64_t)lcheck_cfg(k, 2),
+            .dilation_rate = (int64_t)lcheck_cfg(k, 3),
+            .groups = (int64_t)lcheck_cfg(k, 4),
+            .padding = pads[(int)lcheck_cfg(k, 5)],
+            .no_bias = lcheck_cfg(k, 6) == 0,
+            .activation = act_of((int)lcheck_cfg(k, 7)),
+        };
+        conv_case(key, gt_conv1d_layer(&d), d.no_bias, gt_conv1d_layer_kernel,
+                  gt_conv1d_layer_bias);
+    }
+}
+
+/* As the 2-D pools: max pooling moves values (exact); averages divide sums of <= 5 values
+ * (1e-6, a few ulps), and the global maximum's gradient moves w (exact). */
+static void pool1d_keras(void) {
+    static const char *cases[] = {"max_default", "max_same_s1",  "avg_default", "avg_same_s2",
+                                  "gap",         "gap_keepdims", "gmp",         "gmp_keepdims"};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        char key[128], k[160];
+        snprintf(key, sizeof key, "pool1d.%s", cases[ci]);
+        snprintf(k, sizeof k, "%s.cfg", key);
+        int kind = (int)lcheck_cfg(k, 0);
+        gt_pooling1d_desc d = {.pool_size = (int64_t)lcheck_cfg(k, 1),
+                               .strides = (int64_t)lcheck_cfg(k, 2),
+                               .padding =
+                                   lcheck_cfg(k, 3) != 0 ? GT_PADDING_SAME : GT_PADDING_VALID};
+        gt_global_pooling1d_desc g = {.keepdims = lcheck_cfg(k, 4) != 0};
+        bool defaults = strstr(cases[ci], "default") != NULL;
+        gt_layer *l = kind == 0   ? gt_max_pooling1d(defaults ? NULL : &d)
+                      : kind == 1 ? gt_average_pooling1d(&d)
+                      : kind == 2 ? gt_global_average_pooling1d(&g)
+                                  : gt_global_max_pooling1d(&g);
+        GTT_OK(l != NULL);
+        gt_scope_begin();
+        gt_tensor *x = case_input(key);
+        double tol = kind == 0 || kind == 3 ? 0 : 1e-6;
+        lcheck_forward_and_grads(key, l, x, false, tol, tol, tol, tol);
+        gt_scope_end();
+        gt_layer_free(l);
+    }
+}
+
+/* ---- reshaping layers against Keras ------------------------------------------------------- */
+
+/* The layer of a `shape.<case>` record, made from the case's argument (<case>.arg). */
+static gt_layer *shape_layer_of(const char *name, const char *key) {
+    char k[160];
+    snprintf(k, sizeof k, "%s.arg", key);
+    int64_t n = 0;
+    const double *a = nnref_get(k, &n);
+    int64_t v[GT_MAX_RANK] = {0};
+    int dims[GT_MAX_RANK] = {0};
+    for (int64_t i = 0; i < n && i < GT_MAX_RANK; i++) {
+        v[i] = (int64_t)a[i];
+        dims[i] = (int)a[i];
+    }
+    if (strncmp(name, "reshape", 7) == 0)
+        return gt_reshape_layer((int)n, v, NULL);
+    if (strncmp(name, "permute", 7) == 0)
+        return gt_permute((int)n, dims, NULL);
+    if (strcmp(name, "repeat_vector") == 0)
+        return gt_repeat_vector(v[0], NULL);
+    if (strncmp(name, "zero_padding", 12) == 0)
+        return gt_zero_padding2d(
+            n ? &(gt_zero_padding2d_desc){.padding = {{v[0], v[1]}, {v[2], v[3]}}} : NULL);
+    if (strncmp(name, "cropping", 8) == 0)
+        return gt_cropping2d(&(gt_cropping2d_desc){.cropping = {{v[0], v[1]}, {v[2], v[3]}}});
+    return gt_up_sampling2d(n ? &(gt_up_sampling2d_desc){.size = {v[0], v[1]}} : NULL);
+}
+
+/* The outputs move values: exact. The gradients are w moved, or (RepeatVector, UpSampling2D)
+ * sums of <= 3 copies of w, whose order may differ from TF's by one rounding: 1e-6. */
+static void shape_keras(void) {
+    static const char *cases[] = {
+        "reshape",      "reshape_infer",   "reshape_flat",         "permute",
+        "permute_swap", "repeat_vector",   "zero_padding_default", "zero_padding",
+        "cropping",     "cropping_bottom", "up_sampling_default",  "up_sampling"};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        char key[128];
+        snprintf(key, sizeof key, "shape.%s", cases[ci]);
+        gt_layer *l = shape_layer_of(cases[ci], key);
+        GTT_CHECK(l != NULL, "%s: %s", key, gt_error() ? gt_error() : "");
+        if (!l)
+            continue;
+        gt_scope_begin();
+        lcheck_forward_and_grads(key, l, case_input(key), false, 0, 0, 1e-6, 1e-6);
+        gt_scope_end();
+        gt_layer_free(l);
+    }
 }
 
 /* ---- summary ------------------------------------------------------------------------------ */
@@ -709,6 +831,279 @@ static void errors(void) {
     gt_scope_end();
 }
 
+/* ---- sequence and reshaping layers: summaries, gradient checks, errors --------------------- */
+
+static void seq_summaries(void) {
+    gt_reset_uids();
+    gt_model *seq = gt_sequential(NULL);
+    gt_sequential_add(seq, gt_conv1d_layer(&(gt_conv1d_layer_desc){.filters = 8,
+                                                                   .kernel_size = 3,
+                                                                   .padding = GT_PADDING_CAUSAL,
+                                                                   .activation = GT_ACT_RELU}));
+    gt_sequential_add(seq, gt_max_pooling1d(NULL));
+    gt_sequential_add(seq, gt_conv1d_layer(&(gt_conv1d_layer_desc){.filters = 16,
+                                                                   .kernel_size = 3,
+                                                                   .strides = 2,
+                                                                   .padding = GT_PADDING_SAME,
+                                                                   .groups = 2}));
+    gt_sequential_add(seq, gt_average_pooling1d(
+                               &(gt_pooling1d_desc){.pool_size = 2, .padding = GT_PADDING_SAME}));
+    gt_sequential_add(seq,
+                      gt_global_average_pooling1d(&(gt_global_pooling1d_desc){.keepdims = true}));
+    gt_sequential_add(seq, gt_reshape_layer(GT_SHAPE(16), NULL));
+    gt_sequential_add(seq, gt_repeat_vector(3, NULL));
+    gt_sequential_add(seq, gt_permute(GT_AXES(2, 1), NULL));
+    gt_sequential_add(seq, gt_global_max_pooling1d(NULL));
+    gt_sequential_add(seq, gt_dense(&(gt_dense_desc){.units = 2}));
+    gt_scope_begin();
+    GTT_OK(gt_model_call(seq, gt_zeros(GT_F32, GT_SHAPE(2, 20, 4)), false) != NULL);
+    gt_scope_end();
+    lcheck_summary(seq, 88, REF_FILE, "seq88");
+    /* checkpoint paths as Conv2D's */
+    gt_tensor *v[8];
+    int n = gt_layer_variables(gt_model_layer(seq), v, 8);
+    static const char *paths[] = {"sequential/conv1d/kernel",   "sequential/conv1d/bias",
+                                  "sequential/conv1d_1/kernel", "sequential/conv1d_1/bias",
+                                  "sequential/dense/kernel",    "sequential/dense/bias"};
+    GTT_CHECK(n == 6, "%d variables", n);
+    for (int i = 0; i < n && i < 6; i++)
+        GTT_CHECK(strcmp(gt_variable_path(v[i]), paths[i]) == 0, "path %s, want %s",
+                  gt_variable_path(v[i]), paths[i]);
+    GTT_CHECK(n > 2 && gt_tensor_rank(v[2]) == 3 && gt_tensor_dim(v[2], 0) == 3 &&
+                  gt_tensor_dim(v[2], 1) == 4 && gt_tensor_dim(v[2], 2) == 16,
+              "grouped Conv1D kernel (3, 4, 16)");
+    gt_model_free(seq);
+
+    gt_reset_uids();
+    gt_model *img = gt_sequential(NULL);
+    gt_sequential_add(img, gt_zero_padding2d(NULL));
+    gt_sequential_add(img,
+                      gt_conv2d_layer(&(gt_conv2d_layer_desc){.filters = 4, .kernel_size = {3}}));
+    gt_sequential_add(img, gt_cropping2d(&(gt_cropping2d_desc){.cropping = {{1, 0}, {2, 1}}}));
+    gt_sequential_add(img, gt_up_sampling2d(&(gt_up_sampling2d_desc){.size = {2, 3}}));
+    gt_sequential_add(img, gt_reshape_layer(GT_SHAPE(-1, 4), NULL));
+    gt_sequential_add(img, gt_conv1d_layer(&(gt_conv1d_layer_desc){
+                               .filters = 2, .kernel_size = 5, .dilation_rate = 2}));
+    gt_sequential_add(img, gt_flatten(NULL));
+    gt_sequential_add(img, gt_dense(&(gt_dense_desc){.units = 1}));
+    gt_scope_begin();
+    GTT_OK(gt_model_call(img, gt_zeros(GT_F32, GT_SHAPE(2, 6, 5, 3)), false) != NULL);
+    gt_scope_end();
+    lcheck_summary(img, 88, REF_FILE, "img88");
+    gt_model_free(img);
+}
+
+/* Float64 gradient checks, first and second order (the default of lcheck_layer_gradcheck),
+ * w.r.t. the input and the weights. Max pooling inputs are random normals: ties (kinks) have
+ * probability 0. */
+static void seq_gradchecks(void) {
+    gt_scope_begin();
+    struct {
+        const char *name;
+        gt_layer *l;
+        gt_tensor *x;
+    } cases[] = {
+        {"Conv1D causal dilated tanh",
+         gt_conv1d_layer(&(gt_conv1d_layer_desc){.filters = 2,
+                                                 .kernel_size = 3,
+                                                 .dilation_rate = 2,
+                                                 .padding = GT_PADDING_CAUSAL,
+                                                 .activation = GT_ACT_TANH}),
+         gtt_randn(GT_SHAPE(2, 6, 2), 1, 0, 21)},
+        {"Conv1D same strided groups",
+         gt_conv1d_layer(&(gt_conv1d_layer_desc){.filters = 4,
+                                                 .kernel_size = 2,
+                                                 .strides = 2,
+                                                 .padding = GT_PADDING_SAME,
+                                                 .groups = 2}),
+         gtt_randn(GT_SHAPE(1, 5, 4), 1, 0, 22)},
+        {"MaxPooling1D same",
+         gt_max_pooling1d(
+             &(gt_pooling1d_desc){.pool_size = 3, .strides = 2, .padding = GT_PADDING_SAME}),
+         gtt_randn(GT_SHAPE(2, 5, 2), 1, 0, 23)},
+        {"AveragePooling1D same",
+         gt_average_pooling1d(
+             &(gt_pooling1d_desc){.pool_size = 3, .strides = 2, .padding = GT_PADDING_SAME}),
+         gtt_randn(GT_SHAPE(2, 5, 2), 1, 0, 24)},
+        {"GlobalAveragePooling1D", gt_global_average_pooling1d(NULL),
+         gtt_randn(GT_SHAPE(2, 4, 3), 1, 0, 25)},
+        {"GlobalMaxPooling1D", gt_global_max_pooling1d(NULL),
+         gtt_randn(GT_SHAPE(2, 4, 3), 1, 0, 26)},
+        {"Reshape", gt_reshape_layer(GT_SHAPE(3, -1), NULL),
+         gtt_randn(GT_SHAPE(2, 2, 3), 1, 0, 27)},
+        {"Permute", gt_permute(GT_AXES(3, 1, 2), NULL), gtt_randn(GT_SHAPE(2, 2, 3, 2), 1, 0, 28)},
+        {"RepeatVector", gt_repeat_vector(3, NULL), gtt_randn(GT_SHAPE(2, 3), 1, 0, 29)},
+        {"ZeroPadding2D", gt_zero_padding2d(&(gt_zero_padding2d_desc){.padding = {{0, 1}, {2, 1}}}),
+         gtt_randn(GT_SHAPE(1, 2, 3, 2), 1, 0, 30)},
+        {"Cropping2D", gt_cropping2d(&(gt_cropping2d_desc){.cropping = {{1, 0}, {1, 1}}}),
+         gtt_randn(GT_SHAPE(1, 3, 4, 2), 1, 0, 31)},
+        {"UpSampling2D", gt_up_sampling2d(&(gt_up_sampling2d_desc){.size = {2, 3}}),
+         gtt_randn(GT_SHAPE(1, 2, 2, 2), 1, 0, 32)},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        GTT_CHECK(cases[i].l != NULL, "%s: %s", cases[i].name, gt_error() ? gt_error() : "");
+        if (cases[i].l)
+            lcheck_layer_gradcheck(cases[i].name, cases[i].l, cases[i].x, false, false, NULL);
+        gt_layer_free(cases[i].l);
+    }
+    gt_scope_end();
+}
+
+static void seq_errors(void) {
+    gt_scope_begin();
+    gt_reset_uids();
+    gt_tensor *seq = gt_zeros(GT_F32, GT_SHAPE(2, 6, 3));
+    /* Conv1D */
+    gt_layer *c = gt_conv1d_layer(&(gt_conv1d_layer_desc){.filters = 4, .kernel_size = 3});
+    GTT_CHECK(gt_layer_call(c, gt_zeros(GT_F32, GT_SHAPE(2, 6, 6, 3)), false) == NULL, "rank 4");
+    GTT_ERROR_HAS("Input 0 of layer \"conv1d\" is incompatible with the layer: expected ndim=3, "
+                  "found ndim=4. Full shape received: (2, 6, 6, 3)");
+    GTT_OK(gt_layer_call(c, seq, false) != NULL);
+    GTT_CHECK(gt_layer_call(c, gt_zeros(GT_F32, GT_SHAPE(2, 6, 2)), false) == NULL, "channels");
+    GTT_ERROR_HAS("expected axis -1 of input shape to have value 3, but received input with shape "
+                  "(2, 6, 2)");
+    gt_layer_free(c);
+    c = gt_conv1d_layer(
+        &(gt_conv1d_layer_desc){.filters = 4, .kernel_size = 4, .dilation_rate = 2});
+    GTT_CHECK(gt_layer_call(c, seq, false) == NULL, "too short");
+    GTT_ERROR_HAS("Conv1D 'conv1d_1': Computed output size would be zero or negative. Received "
+                  "`inputs shape=(2, 6, 3)`, `kernel shape=(4, 3, 4)`, `dilation_rate=(2,)`, "
+                  "`strides=(1,)`, `padding=valid`.");
+    gt_layer_free(c);
+    c = gt_conv1d_layer(&(gt_conv1d_layer_desc){
+        .filters = 4, .kernel_size = 4, .dilation_rate = 2, .padding = GT_PADDING_CAUSAL});
+    GTT_CHECK(gt_layer_call(c, seq, false) != NULL, "causal: any length");
+    gt_layer_free(c);
+    GTT_CHECK(!gt_conv1d_layer(&(gt_conv1d_layer_desc){
+                  .filters = 3, .kernel_size = 3, .strides = 2, .dilation_rate = 2}),
+              "strides and dilation");
+    GTT_ERROR_HAS("Conv1D: `strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                  "Received: strides=(2,) and dilation_rate=(2,)");
+    GTT_CHECK(!gt_conv1d_layer(&(gt_conv1d_layer_desc){.filters = 3}), "kernel_size");
+    GTT_ERROR_HAS("Conv1D: `kernel_size` is required");
+    GTT_CHECK(!gt_conv1d_layer(&(gt_conv1d_layer_desc){.filters = 3, .kernel_size = -2}),
+              "negative kernel");
+    GTT_ERROR_HAS("Conv1D: the argument `kernel_size` must contain positive integers. Received "
+                  "kernel_size=(-2,)");
+    GTT_CHECK(!gt_conv2d_layer(&(gt_conv2d_layer_desc){
+                  .filters = 3, .kernel_size = {3}, .padding = GT_PADDING_CAUSAL}),
+              "causal Conv2D");
+    GTT_ERROR_HAS("Conv2D: `padding` must be GT_PADDING_VALID or GT_PADDING_SAME, got 2");
+    /* 1-D pooling */
+    gt_layer *p = gt_max_pooling1d(NULL);
+    GTT_CHECK(gt_layer_call(p, gt_zeros(GT_F32, GT_SHAPE(2, 6)), false) == NULL, "pool rank");
+    GTT_ERROR_HAS("of layer \"max_pooling1d\" is incompatible with the layer: expected ndim=3, "
+                  "found ndim=2");
+    gt_layer_free(p);
+    GTT_CHECK(!gt_average_pooling1d(&(gt_pooling1d_desc){.pool_size = 2, .strides = -1}),
+              "strides");
+    GTT_ERROR_HAS("AveragePooling1D: the argument `strides` must contain positive integers. "
+                  "Received strides=(-1,)");
+    GTT_CHECK(!gt_max_pooling1d(&(gt_pooling1d_desc){.padding = GT_PADDING_CAUSAL}), "causal pool");
+    GTT_ERROR_HAS("`padding` must be GT_PADDING_VALID or GT_PADDING_SAME");
+    p = gt_global_max_pooling1d(NULL);
+    GTT_CHECK(gt_layer_call(p, gt_zeros(GT_F32, GT_SHAPE(2, 3, 3, 1)), false) == NULL, "gmp rank");
+    GTT_ERROR_HAS("expected ndim=3, found ndim=4");
+    gt_layer_free(p);
+    /* Reshape */
+    GTT_CHECK(!gt_reshape_layer(GT_SHAPE(-1, 2, -1), NULL), "two -1");
+    GTT_ERROR_HAS("Reshape: There must be at most one unknown dimension (-1) in `target_shape`. "
+                  "Received: target_shape=(-1, 2, -1).");
+    GTT_CHECK(!gt_reshape_layer(GT_SHAPE(3, -2), NULL), "-2");
+    GTT_ERROR_HAS("Reshape: Each dimension in `target_shape` must be a non-negative integer, or "
+                  "`-1` for a single unknown dimension. Received: target_shape=(3, -2).");
+    gt_layer *r = gt_reshape_layer(GT_SHAPE(4, 5), NULL);
+    GTT_CHECK(gt_layer_call(r, seq, false) == NULL, "size");
+    GTT_ERROR_HAS("Reshape 'reshape': The total size of the tensor must be unchanged. Received: "
+                  "input_shape=(6, 3), target_shape=(4, 5)");
+    GTT_CHECK(!gt_layer_built(r), "not built after a failed build");
+    gt_layer_free(r);
+    r = gt_reshape_layer(GT_SHAPE(-1, 4), NULL);
+    GTT_CHECK(gt_layer_call(r, seq, false) == NULL, "not divisible");
+    GTT_ERROR_HAS("The total size of the tensor must be unchanged, however, the input size cannot "
+                  "by divided by the specified dimensions in target_shape. Received: "
+                  "input_shape=(6, 3), target_shape=(-1, 4)");
+    gt_tensor *y = gt_layer_call(r, gt_zeros(GT_F32, GT_SHAPE(2, 2, 6)), false);
+    GTT_CHECK(y && gt_tensor_rank(y) == 3 && gt_tensor_dim(y, 1) == 3, "(2, 2, 6) -> (2, 3, 4)");
+    gt_layer_free(r);
+    /* Permute, RepeatVector */
+    GTT_CHECK(!gt_permute(GT_AXES(1, 3), NULL), "dims");
+    GTT_ERROR_HAS("Permute: Invalid permutation argument `dims` for Permute Layer. The set of "
+                  "indices in `dims` must be consecutive and start from 1. Received dims=(1, 3)");
+    GTT_CHECK(!gt_permute(GT_AXES(2, 2), NULL), "repeated dims");
+    GTT_ERROR_HAS("Received dims=(2, 2)");
+    p = gt_permute(GT_AXES(2, 1), NULL);
+    GTT_CHECK(gt_layer_call(p, gt_zeros(GT_F32, GT_SHAPE(2, 3, 4, 5)), false) == NULL, "rank");
+    GTT_ERROR_HAS("Input 0 of layer \"permute\" is incompatible with the layer: expected ndim=3, "
+                  "found ndim=4");
+    gt_layer_free(p);
+    GTT_CHECK(!gt_repeat_vector(0, NULL), "n");
+    GTT_ERROR_HAS("RepeatVector: Argument `n` should be a positive integer. Received: n=0");
+    p = gt_repeat_vector(2, NULL);
+    GTT_CHECK(gt_layer_call(p, seq, false) == NULL, "repeat rank");
+    GTT_ERROR_HAS("of layer \"repeat_vector\" is incompatible with the layer: expected ndim=2, "
+                  "found ndim=3");
+    gt_layer_free(p);
+    /* ZeroPadding2D, Cropping2D, UpSampling2D */
+    GTT_CHECK(!gt_zero_padding2d(&(gt_zero_padding2d_desc){.padding = {{1, 1}, {-2, 0}}}), "pad");
+    GTT_ERROR_HAS("ZeroPadding2D: The `2nd entry of padding` argument must be a tuple of 2 "
+                  "integers. Received 2nd entry of padding=(-2, 0), including values {-2} that do "
+                  "not satisfy `value >= 0`");
+    GTT_CHECK(!gt_cropping2d(&(gt_cropping2d_desc){.cropping = {{-1, -1}, {0, 0}}}), "crop");
+    GTT_ERROR_HAS("Received 1st entry of cropping=(-1, -1), including values {-1} that do not");
+    gt_layer *cr = gt_cropping2d(&(gt_cropping2d_desc){.cropping = {{1, 1}, {3, 2}}});
+    GTT_CHECK(gt_layer_call(cr, gt_zeros(GT_F32, GT_SHAPE(2, 4, 5, 3)), false) == NULL, "crop all");
+    GTT_ERROR_HAS("Cropping2D 'cropping2d': Values in `cropping` argument should be smaller than "
+                  "the corresponding spatial dimension of the input. Received: "
+                  "inputs.shape=(2, 4, 5, 3), cropping=((1, 1), (3, 2))");
+    y = gt_layer_call(cr, gt_zeros(GT_F32, GT_SHAPE(2, 4, 6, 3)), false);
+    GTT_CHECK(y && gt_tensor_dim(y, 1) == 2 && gt_tensor_dim(y, 2) == 1,
+              "(2, 4, 6, 3) -> (2, 2, 1, 3)");
+    GTT_CHECK(gt_layer_call(cr, gt_zeros(GT_F32, GT_SHAPE(2, 2, 9, 3)), false) == NULL,
+              "a built layer checks every input");
+    GTT_ERROR_HAS("inputs.shape=(2, 2, 9, 3)");
+    gt_layer_free(cr);
+    GTT_CHECK(!gt_up_sampling2d(&(gt_up_sampling2d_desc){.size = {2, -1}}), "size");
+    GTT_ERROR_HAS("UpSampling2D: The `size` argument must be a tuple of 2 integers. Received "
+                  "size=(2, -1), including values {-1} that do not satisfy `value > 0`");
+    p = gt_up_sampling2d(NULL);
+    GTT_CHECK(gt_layer_call(p, seq, false) == NULL, "up rank");
+    GTT_ERROR_HAS("of layer \"up_sampling2d\" is incompatible with the layer: expected ndim=4");
+    gt_layer_free(p);
+
+    /* names: Keras' snake case */
+    gt_reset_uids();
+    gt_layer *ls[] = {
+        gt_conv1d_layer(&(gt_conv1d_layer_desc){.filters = 1, .kernel_size = 1}),
+        gt_average_pooling1d(NULL),
+        gt_global_average_pooling1d(NULL),
+        gt_global_max_pooling1d(NULL),
+        gt_reshape_layer(GT_SHAPE(-1), NULL),
+        gt_permute(GT_AXES(1), NULL),
+        gt_repeat_vector(1, NULL),
+        gt_zero_padding2d(NULL),
+        gt_cropping2d(NULL),
+        gt_up_sampling2d(NULL),
+    };
+    static const char *want[] = {"conv1d",
+                                 "average_pooling1d",
+                                 "global_average_pooling1d",
+                                 "global_max_pooling1d",
+                                 "reshape",
+                                 "permute",
+                                 "repeat_vector",
+                                 "zero_padding2d",
+                                 "cropping2d",
+                                 "up_sampling2d"};
+    for (size_t i = 0; i < sizeof ls / sizeof *ls; i++) {
+        GTT_CHECK(ls[i] && strcmp(gt_layer_name(ls[i]), want[i]) == 0, "name %s, want %s",
+                  ls[i] ? gt_layer_name(ls[i]) : "NULL", want[i]);
+        gt_layer_free(ls[i]);
+    }
+    GTT_CHECK(gt_ok(), "no stray error: %s", gt_error() ? gt_error() : "");
+    gt_scope_end();
+}
+
 int main(void) {
     lcheck_stats = getenv("GT_LAYERS_STATS") != NULL;
     if (!nnref_load(REF_FILE))
@@ -718,11 +1113,17 @@ int main(void) {
     bn_keras();
     ln_keras();
     embedding_keras();
+    conv1d_keras();
+    pool1d_keras();
+    shape_keras();
     summaries();
     dropout_behaviour();
     bn_behaviour();
     gradchecks();
     errors();
+    seq_summaries();
+    seq_gradchecks();
+    seq_errors();
     nnref_free();
     return gtt_finish();
 }

@@ -46,6 +46,7 @@ def f32(shape, scale=1.0, shift=0.0):
 
 
 ACT = {None: 0, "relu": 1, "tanh": 2}
+PAD1D = {"valid": 0, "same": 1, "causal": 2}
 
 
 def forward_and_grads(key, layer, x, training=False, int_input=False):
@@ -81,9 +82,13 @@ conv_cases = [
                                   activation="tanh")),
     ("one_by_one", (3, 4, 4, 5), dict(filters=2, kernel_size=1)),
 ]
-for name, xshape, kw in conv_cases:
+
+
+def conv_case(key, cls, xshape, kw, cfg_of):
+    """A Conv1D/Conv2D with fixed kernel and bias: its cfg (cfg_of(conv, kw)), input, weights,
+    output and gradients."""
     keras.utils.clear_session()
-    conv = layers.Conv2D(**kw)
+    conv = cls(**kw)
     x = f32(xshape)
     conv.build(xshape)
     kernel = f32(conv.kernel.shape, 0.5)
@@ -91,18 +96,32 @@ for name, xshape, kw in conv_cases:
     if conv.use_bias:
         wts.append(f32((kw["filters"],), 0.1))
     conv.set_weights(wts)
-    ks, st, dl = conv.kernel_size, conv.strides, conv.dilation_rate
-    put(f"conv.{name}.cfg", [kw["filters"], ks[0], ks[1], st[0], st[1], dl[0], dl[1], conv.groups,
-                             conv.padding == "same", conv.use_bias, ACT[kw.get("activation")]])
-    put(f"conv.{name}.xshape", xshape)
-    put(f"conv.{name}.x", x)
-    put(f"conv.{name}.kernel", kernel)
+    put(f"{key}.cfg", cfg_of(conv, kw))
+    put(f"{key}.xshape", xshape)
+    put(f"{key}.x", x)
+    put(f"{key}.kernel", kernel)
     if conv.use_bias:
-        put(f"conv.{name}.bias", wts[1])
-    forward_and_grads(f"conv.{name}", conv, x)
+        put(f"{key}.bias", wts[1])
+    forward_and_grads(key, conv, x)
+
+
+def conv2d_cfg(conv, kw):
+    ks, st, dl = conv.kernel_size, conv.strides, conv.dilation_rate
+    return [kw["filters"], ks[0], ks[1], st[0], st[1], dl[0], dl[1], conv.groups,
+            conv.padding == "same", conv.use_bias, ACT[kw.get("activation")]]
+
+
+def conv1d_cfg(conv, kw):
+    return [kw["filters"], conv.kernel_size[0], conv.strides[0], conv.dilation_rate[0],
+            conv.groups, PAD1D[conv.padding], conv.use_bias, ACT[kw.get("activation")]]
+
+
+for name, xshape, kw in conv_cases:
+    conv_case(f"conv.{name}", layers.Conv2D, xshape, kw, conv2d_cfg)
 
 # Keras' default kernel initializer with its receptive-field fans: the bound it uses.
 keras.utils.clear_session()
+keras.utils.set_random_seed(0)  # the default initializer draws from Keras' global seed
 c = layers.Conv2D(32, 5)
 c.build((1, 28, 28, 6))
 put("conv.init.kernel_absmax", np.abs(c.kernel.numpy()).max())
@@ -238,6 +257,77 @@ put("emb.fids", fids)
 put("emb.float.y", emb(fids).numpy())
 
 # ---------------------------------------------------------------------------------------------
+# Conv1D: cfg = filters, kernel_size, strides, dilation_rate, groups, padding (0 valid, 1 same,
+# 2 causal), use_bias, activation
+# ---------------------------------------------------------------------------------------------
+conv1d_cases = [
+    ("valid", (2, 9, 3), dict(filters=4, kernel_size=3)),
+    ("same_strided", (2, 10, 3), dict(filters=5, kernel_size=4, strides=2, padding="same",
+                                       activation="relu")),
+    ("causal_dilated", (2, 9, 2), dict(filters=3, kernel_size=3, dilation_rate=2,
+                                       padding="causal", activation="tanh")),
+    ("causal_groups", (1, 7, 4), dict(filters=6, kernel_size=2, groups=2, padding="causal",
+                                      use_bias=False)),
+]
+for name, xshape, kw in conv1d_cases:
+    conv_case(f"conv1d.{name}", layers.Conv1D, xshape, kw, conv1d_cfg)
+
+# ---------------------------------------------------------------------------------------------
+# 1-D pooling: cfg = kind (0 max, 1 average, 2 global average, 3 global max), pool_size,
+# strides, same, keepdims
+# ---------------------------------------------------------------------------------------------
+pool1d_cases = [
+    ("max_default", (2, 7, 3), 0, dict()),
+    ("max_same_s1", (2, 6, 2), 0, dict(pool_size=3, strides=1, padding="same")),
+    ("avg_default", (2, 8, 3), 1, dict(pool_size=2)),
+    ("avg_same_s2", (2, 7, 2), 1, dict(pool_size=3, strides=2, padding="same")),
+    ("gap", (3, 5, 4), 2, dict()),
+    ("gap_keepdims", (2, 4, 3), 2, dict(keepdims=True)),
+    ("gmp", (3, 5, 4), 3, dict()),
+    ("gmp_keepdims", (2, 4, 3), 3, dict(keepdims=True)),
+]
+for name, xshape, kind, kw in pool1d_cases:
+    keras.utils.clear_session()
+    layer = [layers.MaxPooling1D, layers.AveragePooling1D, layers.GlobalAveragePooling1D,
+             layers.GlobalMaxPooling1D][kind](**kw)
+    if kind < 2:
+        cfg = [kind, layer.pool_size[0], layer.strides[0], layer.padding == "same", 0]
+    else:
+        cfg = [kind, 0, 0, 0, kw.get("keepdims", False)]
+    x = f32(xshape)
+    put(f"pool1d.{name}.cfg", cfg)
+    put(f"pool1d.{name}.xshape", xshape)
+    put(f"pool1d.{name}.x", x)
+    forward_and_grads(f"pool1d.{name}", layer, x)
+
+# ---------------------------------------------------------------------------------------------
+# Reshaping layers: `<case>.arg` holds the layer's argument as numbers (target_shape, dims, n,
+# ((top, bottom), (left, right)) flattened, size).
+# ---------------------------------------------------------------------------------------------
+shape_cases = [
+    ("reshape", (2, 3, 4), layers.Reshape, (4, 3)),
+    ("reshape_infer", (2, 3, 4), layers.Reshape, (2, -1, 3)),
+    ("reshape_flat", (3, 2, 2, 2), layers.Reshape, (-1,)),
+    ("permute", (2, 3, 4, 5), layers.Permute, (3, 1, 2)),
+    ("permute_swap", (2, 3, 4), layers.Permute, (2, 1)),
+    ("repeat_vector", (3, 4), layers.RepeatVector, 3),
+    ("zero_padding_default", (2, 3, 4, 2), layers.ZeroPadding2D, None),
+    ("zero_padding", (1, 3, 2, 3), layers.ZeroPadding2D, ((1, 2), (0, 3))),
+    ("cropping", (2, 5, 6, 3), layers.Cropping2D, ((1, 0), (2, 1))),
+    ("cropping_bottom", (1, 4, 4, 2), layers.Cropping2D, ((0, 2), (1, 1))),
+    ("up_sampling_default", (2, 3, 2, 2), layers.UpSampling2D, None),
+    ("up_sampling", (1, 2, 3, 2), layers.UpSampling2D, (3, 1)),
+]
+for name, xshape, cls, arg in shape_cases:
+    keras.utils.clear_session()
+    layer = cls() if arg is None else cls(arg)
+    put(f"shape.{name}.arg", [] if arg is None else np.ravel(arg))
+    put(f"shape.{name}.xshape", xshape)
+    x = f32(xshape)
+    put(f"shape.{name}.x", x)
+    forward_and_grads(f"shape.{name}", layer, x)
+
+# ---------------------------------------------------------------------------------------------
 # model.summary() of small models with every layer kind (shapes and parameter counts)
 # ---------------------------------------------------------------------------------------------
 summaries = []
@@ -278,6 +368,34 @@ keras.utils.clear_session()
 embm = keras.Sequential([layers.Embedding(100, 8), layers.Flatten(), layers.Dense(1)])
 embm(tf.zeros((2, 5), dtype=tf.int32))
 summaries.append(("emb88", capture_summary(embm, 88)))
+keras.utils.clear_session()
+seq = keras.Sequential([
+    layers.Conv1D(8, 3, padding="causal", activation="relu"),
+    layers.MaxPooling1D(),
+    layers.Conv1D(16, 3, strides=2, padding="same", groups=2),
+    layers.AveragePooling1D(2, padding="same"),
+    layers.GlobalAveragePooling1D(keepdims=True),
+    layers.Reshape((16,)),
+    layers.RepeatVector(3),
+    layers.Permute((2, 1)),
+    layers.GlobalMaxPooling1D(),
+    layers.Dense(2),
+])
+seq(tf.zeros((2, 20, 4)))
+summaries.append(("seq88", capture_summary(seq, 88)))
+keras.utils.clear_session()
+img = keras.Sequential([
+    layers.ZeroPadding2D(),
+    layers.Conv2D(4, 3),
+    layers.Cropping2D(((1, 0), (2, 1))),
+    layers.UpSampling2D((2, 3)),
+    layers.Reshape((-1, 4)),
+    layers.Conv1D(2, 5, dilation_rate=2),
+    layers.Flatten(),
+    layers.Dense(1),
+])
+img(tf.zeros((2, 6, 5, 3)))
+summaries.append(("img88", capture_summary(img, 88)))
 
 with open(OUT, "w") as f:
     f.write(f"# made by tests/ref/gen_keras_layers.py; versions: tensorflow {tf.__version__}, "
