@@ -542,6 +542,10 @@ double gt_metric_result(const gt_metric *m);
 void gt_metric_reset(gt_metric *m);
 /** The metric's name ("mean", "accuracy", "binary_accuracy", "precision", ...). */
 const char *gt_metric_name(const gt_metric *m);
+/** Keras' metric._direction, which the callbacks' auto mode follows: 1 "up" (the accuracies,
+ *  Precision, Recall), -1 "down" (MeanSquaredError, MeanAbsoluteError,
+ *  RootMeanSquaredError), 0 none (Mean; NULL). */
+int gt_metric_direction(const gt_metric *m);
 /** Frees a metric. NULL is ignored. */
 void gt_metric_free(gt_metric *m);
 
@@ -636,6 +640,8 @@ typedef struct gt_fit_state {
     int verbose;
     FILE *out;
     bool stop_training;      /**< set to end training after the current epoch */
+    int nmetrics;            /**< fit's metrics (the callbacks' auto mode reads their */
+    gt_metric *const *metrics; /**< directions, gt_metric_direction) */
 } gt_fit_state;
 
 typedef struct gt_callback gt_callback;
@@ -671,7 +677,9 @@ typedef struct gt_early_stopping_desc {
     const char *monitor; /**< default "val_loss" */
     double min_delta;    /**< absolute; the sign is ignored */
     int64_t patience;
-    gt_monitor_mode mode; /**< auto: max for names containing "acc", else min */
+    gt_monitor_mode mode; /**< auto: Keras 3's rule at the first epoch end: min for the
+                               loss, else the direction of fit's metric of that name
+                               (gt_metric_direction); fit fails when neither decides */
     bool restore_best_weights;
     int64_t start_from_epoch;
     int verbose; /**< 1 prints "Epoch N: early stopping" */
@@ -687,7 +695,7 @@ typedef struct gt_model_checkpoint_desc {
     const char *monitor;  /**< default "val_loss" */
     bool save_best_only;
     bool weights_only;
-    gt_monitor_mode mode;
+    gt_monitor_mode mode; /**< auto: as gt_early_stopping_desc.mode */
     int verbose; /**< 1 prints Keras' "Epoch N: val_loss improved from ..." lines */
 } gt_model_checkpoint_desc;
 gt_callback *gt_model_checkpoint(const gt_model_checkpoint_desc *desc);
@@ -710,9 +718,7 @@ typedef struct gt_reduce_lr_on_plateau_desc {
     int64_t patience;     /**< epochs without improvement before a reduction */
     int verbose;          /**< 1 prints "Epoch N: ReduceLROnPlateau reducing learning rate
                                to X." */
-    gt_monitor_mode mode; /**< auto: "min" for loss and val_loss, "max" for accuracy-like
-                               names (gradtape's metrics with a direction are accuracies);
-                               anything else needs min or max, as in Keras 3 */
+    gt_monitor_mode mode; /**< auto: as gt_early_stopping_desc.mode */
     double min_delta;     /**< smallest change that counts as an improvement */
     int64_t cooldown;     /**< epochs to wait after a reduction before counting again */
     double min_lr;        /**< lower bound on the learning rate */
@@ -722,9 +728,9 @@ typedef struct gt_reduce_lr_on_plateau_desc {
  *  to the logs ("learning_rate"), and when monitor has not improved for patience epochs
  *  (outside a cooldown) multiplies the learning rate by factor, down to min_lr, with Keras
  *  3's logic and messages (a warning when monitor is not in the logs). NULL and an error for
- *  factor >= 1 (Keras' message), a negative patience/cooldown, or mode auto on a name whose
- *  direction is unknown. fit fails if the optimizer has a learning-rate schedule (it cannot
- *  be set, as in Keras). */
+ *  factor >= 1 (Keras' message) or a negative patience/cooldown. fit fails if the optimizer
+ *  has a learning-rate schedule (it cannot be set, as in Keras), or in mode auto when the
+ *  monitor's direction is unknown (see gt_early_stopping_desc.mode). */
 gt_callback *gt_reduce_lr_on_plateau(const gt_reduce_lr_on_plateau_desc *desc);
 
 /** keras.callbacks.TerminateOnNaN(raise_error): after each training batch, when the running

@@ -502,8 +502,10 @@ static void test_reduce_lr_on_plateau(void) {
         GTT_CHECK(cb && opt && out, "%s: callback", cases[c].name);
         if (!cb || !opt || !out)
             continue;
-        /* the hooks as fit calls them */
-        gt_fit_state st = {.optimizer = opt, .epochs = n, .steps = 1, .out = out};
+        /* the hooks as fit calls them, with the Keras model's compiled metric (accuracy) */
+        gt_metric *acc = gt_metric_accuracy(NULL);
+        gt_fit_state st = {.optimizer = opt, .epochs = n, .steps = 1, .out = out,
+                           .nmetrics = 1, .metrics = &acc};
         nnref_last_warning[0] = 0;
         GTT_OK(cb->vt->on_train_begin(cb, &st));
         int bad = 0;
@@ -533,6 +535,7 @@ static void test_reduce_lr_on_plateau(void) {
         fclose(out);
         gt_callback_free(cb);
         gt_optimizer_free(opt);
+        gt_metric_free(acc);
     }
 
     /* inside fit: min_delta 10 makes every epoch after the first a plateau; patience 1 halves
@@ -584,10 +587,6 @@ static void test_reduce_lr_on_plateau(void) {
     /* option errors, with Keras' messages where it has them */
     GTT_CHECK(!gt_reduce_lr_on_plateau(&(gt_reduce_lr_on_plateau_desc){.factor = 1}), "factor");
     GTT_ERROR_HAS("ReduceLROnPlateau does not support a factor >= 1.0. Received factor=1.0");
-    GTT_CHECK(!gt_reduce_lr_on_plateau(&(gt_reduce_lr_on_plateau_desc){.monitor = "val_mean"}),
-              "auto mode on a name without a direction");
-    GTT_ERROR_HAS("ReduceLROnPlateau callback received monitor=val_mean, but Keras isn't able to "
-                  "automatically determine whether that metric should be maximized or minimized.");
     cb = gt_reduce_lr_on_plateau(
         &(gt_reduce_lr_on_plateau_desc){.monitor = "val_mean", .mode = GT_MODE_MIN});
     GTT_CHECK(cb != NULL, "mode min on any name");
@@ -603,6 +602,69 @@ static void test_reduce_lr_on_plateau(void) {
 
 /* A Dense(1) regression with Keras' weights and data, trained with SGD(1e30): the first step
  * throws the weights to ~1e30, the second batch's squared error overflows float32. */
+/* Mode auto is Keras 3's MonitorCallback rule, settled at the first epoch end: min for the
+ * loss, else the direction of fit's metric of that name (val_ stripped), else Keras' error. */
+static void test_monitor_directions(void) {
+    gt_metric *ms[3] = {gt_metric_precision(NULL, 0), gt_metric_mean_squared_error(NULL),
+                        gt_metric_mean(NULL)};
+    gt_fit_state st = {.epochs = 6, .steps = 1, .out = stdout, .nmetrics = 3, .metrics = ms};
+    GTT_CHECK(gt_metric_direction(ms[0]) == 1 && gt_metric_direction(ms[1]) == -1 &&
+                  gt_metric_direction(ms[2]) == 0 && gt_metric_direction(NULL) == 0,
+              "metric directions: precision up, mean_squared_error down, mean none");
+    /* rising values: an improvement every epoch when maximised, none when minimised */
+    static const struct {
+        const char *monitor;
+        gt_monitor_mode mode;
+        bool stops; /* patience 2 runs out */
+    } cases[] = {
+        {"val_precision", GT_MODE_AUTO, false},
+        {"precision", GT_MODE_AUTO, false},
+        {"val_mean_squared_error", GT_MODE_AUTO, true},
+        {"val_loss", GT_MODE_AUTO, true},
+        {"val_precision", GT_MODE_MIN, true},
+        {"val_mean", GT_MODE_MAX, false},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        gt_callback *cb = gt_early_stopping(&(gt_early_stopping_desc){
+            .monitor = cases[c].monitor, .patience = 2, .mode = cases[c].mode});
+        st.stop_training = false;
+        bool ok = cb && cb->vt->on_train_begin(cb, &st);
+        for (int64_t e = 0; ok && e < 6 && !st.stop_training; e++) {
+            gt_logs logs = {0};
+            gt_logs_set(&logs, cases[c].monitor, 0.1 * (double)(e + 1));
+            ok = cb->vt->on_epoch_end(cb, &st, e, &logs);
+        }
+        GTT_CHECK(ok && st.stop_training == cases[c].stops, "EarlyStopping on %s (mode %d): %s",
+                  cases[c].monitor, (int)cases[c].mode,
+                  ok ? (st.stop_training ? "stopped" : "ran on") : gt_error());
+        gt_callback_free(cb);
+    }
+    /* no direction: Keras' error from each of the three callbacks' first epoch end */
+    gt_callback *cbs[3] = {
+        gt_early_stopping(&(gt_early_stopping_desc){.monitor = "val_mean"}),
+        gt_model_checkpoint(&(gt_model_checkpoint_desc){.path = "unused.safetensors",
+                                                        .monitor = "val_mean"}),
+        gt_reduce_lr_on_plateau(&(gt_reduce_lr_on_plateau_desc){.monitor = "val_mean"})};
+    static const char *const who[3] = {"EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"};
+    for (int i = 0; i < 3; i++) {
+        gt_logs logs = {0};
+        gt_logs_set(&logs, "val_mean", 1.0);
+        const gt_callback_vtable *vt = cbs[i] ? cbs[i]->vt : NULL;
+        GTT_CHECK(vt && (!vt->on_train_begin || vt->on_train_begin(cbs[i], &st)) &&
+                      !vt->on_epoch_end(cbs[i], &st, 0, &logs),
+                  "%s on a Mean fails", who[i]);
+        char want[256];
+        snprintf(want, sizeof want,
+                 "%s callback received monitor=val_mean, but Keras isn't able to automatically "
+                 "determine whether that metric should be maximized or minimized.",
+                 who[i]);
+        GTT_ERROR_HAS(want);
+        gt_callback_free(cbs[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        gt_metric_free(ms[i]);
+}
+
 static void test_terminate_on_nan(void) {
     int64_t nx, ny, nepochs;
     const double *xd = nnref_get("tnan.x", &nx), *yd = nnref_get("tnan.y", &ny);
@@ -737,6 +799,7 @@ int main(void) {
     test_fit_equals_loop();
     test_callbacks();
     test_reduce_lr_on_plateau();
+    test_monitor_directions();
     test_terminate_on_nan();
     test_short_training();
     test_svg();

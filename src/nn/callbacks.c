@@ -15,14 +15,32 @@ void gt_callback_free(gt_callback *cb) {
     free(cb);
 }
 
-/* mode auto: "max" for accuracy-like names, else "min" (Keras' fallback rule). */
-static bool wants_max(gt_monitor_mode mode, const char *monitor) {
-    if (mode == GT_MODE_MAX)
+/* Keras 3's MonitorCallback._set_monitor_op, run at the first epoch end ("delay setup until
+ * the model's metrics are all built"): "min" / "max" as given; in auto mode "min" for the loss,
+ * else the direction of fit's metric of that name (val_ stripped); when neither decides,
+ * Keras' error (who: the callback's class name). */
+static bool monitor_op(const char *who, gt_monitor_mode mode, const char *monitor,
+                       const gt_fit_state *st, bool *maximize) {
+    if (mode != GT_MODE_AUTO) {
+        *maximize = mode == GT_MODE_MAX;
         return true;
-    if (mode == GT_MODE_MIN)
+    }
+    const char *metric = strncmp(monitor, "val_", 4) == 0 ? monitor + 4 : monitor;
+    int dir = strcmp(metric, "loss") == 0 ? -1 : 0;
+    for (int i = 0; i < st->nmetrics; i++)
+        if (st->metrics[i] && strcmp(gt_metric_name(st->metrics[i]), metric) == 0 &&
+            gt_metric_direction(st->metrics[i]) != 0)
+            dir = gt_metric_direction(st->metrics[i]);
+    if (dir == 0) {
+        nn_error("%s callback received monitor=%s, but Keras isn't able to automatically "
+                 "determine whether that metric should be maximized or minimized. Pass "
+                 "`mode='max'` in order to monitor based on the highest metric value, or pass "
+                 "`mode='min'` in order to use the lowest value.",
+                 who, monitor);
         return false;
-    return strstr(monitor, "acc") != NULL || strncmp(monitor, "fmeasure", 8) == 0 ||
-           strstr(monitor, "auc") != NULL;
+    }
+    *maximize = dir > 0;
+    return true;
 }
 
 static void available(const gt_logs *logs, char *buf, size_t n) {
@@ -39,7 +57,8 @@ typedef struct early_stopping {
     char monitor[GT_LOGS_NAME_MAX];
     double min_delta;
     int64_t patience, start_from_epoch;
-    bool maximize, restore;
+    gt_monitor_mode mode;
+    bool resolved, maximize, restore; /* maximize: set at the first epoch end */
     int verbose;
     /* state */
     int64_t wait, stopped_epoch, best_epoch;
@@ -111,6 +130,9 @@ static bool improves(bool maximize, double min_delta, double cur, double ref) {
 
 static bool es_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_logs *logs) {
     early_stopping *e = (early_stopping *)cb;
+    if (!e->resolved && !(e->resolved = monitor_op("EarlyStopping", e->mode, e->monitor, st,
+                                                   &e->maximize)))
+        return false;
     if (!gt_logs_has(logs, e->monitor)) {
         char av[1024];
         available(logs, av, sizeof av);
@@ -204,7 +226,7 @@ gt_callback *gt_early_stopping(const gt_early_stopping_desc *desc) {
     e->min_delta = fabs(d.min_delta);
     e->patience = d.patience;
     e->start_from_epoch = d.start_from_epoch;
-    e->maximize = wants_max(d.mode, mon);
+    e->mode = d.mode;
     e->restore = d.restore_best_weights;
     e->verbose = d.verbose;
     return &e->base;
@@ -220,7 +242,8 @@ typedef struct model_checkpoint {
     gt_callback base;
     char *path;
     char monitor[GT_LOGS_NAME_MAX];
-    bool best_only, weights_only, maximize;
+    gt_monitor_mode mode;
+    bool best_only, weights_only, resolved, maximize; /* maximize: set at the first epoch end */
     int verbose;
     bool has_best;
     double best;
@@ -253,6 +276,9 @@ static void mc_path(const model_checkpoint *c, int64_t epoch, char *out, size_t 
 
 static bool mc_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_logs *logs) {
     model_checkpoint *c = (model_checkpoint *)cb;
+    if (!c->resolved && !(c->resolved = monitor_op("ModelCheckpoint", c->mode, c->monitor, st,
+                                                   &c->maximize)))
+        return false;
     char path[4096];
     mc_path(c, epoch, path, sizeof path);
     if (c->best_only) {
@@ -312,7 +338,7 @@ gt_callback *gt_model_checkpoint(const gt_model_checkpoint_desc *desc) {
     snprintf(c->monitor, sizeof c->monitor, "%s", mon);
     c->best_only = desc->save_best_only;
     c->weights_only = desc->weights_only;
-    c->maximize = wants_max(desc->mode, mon);
+    c->mode = desc->mode;
     c->verbose = desc->verbose;
     return &c->base;
 }
@@ -435,7 +461,8 @@ typedef struct reduce_lr {
     char monitor[GT_LOGS_NAME_MAX];
     double factor, min_delta, min_lr;
     int64_t patience, cooldown;
-    bool maximize;
+    gt_monitor_mode mode;
+    bool resolved, maximize; /* maximize: set at the first epoch end */
     int verbose;
     /* state */
     bool has_best;
@@ -454,6 +481,9 @@ static bool rlr_train_begin(gt_callback *cb, gt_fit_state *st) {
 
 static bool rlr_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_logs *logs) {
     reduce_lr *r = (reduce_lr *)cb;
+    if (!r->resolved && !(r->resolved = monitor_op("ReduceLROnPlateau", r->mode, r->monitor, st,
+                                                   &r->maximize)))
+        return false;
     const double lr = gt_optimizer_learning_rate(st->optimizer);
     if (!gt_logs_set(logs, "learning_rate", lr)) {
         nn_error("ReduceLROnPlateau: the logs are full (%d entries); learning_rate does not fit",
@@ -520,16 +550,6 @@ gt_callback *gt_reduce_lr_on_plateau(const gt_reduce_lr_on_plateau_desc *desc) {
                  mon, (long long)d.patience, (long long)d.cooldown, (int)d.mode, d.min_lr);
         return NULL;
     }
-    /* Keras 3's auto mode: min for the loss, the metric's direction otherwise */
-    const char *metric = strncmp(mon, "val_", 4) == 0 ? mon + 4 : mon;
-    if (d.mode == GT_MODE_AUTO && strcmp(metric, "loss") != 0 && !strstr(metric, "acc")) {
-        nn_error("ReduceLROnPlateau callback received monitor=%s, but Keras isn't able to "
-                 "automatically determine whether that metric should be maximized or "
-                 "minimized. Pass `mode='max'` in order to monitor based on the highest metric "
-                 "value, or pass `mode='min'` in order to use the lowest value.",
-                 mon);
-        return NULL;
-    }
     reduce_lr *r = calloc(1, sizeof *r);
     if (!r) {
         nn_error("ReduceLROnPlateau: out of memory");
@@ -542,7 +562,7 @@ gt_callback *gt_reduce_lr_on_plateau(const gt_reduce_lr_on_plateau_desc *desc) {
     r->min_lr = d.min_lr;
     r->patience = patience;
     r->cooldown = d.cooldown;
-    r->maximize = d.mode == GT_MODE_MAX || (d.mode == GT_MODE_AUTO && strcmp(metric, "loss"));
+    r->mode = d.mode;
     r->verbose = d.verbose;
     return &r->base;
 }

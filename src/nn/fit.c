@@ -269,7 +269,7 @@ bool gt_model_fit(gt_model *model, gt_dataset *train, const gt_fit_desc *desc,
             nn_error("fit: the training set is empty");
         ok = false;
     }
-    gt_fit_state st = {model, opt, epochs, nb, verbose, out, false};
+    gt_fit_state st = {model, opt, epochs, nb, verbose, out, false, d.nmetrics, d.metrics};
     gt_logs logs = {0};
     const bool batch_hooks = has_batch_hook(d.ncallbacks, d.callbacks);
     ok = ok && call_hook_begin(d.ncallbacks, d.callbacks, &st);

@@ -142,6 +142,11 @@ void gt_metric_free(gt_metric *m) {
 const char *gt_metric_name(const gt_metric *m) {
     return m ? m->name : NULL;
 }
+int gt_metric_direction(const gt_metric *m) {
+    if (!m || m->kind == MET_MEAN)
+        return 0;
+    return m->kind == MET_MSE || m->kind == MET_MAE || m->kind == MET_RMSE ? -1 : 1;
+}
 void gt_metric_reset(gt_metric *m) {
     if (m)
         m->total = m->count = m->tp = m->fp = m->fn = 0;
