@@ -1104,6 +1104,115 @@ static void seq_errors(void) {
     gt_scope_end();
 }
 
+/* User-given sizes whose products or sums overflow int64 (undefined behaviour, caught by
+ * UBSan in `make asan`): each gives the layer's error instead. */
+static void overflow_errors(void) {
+    gt_scope_begin();
+    const int64_t big = INT64_C(1) << 62;
+    gt_tensor *img = gt_ones(GT_F32, GT_SHAPE(1, 2, 2, 1));
+    gt_tensor *empty = gt_ones(GT_F32, GT_SHAPE(2, 0));
+    /* UpSampling2D: H * size[0] and W * size[1] */
+    gt_layer *l = gt_up_sampling2d(&(gt_up_sampling2d_desc){.size = {big, 4}, .name = "up"});
+    GTT_CHECK(l && gt_layer_call(l, img, false) == NULL, "UpSampling2D (2**62, 4)");
+    GTT_ERROR_HAS("UpSampling2D 'up': the upsampled height or width overflows. Received: "
+                  "inputs.shape=(1, 2, 2, 1), size=(4611686018427387904, 4)");
+    gt_layer_free(l);
+    l = gt_up_sampling2d(&(gt_up_sampling2d_desc){.size = {1, big}, .name = "up"});
+    GTT_CHECK(l && gt_layer_call(l, gt_ones(GT_F32, GT_SHAPE(0, 1, 4, 1)), false) == NULL,
+              "UpSampling2D (1, 2**62) on an empty batch");
+    GTT_ERROR_HAS("UpSampling2D 'up': the upsampled height or width overflows. Received: "
+                  "inputs.shape=(0, 1, 4, 1), size=(1, 4611686018427387904)");
+    gt_layer_free(l);
+    /* no overflow in the layer, but too large a tensor */
+    l = gt_up_sampling2d(
+        &(gt_up_sampling2d_desc){.size = {INT64_C(1) << 32, INT64_C(1) << 32}, .name = "up"});
+    GTT_CHECK(l && gt_layer_call(l, img, false) == NULL, "UpSampling2D (2**32, 2**32)");
+    GTT_ERROR_HAS("too many elements");
+    gt_layer_free(l);
+    /* Cropping2D: top + bottom, left + right (Keras' message) */
+    l = gt_cropping2d(&(gt_cropping2d_desc){.cropping = {{INT64_MAX, 2}, {0, 0}}, .name = "crop"});
+    GTT_CHECK(l && gt_layer_call(l, img, false) == NULL, "Cropping2D (INT64_MAX, 2)");
+    GTT_ERROR_HAS("Cropping2D 'crop': Values in `cropping` argument should be smaller than the "
+                  "corresponding spatial dimension of the input. Received: "
+                  "inputs.shape=(1, 2, 2, 1), cropping=((9223372036854775807, 2), (0, 0))");
+    gt_layer_free(l);
+    l = gt_cropping2d(&(gt_cropping2d_desc){.cropping = {{0, 0}, {1, INT64_MAX}}, .name = "crop"});
+    GTT_CHECK(l && gt_layer_call(l, gt_ones(GT_F32, GT_SHAPE(1, 5, 5, 1)), false) == NULL,
+              "Cropping2D (1, INT64_MAX)");
+    GTT_ERROR_HAS("cropping=((0, 0), (1, 9223372036854775807))");
+    gt_layer_free(l);
+    /* ZeroPadding2D: the padded size (gt_pad's check) */
+    l = gt_zero_padding2d(&(gt_zero_padding2d_desc){.padding = {{INT64_MAX, 1}, {0, 0}}});
+    GTT_CHECK(l && gt_layer_call(l, img, false) == NULL, "ZeroPadding2D (INT64_MAX, 1)");
+    GTT_ERROR_HAS("overflow");
+    gt_layer_free(l);
+    /* Reshape: the product of the target's dimensions. 2**33 * 2**31 is not 0, whatever it
+     * wraps to (Keras' message); (2**32, 2**32, 0) has 0 elements as Keras reads it, but no
+     * tensor has that shape */
+    l = gt_reshape_layer(GT_SHAPE(INT64_C(1) << 33, INT64_C(1) << 31), "rs");
+    GTT_CHECK(l && gt_layer_call(l, empty, false) == NULL, "Reshape (2**33, 2**31)");
+    GTT_ERROR_HAS("Reshape 'rs': The total size of the tensor must be unchanged. Received: "
+                  "input_shape=(0,), target_shape=(8589934592, 2147483648)");
+    GTT_CHECK(!gt_layer_built(l), "not built");
+    gt_layer_free(l);
+    l = gt_reshape_layer(GT_SHAPE(INT64_C(1) << 32, INT64_C(1) << 32, 0), "rs");
+    GTT_CHECK(l && gt_layer_call(l, empty, false) == NULL, "Reshape (2**32, 2**32, 0)");
+    GTT_ERROR_HAS("Reshape 'rs': target_shape=(4294967296, 4294967296, 0) has too many elements "
+                  "(the product of its dimensions overflows). Received: input_shape=(0,)");
+    gt_layer_free(l);
+    l = gt_reshape_layer(GT_SHAPE(INT64_C(1) << 33, INT64_C(1) << 31, -1), "rs");
+    GTT_CHECK(l && gt_layer_call(l, gt_ones(GT_F32, GT_SHAPE(2, 3)), false) == NULL,
+              "Reshape (2**33, 2**31, -1)");
+    GTT_ERROR_HAS("Reshape 'rs': The total size of the tensor must be unchanged, however, the "
+                  "input size cannot by divided by the specified dimensions in target_shape. "
+                  "Received: input_shape=(3,), target_shape=(8589934592, 2147483648, -1)");
+    gt_layer_free(l);
+    l = gt_reshape_layer(GT_SHAPE(INT64_C(1) << 33, INT64_C(1) << 31, -1), "rs");
+    GTT_CHECK(l && gt_layer_call(l, empty, false) == NULL, "Reshape (2**33, 2**31, -1), empty");
+    GTT_ERROR_HAS("Reshape 'rs': target_shape=(8589934592, 2147483648, -1) has too many elements");
+    gt_layer_free(l);
+    /* an empty batch bounds nothing else: the input's size per example can overflow too */
+    l = gt_reshape_layer(GT_SHAPE(-1), "rs");
+    GTT_CHECK(l && gt_layer_call(l, gt_ones(GT_F32, GT_SHAPE(0, big, big)), false) == NULL,
+              "Reshape (-1,) of (0, 2**62, 2**62)");
+    GTT_ERROR_HAS("Reshape 'rs': the input's size per example overflows. Received: "
+                  "input_shape=(4611686018427387904, 4611686018427387904), target_shape=(-1,)");
+    gt_layer_free(l);
+    /* still fine: a product that fits, and a 0 that makes the size 0 */
+    l = gt_reshape_layer(GT_SHAPE(INT64_C(1) << 31, 0, INT64_C(1) << 20), "rs");
+    gt_tensor *y = l ? gt_layer_call(l, empty, false) : NULL;
+    GTT_CHECK(y && gt_tensor_rank(y) == 4 && gt_tensor_dim(y, 1) == INT64_C(1) << 31 &&
+                  gt_tensor_dim(y, 2) == 0 && gt_tensor_dim(y, 3) == INT64_C(1) << 20,
+              "(2, 0) -> (2, 2**31, 0, 2**20): %s", gt_error() ? gt_error() : "");
+    gt_layer_free(l);
+    /* Conv1D: (kernel_size - 1) * dilation_rate, checked when the layer is made */
+    GTT_CHECK(!gt_conv1d_layer(&(gt_conv1d_layer_desc){
+                  .filters = 1, .kernel_size = (INT64_C(1) << 61) + 1, .dilation_rate = 8}),
+              "Conv1D (2**61 + 1) * 8");
+    GTT_ERROR_HAS("Conv1D: the dilated kernel, (kernel_size - 1) * dilation_rate + 1, overflows. "
+                  "Received: kernel_size=(2305843009213693953,) and dilation_rate=(8,)");
+    GTT_CHECK(!gt_conv1d_layer(&(gt_conv1d_layer_desc){.filters = 1,
+                                                       .kernel_size = INT64_MAX,
+                                                       .dilation_rate = 2,
+                                                       .padding = GT_PADDING_CAUSAL}),
+              "causal Conv1D (INT64_MAX - 1) * 2");
+    GTT_ERROR_HAS("Conv1D: the dilated kernel");
+    GTT_CHECK(!gt_conv2d_layer(&(gt_conv2d_layer_desc){
+                  .filters = 1, .kernel_size = {3, big + 1}, .dilation_rate = {1, 2}}),
+              "Conv2D (2**62 + 1 - 1) * 2 + 1");
+    GTT_ERROR_HAS("Conv2D: the dilated kernel, (kernel_size - 1) * dilation_rate + 1, overflows. "
+                  "Received: kernel_size=(3, 4611686018427387905) and dilation_rate=(1, 2)");
+    /* a span that fits but exceeds the input: Keras' error (valid) and gt_pad's (causal) */
+    l = gt_conv1d_layer(&(gt_conv1d_layer_desc){
+        .filters = 1, .kernel_size = INT64_C(1) << 60, .dilation_rate = 4, .name = "c1"});
+    GTT_CHECK(l && gt_layer_call(l, gt_ones(GT_F32, GT_SHAPE(1, 5, 1)), false) == NULL,
+              "Conv1D 2**60 * 4 valid");
+    GTT_ERROR_HAS("Conv1D 'c1': Computed output size would be zero or negative.");
+    gt_layer_free(l);
+    GTT_CHECK(gt_ok(), "no stray error: %s", gt_error() ? gt_error() : "");
+    gt_scope_end();
+}
+
 int main(void) {
     lcheck_stats = getenv("GT_LAYERS_STATS") != NULL;
     if (!nnref_load(REF_FILE))
@@ -1124,6 +1233,7 @@ int main(void) {
     seq_summaries();
     seq_gradchecks();
     seq_errors();
+    overflow_errors();
     nnref_free();
     return gtt_finish();
 }

@@ -400,6 +400,16 @@ static void errors(void) {
     GTT_CHECK(!gt_gru(&(gt_rnn_desc){.units = -3}), "units -3");
     GTT_ERROR_HAS("GRU: Received an invalid value for argument `units`, expected a positive "
                   "integer, got -3.");
+    /* units past INT64_MAX / gates would wrap the weights' gates * units columns (LSTM's
+     * 4 * 2**62 to 0, UB): rejected when the layer is made */
+    GTT_CHECK(!gt_lstm(&(gt_rnn_desc){.units = INT64_C(1) << 62}), "LSTM units 2**62");
+    GTT_ERROR_HAS("LSTM: Received an invalid value for argument `units`, expected a positive "
+                  "integer of at most 2305843009213693951 (the weights have 4 * units columns), "
+                  "got 4611686018427387904.");
+    GTT_CHECK(!gt_gru(&(gt_rnn_desc){.units = INT64_MAX / 3 + 1}), "GRU units INT64_MAX / 3 + 1");
+    GTT_ERROR_HAS("GRU: Received an invalid value for argument `units`, expected a positive "
+                  "integer of at most 3074457345618258602 (the weights have 3 * units columns), "
+                  "got 3074457345618258603.");
     GTT_CHECK(!gt_simple_rnn(NULL), "NULL descriptor");
     GTT_ERROR_HAS("SimpleRNN: Received an invalid value for argument `units`");
     GTT_CHECK(!gt_simple_rnn(&(gt_rnn_desc){.units = 2, .recurrent_activation = GT_ACT_RELU}),
@@ -460,6 +470,19 @@ static void errors(void) {
         GTT_CHECK(ls[i] && strcmp(gt_layer_name(ls[i]), want[i]) == 0, "name %s, want %s",
                   ls[i] ? gt_layer_name(ls[i]) : "NULL", want[i]);
         gt_layer_free(ls[i]);
+    }
+    /* the largest units each layer takes: made, then its weights are too large to build */
+    gt_layer *big[3] = {gt_simple_rnn(&(gt_rnn_desc){.units = INT64_MAX}),
+                        gt_lstm(&(gt_rnn_desc){.units = INT64_MAX / 4}),
+                        gt_gru(&(gt_rnn_desc){.units = INT64_MAX / 3})};
+    for (int i = 0; i < 3; i++) {
+        GTT_CHECK(big[i] != NULL, "largest units %d: %s", i, gt_error() ? gt_error() : "");
+        GTT_CHECK(gt_layer_call(big[i], gt_ones(GT_F32, GT_SHAPE(1, 3, 2)), false) == NULL,
+                  "largest units %d: call", i);
+        GTT_ERROR_HAS("too many elements");
+        GTT_CHECK(!gt_layer_built(big[i]) && gt_layer_count_params(big[i]) == 0,
+                  "largest units %d: not built", i);
+        gt_layer_free(big[i]);
     }
     GTT_CHECK(gt_ok(), "no stray error: %s", gt_error() ? gt_error() : "");
     gt_scope_end();

@@ -129,7 +129,9 @@ static bool conv_build(gt_layer *l, int rank, const int64_t *shape) {
     if (c->padding == GT_PADDING_VALID)
         for (int i = 0; i < c->spatial; i++) {
             int a = 2 - c->spatial + i; /* the pair entry of spatial axis i */
-            if (shape[1 + i] - (c->kernel_size[a] - 1) * c->dilation[a] > 0)
+            /* L - (k - 1) * d > 0, without the subtraction; (k - 1) * d fits: conv_new
+             * checked it */
+            if (shape[1 + i] > (c->kernel_size[a] - 1) * c->dilation[a])
                 continue;
             char ks[64], dil[64], st[64];
             nn_shape_str(kr, kshape, ks, sizeof ks);
@@ -164,7 +166,9 @@ static gt_tensor *conv_call(gt_layer *l, const gt_tensor *x, bool training) {
         xi = as_row_image(xi);
         kernel =
             gt_reshape(kernel, GT_SHAPE(1, c->kernel_size[1], c->in_ch / c->groups, c->filters));
-        if (c->padding == GT_PADDING_CAUSAL) /* Keras: pad (k - 1)·d steps on the left */
+        /* Keras: pad (k - 1)·d steps on the left (fits: conv_new checked it; gt_pad checks
+         * the padded length) */
+        if (c->padding == GT_PADDING_CAUSAL)
             xi = gt_pad(
                 xi,
                 (const int64_t[]){0, 0, 0, 0, (c->kernel_size[1] - 1) * c->dilation[1], 0, 0, 0},
@@ -234,6 +238,21 @@ static gt_layer *conv_new(const gt_layer_vtable *vt, int spatial,
                  "groups. Received: groups=%lld, filters=%lld.",
                  who, (long long)groups, (long long)desc->filters);
         return NULL;
+    }
+    /* The dilated kernel spans (kernel_size - 1) * dilation_rate + 1 steps, which conv_build
+     * and the causal padding compute: reject sizes whose span overflows. */
+    for (int i = 0; i < 2; i++) {
+        int64_t span;
+        if (__builtin_mul_overflow(ks[i] - 1, dil[i], &span) ||
+            __builtin_add_overflow(span, 1, &span)) {
+            char kss[64], dils[64];
+            nn_shape_str(spatial, ks + 2 - spatial, kss, sizeof kss);
+            nn_shape_str(spatial, dil + 2 - spatial, dils, sizeof dils);
+            nn_error("%s: the dilated kernel, (kernel_size - 1) * dilation_rate + 1, overflows. "
+                     "Received: kernel_size=%s and dilation_rate=%s",
+                     who, kss, dils);
+            return NULL;
+        }
     }
     if ((st[0] > 1 || st[1] > 1) && (dil[0] > 1 || dil[1] > 1)) {
         char sts[64], dils[64];

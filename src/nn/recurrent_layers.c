@@ -60,7 +60,7 @@ static gt_tensor *lstm_bias(rnn_cell *c) {
 /* Built from [batch, features] (Keras builds the cell from one step's shape). */
 static bool cell_build(gt_layer *l, int rank, const int64_t *shape) {
     rnn_cell *c = (rnn_cell *)l;
-    int64_t g = kind_gates[c->kind] * c->units;
+    int64_t g = kind_gates[c->kind] * c->units; /* fits: rnn_new bounds units */
     c->in_dim = shape[rank - 1];
     c->kernel = gt_layer_add_weight(l, "kernel", GT_SHAPE(c->in_dim, g), &c->kernel_init, true);
     if (!c->kernel)
@@ -191,6 +191,7 @@ static gt_tensor *rnn_call(gt_layer *l, const gt_tensor *x, bool training) {
     const int64_t *shape = gt_tensor_shape(x);
     if (!nn_expect_ndim(l, 3, rank, shape, NULL) || !nn_expect_axis(l, -1, c->in_dim, rank, shape))
         return NULL;
+    /* g fits (rnn_new bounds units); batch * steps below fits as the input's shape does */
     const int64_t batch = shape[0], steps = shape[1], g = kind_gates[c->kind] * c->units;
     if (steps < 1 || steps > INT_MAX) {
         char got[256];
@@ -293,6 +294,15 @@ static gt_layer *rnn_new(rnn_kind kind, const gt_rnn_desc *desc) {
                  cls, desc ? (long long)desc->units : 0LL);
         return NULL;
     }
+    /* The weights have gates * units columns (and the cell computes 2 * units .. 4 * units):
+     * a units past INT64_MAX / gates would wrap them (LSTM's 4 * 2**62 to 0). */
+    if (desc->units > INT64_MAX / kind_gates[kind]) {
+        nn_error("%s: Received an invalid value for argument `units`, expected a positive "
+                 "integer of at most %lld (the weights have %lld * units columns), got %lld.",
+                 cls, (long long)(INT64_MAX / kind_gates[kind]), (long long)kind_gates[kind],
+                 (long long)desc->units);
+        return NULL;
+    }
     gt_activation act, rec = GT_ACT_LINEAR;
     if (!activation_of(cls, "activation", desc->activation, GT_ACT_TANH, &act))
         return NULL;
@@ -311,6 +321,7 @@ static gt_layer *rnn_new(rnn_kind kind, const gt_rnn_desc *desc) {
     if (!r)
         return NULL;
     rnn_cell *c = (rnn_cell *)gt_layer_new(&cell_vt[kind], sizeof(rnn_cell), cell_name[kind]);
+    /* gt_layer_track frees the child when it fails: only the layer is left to free */
     if (!c || !gt_layer_track(&r->base, &c->base)) {
         gt_layer_free(&r->base);
         return NULL;

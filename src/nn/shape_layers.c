@@ -9,11 +9,13 @@
 
 /* Formats n integers as Python prints a tuple, negative values as they are: "(3, -1)". */
 static void tuple_str(int n, const int64_t *v, char *buf, size_t cap) {
+    /* o can pass cap (snprintf returns the untruncated length): stop there, so buf + o is
+     * never formed past the end */
     size_t o = (size_t)snprintf(buf, cap, "(");
-    for (int i = 0; i < n; i++)
-        o += (size_t)snprintf(buf + o, cap > o ? cap - o : 0, "%s%lld", i ? ", " : "",
-                              (long long)v[i]);
-    snprintf(buf + o, cap > o ? cap - o : 0, n == 1 ? ",)" : ")");
+    for (int i = 0; i < n && o < cap; i++)
+        o += (size_t)snprintf(buf + o, cap - o, "%s%lld", i ? ", " : "", (long long)v[i]);
+    if (o < cap)
+        snprintf(buf + o, cap - o, n == 1 ? ",)" : ")");
 }
 
 /* Keras' argument_validation.standardize_tuple check on a tuple of n integers: each >= 0
@@ -28,9 +30,12 @@ static bool tuple_ok(const char *layer, const char *arg, int n, const int64_t *v
         bool seen = false; /* a set: each value once */
         for (int j = 0; j < i; j++)
             seen |= v[j] == v[i];
-        if (!seen)
-            o += (size_t)snprintf(bad + o, sizeof bad > o ? sizeof bad - o : 0, "%s%lld",
-                                  nbad++ ? ", " : "", (long long)v[i]);
+        if (seen)
+            continue;
+        if (o < sizeof bad) /* as in tuple_str: never bad + o past the end */
+            o += (size_t)snprintf(bad + o, sizeof bad - o, "%s%lld", nbad ? ", " : "",
+                                  (long long)v[i]);
+        nbad++;
     }
     if (nbad == 0)
         return true;
@@ -49,39 +54,78 @@ typedef struct reshape_layer {
     int64_t target[GT_MAX_RANK - 1];
 } reshape_layer;
 
+/* The product of the n dimensions d into *prod (-1 entries skipped when skip_unknown): 0 when
+ * one is 0 (then nothing can overflow), else false when the product leaves int64's range. */
+static bool dims_product(int n, const int64_t *d, bool skip_unknown, int64_t *prod) {
+    int64_t p = 1;
+    bool overflow = false;
+    for (int i = 0; i < n; i++) {
+        if (d[i] == 0) {
+            *prod = 0;
+            return true;
+        }
+        if (!(skip_unknown && d[i] == -1) && !overflow)
+            overflow = __builtin_mul_overflow(p, d[i], &p);
+    }
+    *prod = p;
+    return !overflow;
+}
+
 /* Keras' compute_reshape_output_shape for one example: the target with its -1 resolved
- * into out[1..ndim] (out[0] is left to the caller), or false and Keras' error. */
+ * into out[1..ndim] (out[0] is left to the caller), or false and Keras' error. The sizes
+ * are products of user-given dimensions, so each is checked for overflow: a product past
+ * INT64_MAX is larger than any input's size, as Python's integers compare it. */
 static bool reshape_resolve(const gt_layer *l, int rank, const int64_t *shape, int64_t *out) {
     const reshape_layer *r = (const reshape_layer *)l;
-    int64_t in_size = 1, known = 1;
+    int64_t in_size, known;
     int unknown = -1;
-    for (int i = 1; i < rank; i++)
-        in_size *= shape[i];
     for (int i = 0; i < r->ndim; i++) {
         out[1 + i] = r->target[i];
         if (r->target[i] == -1)
             unknown = i;
-        else
-            known *= r->target[i];
     }
+    /* an empty batch leaves the other dimensions of a tensor unbounded: in_size can overflow */
+    bool in_fits = dims_product(rank - 1, shape + 1, false, &in_size);
+    bool known_fits = dims_product(r->ndim, r->target, true, &known);
     char got[256], want[256];
     nn_shape_str(rank - 1, shape + 1, got, sizeof got);
     tuple_str(r->ndim, r->target, want, sizeof want);
-    if (unknown < 0 && known != in_size) {
+    if (!in_fits) {
+        nn_error("Reshape '%s': the input's size per example overflows. Received: "
+                 "input_shape=%s, target_shape=%s",
+                 l->name, got, want);
+        return false;
+    }
+    if (unknown < 0 && (!known_fits || known != in_size)) {
         nn_error("Reshape '%s': The total size of the tensor must be unchanged. Received: "
                  "input_shape=%s, target_shape=%s",
                  l->name, got, want);
         return false;
     }
     if (unknown >= 0) {
-        if (known == 0 || in_size % known != 0) {
+        /* known past INT64_MAX (its wrapped value is meaningless) divides in_size only when
+         * in_size is 0: the -1 is then 0 */
+        if (known_fits ? known == 0 || in_size % known != 0 : in_size != 0) {
             nn_error("Reshape '%s': The total size of the tensor must be unchanged, however, the "
                      "input size cannot by divided by the specified dimensions in target_shape. "
                      "Received: input_shape=%s, target_shape=%s",
                      l->name, got, want);
             return false;
         }
-        out[1 + unknown] = in_size / known;
+        out[1 + unknown] = known_fits ? in_size / known : 0;
+    }
+    /* Keras accepts (2**32, 2**32, 0) for an empty input, but gt_reshape needs the product of
+     * the non-zero dimensions to fit */
+    int64_t nonzero = 1;
+    bool fits = true;
+    for (int i = 0; i < r->ndim && fits; i++)
+        if (out[1 + i] != 0)
+            fits = !__builtin_mul_overflow(nonzero, out[1 + i], &nonzero);
+    if (!fits) {
+        nn_error("Reshape '%s': target_shape=%s has too many elements (the product of its "
+                 "dimensions overflows). Received: input_shape=%s",
+                 l->name, want, got);
+        return false;
     }
     return true;
 }
@@ -281,7 +325,8 @@ gt_layer *gt_zero_padding2d(const gt_zero_padding2d_desc *desc) {
 static bool cropping_fits(const gt_layer *l, int rank, const int64_t *shape) {
     const edges_layer *c = (const edges_layer *)l;
     const int64_t *h = c->e[0], *w = c->e[1];
-    if (h[0] + h[1] < shape[1] && w[0] + w[1] < shape[2])
+    /* h[0] + h[1] < shape[1] without the sum, which can overflow (the entries are >= 0) */
+    if (h[0] < shape[1] && h[1] < shape[1] - h[0] && w[0] < shape[2] && w[1] < shape[2] - w[0])
         return true;
     char got[256];
     nn_shape_str(rank, shape, got, sizeof got);
@@ -333,9 +378,18 @@ static gt_tensor *up_sampling_call(gt_layer *l, const gt_tensor *x, bool trainin
     if (!want_image(l, gt_tensor_rank(x), s))
         return NULL;
     const int64_t *k = ((up_sampling_layer *)l)->size;
+    int64_t oh, ow; /* the sizes are the user's: H * sh and W * sw can overflow */
+    if (__builtin_mul_overflow(s[1], k[0], &oh) || __builtin_mul_overflow(s[2], k[1], &ow)) {
+        char got[256];
+        nn_shape_str(4, s, got, sizeof got);
+        nn_error("UpSampling2D '%s': the upsampled height or width overflows. Received: "
+                 "inputs.shape=%s, size=(%lld, %lld)",
+                 l->name, got, (long long)k[0], (long long)k[1]);
+        return NULL;
+    }
     gt_tensor *y = gt_reshape(x, GT_SHAPE(s[0], s[1], 1, s[2], 1, s[3]));
     y = gt_broadcast_to(y, GT_SHAPE(s[0], s[1], k[0], s[2], k[1], s[3]));
-    return gt_reshape(y, GT_SHAPE(s[0], s[1] * k[0], s[2] * k[1], s[3]));
+    return gt_reshape(y, GT_SHAPE(s[0], oh, ow, s[3]));
 }
 
 static const gt_layer_vtable up_sampling_vt = {"UpSampling2D", want_image, up_sampling_call, NULL};
