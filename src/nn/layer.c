@@ -136,16 +136,24 @@ void nn_scope_path(const char *name, char *buf, size_t n) {
 }
 
 void nn_shape_str(int rank, const int64_t *shape, char *buf, size_t n) {
+    if (n == 0)
+        return;
+    /* appends stop once the buffer is full (o < n always: no pointer past the end) */
+#define SHAPE_PUT(...)                                                                             \
+    do {                                                                                           \
+        int w_ = snprintf(buf + o, n - o, __VA_ARGS__);                                            \
+        o = w_ < 0 || (size_t)w_ >= n - o ? n - 1 : o + (size_t)w_;                                \
+    } while (0)
     size_t o = 0;
-    o += (size_t)snprintf(buf + o, n > o ? n - o : 0, "(");
+    SHAPE_PUT("(");
     for (int i = 0; i < rank; i++) {
         if (shape[i] < 0) /* unknown (a batch axis built as None) */
-            o += (size_t)snprintf(buf + o, n > o ? n - o : 0, "%sNone", i ? ", " : "");
+            SHAPE_PUT("%sNone", i ? ", " : "");
         else
-            o += (size_t)snprintf(buf + o, n > o ? n - o : 0, "%s%lld", i ? ", " : "",
-                                  (long long)shape[i]);
+            SHAPE_PUT("%s%lld", i ? ", " : "", (long long)shape[i]);
     }
-    snprintf(buf + o, n > o ? n - o : 0, rank == 1 ? ",)" : ")");
+    SHAPE_PUT(rank == 1 ? ",)" : ")");
+#undef SHAPE_PUT
 }
 
 /* ---- input checks with Keras' InputSpec errors --------------------------------------------- */
