@@ -66,11 +66,6 @@ static gt_tensor *from_row_image(gt_tensor *y) {
     return gt_reshape(y, GT_SHAPE(s[0], s[2], s[3]));
 }
 
-/* Keras autocasting: a float input of another dtype is cast to the layer's dtype. */
-static const gt_tensor *autocast(const gt_layer *l, const gt_tensor *x) {
-    return gt_tensor_dtype(x) != l->dtype ? gt_cast(x, l->dtype) : x;
-}
-
 /* ---- Conv2D ------------------------------------------------------------------------------- */
 
 /* Conv1D and Conv2D. A Conv1D keeps its sizes in the column entries of the pairs (the row
@@ -161,7 +156,7 @@ static gt_tensor *conv_call(gt_layer *l, const gt_tensor *x, bool training) {
     const int64_t *shape = gt_tensor_shape(x);
     if (!want_spatial(l, c->spatial, rank, shape) || !nn_expect_axis(l, -1, c->in_ch, rank, shape))
         return NULL;
-    const gt_tensor *xi = autocast(l, x), *kernel = c->kernel;
+    const gt_tensor *xi = nn_autocast(l, x), *kernel = c->kernel;
     if (c->spatial == 1) {
         xi = as_row_image(xi);
         kernel =
@@ -342,8 +337,8 @@ static gt_tensor *pool_apply(gt_layer *l, const gt_tensor *x, pool_fn fn) {
     if (!want_spatial(l, p->spatial, gt_tensor_rank(x), gt_tensor_shape(x)))
         return NULL;
     if (p->spatial == 1)
-        return from_row_image(fn(as_row_image(autocast(l, x)), &p->d));
-    return fn(autocast(l, x), &p->d);
+        return from_row_image(fn(as_row_image(nn_autocast(l, x)), &p->d));
+    return fn(nn_autocast(l, x), &p->d);
 }
 
 static gt_tensor *max_pool_call(gt_layer *l, const gt_tensor *x, bool training) {
@@ -438,8 +433,8 @@ static gt_tensor *global_pool_call(gt_layer *l, const gt_tensor *x, bool trainin
     if (!want_spatial(l, g->spatial, gt_tensor_rank(x), gt_tensor_shape(x)))
         return NULL;
     if (g->spatial == 2)
-        return gt_global_avg_pool2d(autocast(l, x), g->keepdims);
-    return g->reduce(autocast(l, x), GT_AXES(1), g->keepdims);
+        return gt_global_avg_pool2d(nn_autocast(l, x), g->keepdims);
+    return g->reduce(nn_autocast(l, x), GT_AXES(1), g->keepdims);
 }
 
 static const gt_layer_vtable gap_vt = {"GlobalAveragePooling2D", global_pool_build,

@@ -38,8 +38,7 @@ static gt_tensor *dense_call(gt_layer *l, const gt_tensor *x, bool training) {
     const int64_t *shape = gt_tensor_shape(x);
     if (!nn_expect_axis(l, -1, d->in_dim, rank, shape))
         return NULL;
-    if (gt_tensor_dtype(x) != l->dtype)
-        x = gt_cast(x, l->dtype); /* Keras autocasting */
+    x = nn_autocast(l, x);
     gt_tensor *y;
     if (rank == 2 && d->bias &&
         (d->activation == GT_ACT_LINEAR || d->activation == GT_ACT_RELU)) {

@@ -156,6 +156,10 @@ void nn_shape_str(int rank, const int64_t *shape, char *buf, size_t n) {
 #undef SHAPE_PUT
 }
 
+const gt_tensor *nn_autocast(const gt_layer *l, const gt_tensor *x) {
+    return gt_tensor_dtype(x) != l->dtype ? gt_cast(x, l->dtype) : x;
+}
+
 /* ---- input checks with Keras' InputSpec errors --------------------------------------------- */
 
 #define INCOMPATIBLE_INPUT "Input 0 of layer \"%s\" is incompatible with the layer: "

@@ -32,6 +32,10 @@ void nn_scope_path(const char *name, char *buf, size_t n);
 /* Formats a shape as Python prints a tuple: "(32, 5)", "(5,)", "()". */
 void nn_shape_str(int rank, const int64_t *shape, char *buf, size_t n);
 
+/* Keras autocasting inside a layer: x cast to the layer's dtype when it differs
+ * (gt_layer_call already turns integer inputs into floats). */
+const gt_tensor *nn_autocast(const gt_layer *l, const gt_tensor *x);
+
 /* ---- input checks with Keras' InputSpec errors ---------------------------------------------
  * Each takes the input's rank and shape, returns true when the input passes, and otherwise
  * sets Keras' error for input 0 of l and returns false:

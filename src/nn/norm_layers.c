@@ -49,10 +49,6 @@ static void moments(const gt_tensor *x, int naxes, const int *axes, gt_tensor **
     *var = gt_reduce_mean(gt_squared_difference(x, *mean), naxes, axes, true);
 }
 
-static const gt_tensor *autocast(const gt_layer *l, const gt_tensor *x) {
-    return gt_tensor_dtype(x) != l->dtype ? gt_cast(x, l->dtype) : x;
-}
-
 /* ---- BatchNormalization ------------------------------------------------------------------- */
 
 typedef struct batch_norm {
@@ -103,7 +99,7 @@ static gt_tensor *bn_call(gt_layer *l, const gt_tensor *x, bool training) {
     if (!nn_expect_ndim(l, b->built_rank, rank, shape, NULL) ||
         !nn_expect_axis(l, b->axis, b->c, rank, shape))
         return NULL;
-    x = autocast(l, x);
+    x = nn_autocast(l, x);
     const gt_tensor *gamma = b->gamma ? along(b->gamma, b->a, rank, b->c) : NULL;
     const gt_tensor *beta = b->beta ? along(b->beta, b->a, rank, b->c) : NULL;
     gt_tensor *mean, *var;
@@ -205,7 +201,7 @@ static gt_tensor *ln_call(gt_layer *l, const gt_tensor *x, bool training) {
         return NULL;
     if (!nn_expect_axis(l, n->axis, n->c, rank, shape))
         return NULL;
-    x = autocast(l, x);
+    x = nn_autocast(l, x);
     gt_tensor *mean, *var;
     moments(x, GT_AXES(a), &mean, &var);
     const gt_tensor *gamma = n->gamma ? along(n->gamma, a, rank, n->c) : NULL;

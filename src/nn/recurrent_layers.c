@@ -201,8 +201,7 @@ static gt_tensor *rnn_call(gt_layer *l, const gt_tensor *x, bool training) {
                  gt_layer_class_name(l), l->name, INT_MAX, got);
         return NULL;
     }
-    if (gt_tensor_dtype(x) != l->dtype)
-        x = gt_cast(x, l->dtype); /* Keras autocasting */
+    x = nn_autocast(l, x);
 
     cell_weights w;
     if (!cell_weights_of(c, &w))
