@@ -8,6 +8,8 @@
 #   GT_TRAIN_ONLY=mlp|cnn      one model
 #   GT_KERAS_PYTHON=path       a Python with tensorflow-cpu and keras
 #                              (default: $GT_BENCH_VENV/bin/python, else /work/venv/tf/bin/python)
+#   GT_KERAS_ARGS="--reshuffle"  extra arguments for keras_train.py (--reshuffle: a new order
+#                              each epoch; by default Keras' fit repeats one order, see there)
 #   GT_SEEDS_LOG=path          where the per-run lines go (default: a temporary file, printed)
 #   BUILD=dir                  the build with the gradtape tool (default build)
 #
@@ -40,7 +42,9 @@ for s in "${seeds[@]}"; do
         line=$("$tool" train "${args[@]}" --batch-size 128 --optimizer adam --learning-rate 0.001 \
                    --seed "$s" --verbose 0 | tail -n 1)
         echo "gradtape $m seed $s: $line" | tee -a "$log"
-        "$py" "$root/tests/ref/keras_train.py" "$m" --seed "$s" 2>/dev/null | grep "seed $s:" | tee -a "$log"
+        # shellcheck disable=SC2086  # GT_KERAS_ARGS is a list of words
+        "$py" "$root/tests/ref/keras_train.py" "$m" --seed "$s" ${GT_KERAS_ARGS:-} 2>/dev/null |
+            grep "seed $s:" | tee -a "$log"
     done
 done
 

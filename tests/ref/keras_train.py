@@ -2,10 +2,17 @@
 """Trains the models of `make train-check` with Keras 3 for comparison with gradtape.
 
     /work/venv/tf/bin/python tests/ref/keras_train.py [mlp|cnn|all] [--data DIR] [--seed N]
+                                                      [--reshuffle]
 
 Same data (Fashion-MNIST IDX files, pixels / 255), same models, Adam(1e-3), batch 128,
-shuffled each epoch, MLP 10 epochs / CNN 5 epochs, then model.evaluate on the 10,000 test
-images. Prints per-epoch times and `keras <model>: test_loss=... test_accuracy=...`.
+MLP 10 epochs / CNN 5 epochs, then model.evaluate on the 10,000 test images. Prints per-epoch
+times and `keras <model>: test_loss=... test_accuracy=...`.
+
+By default this is `model.fit(..., shuffle=True)` after `keras.utils.set_random_seed(seed)`,
+as a Keras user writes it. With the TensorFlow backend that replays one shuffle order in every
+epoch (the order is drawn by a seeded random op that each epoch's iterator rebuilds).
+--reshuffle draws a new order each epoch instead (numpy, from the seed), as gradtape's fit
+does: one epoch at a time on the permuted arrays, with the optimizer's state carried over.
 """
 import gzip
 import os
@@ -67,7 +74,7 @@ class EpochTimes(keras.callbacks.Callback):
         print(f"  epoch {epoch + 1}: {time.time() - self.t:.1f}s", flush=True)
 
 
-def run(name, data, seed):
+def run(name, data, seed, reshuffle):
     xtr, ytr, xte, yte = data
     shape = (-1, 784) if name == "mlp" else (-1, 28, 28, 1)
     xtr = (xtr.astype("float32") / 255.0).reshape(shape)
@@ -77,9 +84,16 @@ def run(name, data, seed):
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     epochs = 10 if name == "mlp" else 5
+    ytr = ytr.astype("int32")
     t0 = time.time()
-    model.fit(xtr, ytr.astype("int32"), epochs=epochs, batch_size=128, verbose=2,
-              callbacks=[EpochTimes()])
+    if reshuffle:
+        order = np.random.default_rng(seed)
+        for e in range(epochs):
+            p = order.permutation(len(xtr))
+            model.fit(xtr[p], ytr[p], epochs=e + 1, initial_epoch=e, batch_size=128,
+                      shuffle=False, verbose=2, callbacks=[EpochTimes()])
+    else:
+        model.fit(xtr, ytr, epochs=epochs, batch_size=128, verbose=2, callbacks=[EpochTimes()])
     secs = time.time() - t0
     loss, acc = model.evaluate(xte, yte.astype("int32"), batch_size=128, verbose=0)
     print(f"keras {name}: {epochs} epochs in {secs:.1f}s ({secs / epochs:.2f}s per epoch)")
@@ -95,7 +109,7 @@ def main(argv):
     data = load(d)
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}")
     for name in (["mlp", "cnn"] if which == "all" else [which]):
-        run(name, data, seed)
+        run(name, data, seed, "--reshuffle" in argv)
 
 
 if __name__ == "__main__":
