@@ -15,16 +15,14 @@ void gt_callback_free(gt_callback *cb) {
     free(cb);
 }
 
-/* Keras 3's MonitorCallback._set_monitor_op, run at the first epoch end ("delay setup until
- * the model's metrics are all built"): "min" / "max" as given; in auto mode "min" for the loss,
- * else the direction of fit's metric of that name (val_ stripped); when neither decides,
- * Keras' error (who: the callback's class name). */
-static bool monitor_op(const char *who, gt_monitor_mode mode, const char *monitor,
-                       const gt_fit_state *st, bool *maximize) {
-    if (mode != GT_MODE_AUTO) {
-        *maximize = mode == GT_MODE_MAX;
+/* Keras 3's MonitorCallback._set_monitor_op, run at each epoch end until settled ("delay
+ * setup until the model's metrics are all built"): auto becomes "min" for the loss, else the
+ * direction of fit's metric of that name (val_ stripped); when neither decides, Keras' error
+ * (who: the callback's class name). *mode is GT_MODE_MIN or GT_MODE_MAX after success. */
+static bool settle_mode(const char *who, gt_monitor_mode *mode, const char *monitor,
+                        const gt_fit_state *st) {
+    if (*mode != GT_MODE_AUTO)
         return true;
-    }
     const char *metric = strncmp(monitor, "val_", 4) == 0 ? monitor + 4 : monitor;
     int dir = strcmp(metric, "loss") == 0 ? -1 : 0;
     for (int i = 0; i < st->nmetrics; i++)
@@ -39,7 +37,7 @@ static bool monitor_op(const char *who, gt_monitor_mode mode, const char *monito
                  who, monitor);
         return false;
     }
-    *maximize = dir > 0;
+    *mode = dir > 0 ? GT_MODE_MAX : GT_MODE_MIN;
     return true;
 }
 
@@ -57,8 +55,8 @@ typedef struct early_stopping {
     char monitor[GT_LOGS_NAME_MAX];
     double min_delta;
     int64_t patience, start_from_epoch;
-    gt_monitor_mode mode;
-    bool resolved, maximize, restore; /* maximize: set at the first epoch end */
+    gt_monitor_mode mode; /* auto until the first epoch end settles it */
+    bool restore;
     int verbose;
     /* state */
     int64_t wait, stopped_epoch, best_epoch;
@@ -130,8 +128,7 @@ static bool improves(bool maximize, double min_delta, double cur, double ref) {
 
 static bool es_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_logs *logs) {
     early_stopping *e = (early_stopping *)cb;
-    if (!e->resolved && !(e->resolved = monitor_op("EarlyStopping", e->mode, e->monitor, st,
-                                                   &e->maximize)))
+    if (!settle_mode("EarlyStopping", &e->mode, e->monitor, st))
         return false;
     if (!gt_logs_has(logs, e->monitor)) {
         char av[1024];
@@ -150,7 +147,7 @@ static bool es_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_lo
         e->best_epoch = epoch;
     }
     e->wait++;
-    if (!e->has_best || improves(e->maximize, e->min_delta, cur, e->best)) {
+    if (!e->has_best || improves(e->mode == GT_MODE_MAX, e->min_delta, cur, e->best)) {
         e->best = cur;
         e->has_best = true;
         e->best_epoch = epoch;
@@ -242,8 +239,8 @@ typedef struct model_checkpoint {
     gt_callback base;
     char *path;
     char monitor[GT_LOGS_NAME_MAX];
-    gt_monitor_mode mode;
-    bool best_only, weights_only, resolved, maximize; /* maximize: set at the first epoch end */
+    gt_monitor_mode mode; /* auto until the first epoch end settles it */
+    bool best_only, weights_only;
     int verbose;
     bool has_best;
     double best;
@@ -276,8 +273,7 @@ static void mc_path(const model_checkpoint *c, int64_t epoch, char *out, size_t 
 
 static bool mc_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_logs *logs) {
     model_checkpoint *c = (model_checkpoint *)cb;
-    if (!c->resolved && !(c->resolved = monitor_op("ModelCheckpoint", c->mode, c->monitor, st,
-                                                   &c->maximize)))
+    if (!settle_mode("ModelCheckpoint", &c->mode, c->monitor, st))
         return false;
     char path[4096];
     mc_path(c, epoch, path, sizeof path);
@@ -287,7 +283,8 @@ static bool mc_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_lo
             return true;
         }
         double cur = gt_logs_get(logs, c->monitor);
-        bool better = !c->has_best || (c->maximize ? cur > c->best : cur < c->best);
+        const bool max = c->mode == GT_MODE_MAX;
+        bool better = !c->has_best || (max ? cur > c->best : cur < c->best);
         if (!better) {
             if (c->verbose > 0)
                 fprintf(st->out, "\nEpoch %lld: %s did not improve from %.5f\n",
@@ -296,7 +293,7 @@ static bool mc_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_lo
         }
         if (c->verbose > 0)
             fprintf(st->out, "\nEpoch %lld: %s improved from %s%.5f to %.5f, saving model to %s\n",
-                    (long long)epoch + 1, c->monitor, c->has_best ? "" : (c->maximize ? "-" : ""),
+                    (long long)epoch + 1, c->monitor, c->has_best ? "" : (max ? "-" : ""),
                     c->has_best ? c->best : INFINITY, cur, path);
         c->best = cur;
         c->has_best = true;
@@ -461,8 +458,7 @@ typedef struct reduce_lr {
     char monitor[GT_LOGS_NAME_MAX];
     double factor, min_delta, min_lr;
     int64_t patience, cooldown;
-    gt_monitor_mode mode;
-    bool resolved, maximize; /* maximize: set at the first epoch end */
+    gt_monitor_mode mode; /* auto until the first epoch end settles it */
     int verbose;
     /* state */
     bool has_best;
@@ -481,8 +477,7 @@ static bool rlr_train_begin(gt_callback *cb, gt_fit_state *st) {
 
 static bool rlr_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_logs *logs) {
     reduce_lr *r = (reduce_lr *)cb;
-    if (!r->resolved && !(r->resolved = monitor_op("ReduceLROnPlateau", r->mode, r->monitor, st,
-                                                   &r->maximize)))
+    if (!settle_mode("ReduceLROnPlateau", &r->mode, r->monitor, st))
         return false;
     const double lr = gt_optimizer_learning_rate(st->optimizer);
     if (!gt_logs_set(logs, "learning_rate", lr)) {
@@ -503,7 +498,7 @@ static bool rlr_epoch_end(gt_callback *cb, gt_fit_state *st, int64_t epoch, gt_l
         r->cooldown_counter--;
         r->wait = 0;
     }
-    if (!r->has_best || improves(r->maximize, r->min_delta, cur, r->best)) {
+    if (!r->has_best || improves(r->mode == GT_MODE_MAX, r->min_delta, cur, r->best)) {
         r->best = cur;
         r->has_best = true;
         r->wait = 0;
